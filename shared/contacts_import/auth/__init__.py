@@ -1,0 +1,1 @@
+"""API keys: how they are made, hashed, stored and checked."""

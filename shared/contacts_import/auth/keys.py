@@ -1,0 +1,71 @@
+"""API keys: random secrets shown once, stored only as a SHA-256 hash with their account and scopes.
+
+A key is ``cik_`` followed by 32 bytes of URL-safe randomness (256 bits). A hash without salt is
+enough here because the keys are random and long; a leaked table does not reveal a usable key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+ALL_SCOPES: tuple[str, ...] = ("imports:write", "imports:read", "contacts:read")
+KEY_PREFIX = "cik_"
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    """What the keys table holds for one key: never the key itself."""
+
+    key_hash: str
+    account_id: str
+    scopes: tuple[str, ...] = ALL_SCOPES
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    key_hint: str = ""
+
+    def to_item(self) -> dict[str, Any]:
+        return {
+            "key_hash": self.key_hash,
+            "account_id": self.account_id,
+            "scopes": list(self.scopes),
+            "created_at": self.created_at,
+            "key_hint": self.key_hint,
+        }
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> ApiKeyRecord:
+        return cls(
+            key_hash=item["key_hash"],
+            account_id=item["account_id"],
+            scopes=tuple(item.get("scopes") or ()),
+            created_at=item.get("created_at", ""),
+            key_hint=item.get("key_hint", ""),
+        )
+
+
+def hash_api_key(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode("utf-8")).hexdigest()
+
+
+def new_api_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def record_for_key(api_key: str, account_id: str, scopes: tuple[str, ...] = ALL_SCOPES) -> ApiKeyRecord:
+    # The hint (last four characters) lets a person tell keys apart in a listing without the secret.
+    return ApiKeyRecord(
+        key_hash=hash_api_key(api_key), account_id=account_id, scopes=scopes, key_hint=api_key[-4:]
+    )
+
+
+def bearer_token(authorization_header: str | None) -> str | None:
+    """The key from ``Authorization: Bearer <key>``; None when the header is absent or malformed."""
+    if not authorization_header:
+        return None
+    scheme, _, token = authorization_header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()

@@ -1,0 +1,1 @@
+"""AWS adapters: the only modules that talk to S3 and DynamoDB. Logic receives them as arguments."""
