@@ -1,0 +1,43 @@
+"""ProcessImportFunction: S3-triggered; processes every uploaded or dropped file it is told of.
+
+An error it cannot handle is re-raised, so that Lambda's retries (and its on-failure
+destination) take over; processing the same object again is safe.
+"""
+
+from functools import cache
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from contacts_import.service.process_import import ProcessDeps, StoredObject, process_deps, process_object
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@cache
+def deps() -> ProcessDeps:
+    return process_deps()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_source(data_class=S3Event)
+def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
+    job_ids = [
+        process_object(
+            StoredObject(
+                bucket=record.s3.bucket.name,
+                encoded_key=record.s3.get_object.key,
+                size=record.s3.get_object.size or 0,
+                etag=record.s3.get_object.etag or "",
+                sequencer=record.s3.get_object.sequencer or "",
+                event_time=record.event_time,
+            ),
+            deps(),
+        )
+        for record in event.records
+    ]
+    return {"job_ids": [job_id for job_id in job_ids if job_id]}

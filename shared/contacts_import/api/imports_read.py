@@ -1,0 +1,163 @@
+"""GET routes, served by the status function: jobs, row errors, lists, contacts, the OpenAPI document."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Annotated, Any
+from urllib.parse import unquote
+
+import phonenumbers
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.router import Router
+
+from contacts_import.api.envelope import (
+    DataEnvelope,
+    PageEnvelope,
+    data_response,
+    page_response,
+    text_response,
+)
+from contacts_import.api.resolver import caller
+from contacts_import.errors import NotFound
+from contacts_import.models import ContactOut, JobStatus, ListOut, RowError
+from contacts_import.service.reports import (
+    contact_document,
+    errors_csv,
+    job_summary,
+    list_document,
+    public_error,
+    status_document,
+)
+from contacts_import.settings import ImportStatusSettings
+from contacts_import.store.contacts import ContactStore
+from contacts_import.store.dynamo import dynamodb_resource
+from contacts_import.store.jobs import JobStore
+from contacts_import.store.lists import ListStore
+from contacts_import.store.row_errors import RowErrorReader
+
+router = Router()
+
+Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (at most 1000).")]
+Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the page before.")]
+JobId = Annotated[str, Path(max_length=64)]
+ListId = Annotated[str, Path(max_length=128)]
+
+
+class StatusDeps:
+    def __init__(self, settings: ImportStatusSettings) -> None:
+        self.settings = settings
+        self.dynamodb = dynamodb_resource()
+        self.jobs = JobStore(self.dynamodb, settings.jobs_table, settings.lists_table)
+        self.lists = ListStore(self.dynamodb, settings.lists_table)
+        self.row_errors = RowErrorReader(self.dynamodb, settings.row_errors_table)
+
+    def contacts(self, account_id: str, list_id: str) -> ContactStore:
+        return ContactStore(self.dynamodb, self.settings.contacts_table, account_id, list_id)
+
+
+@cache
+def deps() -> StatusDeps:
+    return StatusDeps(ImportStatusSettings())  # type: ignore[call-arg]
+
+
+def _job(account_id: str, job_id: str) -> dict[str, Any]:
+    job = deps().jobs.get(account_id, job_id)
+    if job is None:
+        raise NotFound(f"No import job {job_id}.")
+    return job
+
+
+@router.get("/imports", summary="The account's import jobs, newest first", tags=["imports"])
+def list_imports(limit: Limit = 100, cursor: Cursor = None) -> Response[PageEnvelope[dict[str, Any]]]:
+    event = router.current_event
+    who = caller(event)
+    who.require("imports:read")
+    jobs, next_cursor = deps().jobs.page(who.account_id, limit, cursor)
+    return page_response(event, [job_summary(job) for job in jobs], next_cursor, limit)
+
+
+@router.get("/imports/<job_id>", summary="An import job's status, counts and first 100 row errors", tags=["imports"])
+def get_import(job_id: JobId) -> Response[DataEnvelope[JobStatus]]:
+    event = router.current_event
+    who = caller(event)
+    who.require("imports:read")
+    job = _job(who.account_id, job_id)
+    first_errors, _ = deps().row_errors.page(who.account_id, job_id, 100, None)
+    return data_response(event, status_document(job, first_errors).model_dump(mode="json"))
+
+
+@router.get(
+    "/imports/<job_id>/errors",
+    summary="Every row error of a job, paged; with Accept: text/csv a spreadsheet-safe CSV of them all",
+    responses={200: {"description": "Row errors", "content": {
+        "application/json": {"schema": PageEnvelope[RowError].model_json_schema()},
+        "text/csv": {"schema": {"type": "string"}},
+    }}},
+    tags=["imports"],
+)
+def get_import_errors(job_id: JobId, limit: Limit = 100, cursor: Cursor = None) -> Response:
+    event = router.current_event
+    who = caller(event)
+    who.require("imports:read")
+    job = _job(who.account_id, job_id)
+    accept = (event.headers.get("accept") or event.headers.get("Accept") or "").lower()
+    if "text/csv" in accept:
+        lines = errors_csv(list(job.get("column_names") or []), deps().row_errors.all(who.account_id, job_id))
+        disposition = f'attachment; filename="{job_id}-errors.csv"'
+        return text_response(event, "".join(lines), "text/csv; charset=utf-8", {"Content-Disposition": disposition})
+    errors, next_cursor = deps().row_errors.page(who.account_id, job_id, limit, cursor)
+    return page_response(event, [public_error(e) for e in errors], next_cursor, limit)
+
+
+@router.get("/lists/<list_id>", summary="A list and its size", tags=["lists"])
+def get_list(list_id: ListId) -> Response[DataEnvelope[ListOut]]:
+    event = router.current_event
+    who = caller(event)
+    who.require("contacts:read")
+    stored = deps().lists.get(who.account_id, list_id)
+    if stored is None:
+        raise NotFound(f"No list {list_id}.")
+    return data_response(event, list_document(list_id, int(stored.get("total_contacts", 0))))
+
+
+@router.get("/lists/<list_id>/contacts", summary="A list's contacts, paged", tags=["lists"])
+def list_contacts(list_id: ListId, limit: Limit = 100, cursor: Cursor = None) -> Response[PageEnvelope[ContactOut]]:
+    event = router.current_event
+    who = caller(event)
+    who.require("contacts:read")
+    if deps().lists.get(who.account_id, list_id) is None:
+        raise NotFound(f"No list {list_id}.")
+    contacts, next_cursor = deps().contacts(who.account_id, list_id).page(limit, cursor)
+    return page_response(event, [contact_document(c) for c in contacts], next_cursor, limit)
+
+
+@router.get("/lists/<list_id>/contacts/<phone>", summary="One contact, by its E.164 phone (URL-encoded)", tags=["lists"])
+def get_contact(list_id: ListId, phone: Annotated[str, Path(max_length=64)]) -> Response[DataEnvelope[ContactOut]]:
+    event = router.current_event
+    who = caller(event)
+    who.require("contacts:read")
+    e164 = _e164(unquote(phone))
+    contact = deps().contacts(who.account_id, list_id).get(e164) if e164 else None
+    if contact is None:
+        raise NotFound(f"No contact {phone} in list {list_id}.")
+    return data_response(event, contact_document(contact))
+
+
+def _e164(text: str) -> str | None:
+    """The E.164 form of a phone in a path; a leading '+' lost to form encoding is put back."""
+    candidate = text.strip().replace(" ", "")
+    if not candidate.startswith("+"):
+        candidate = "+" + candidate
+    try:
+        number = phonenumbers.parse(candidate, None)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@router.get("/openapi.json", summary="The OpenAPI document of this API", include_in_schema=False)
+def openapi_document() -> Response:
+    from contacts_import.api.openapi import openapi_json
+
+    return text_response(router.current_event, openapi_json(), "application/json")

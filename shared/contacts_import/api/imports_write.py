@@ -1,0 +1,131 @@
+"""POST routes, served by the create function: start imports, hand out uploads, cancel jobs."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.router import Router
+
+from contacts_import.api.envelope import DataEnvelope, ErrorEnvelope, data_response
+from contacts_import.api.requests import raw_body, read_import_request
+from contacts_import.api.resolver import caller
+from contacts_import.errors import InvalidOptions
+from contacts_import.models import ImportOptions, JobAccepted, JobStatus, UploadAccepted
+from contacts_import.service.create_import import (
+    CreateDeps,
+    DirectImport,
+    cancel_import,
+    create_direct_import,
+    create_upload,
+    wait_for_end,
+)
+from contacts_import.service.idempotency import idempotent_creator
+from contacts_import.service.reports import status_url
+from contacts_import.settings import CreateImportSettings
+from contacts_import.store.dynamo import dynamodb_resource
+from contacts_import.store.jobs import JobStore
+from contacts_import.store.objects import ObjectStore, s3_client
+from contacts_import.store.row_errors import RowErrorReader
+
+router = Router()
+
+ERRORS = {
+    400: {"description": "validation_error: bad options", "content": {"application/json": {"schema": ErrorEnvelope.model_json_schema()}}},
+    401: {"description": "unauthorized"},
+    403: {"description": "forbidden"},
+    404: {"description": "not_found"},
+    413: {"description": "payload_too_large: use POST /imports/uploads"},
+    415: {"description": "unsupported_media_type: not a CSV"},
+    422: {"description": "missing_required_column, empty_file, idempotency_key_reused"},
+    429: {"description": "rate_limited"},
+}
+
+
+@cache
+def deps() -> CreateDeps:
+    settings = CreateImportSettings()  # type: ignore[call-arg]
+    dynamodb = dynamodb_resource()
+    return CreateDeps(
+        settings=settings,
+        objects=ObjectStore(s3_client(), settings.bucket_name),
+        jobs=JobStore(dynamodb, settings.jobs_table, settings.lists_table),
+        row_errors=RowErrorReader(dynamodb, settings.row_errors_table),
+    )
+
+
+@cache
+def idempotent_create() -> Any:
+    return idempotent_creator(deps().settings.idempotency_table, dynamodb_resource().meta.client)
+
+
+@router.post(
+    "/imports",
+    summary="Import a CSV sent in the request",
+    description="Body as text/csv (options in the query), multipart/form-data (field 'file') or "
+    "application/json ({'csv': ...} or {'rows': [...]}, options as members). Answers 202 with the job, "
+    "or 201 with the finished status when wait=true and the job ends within 10 s.",
+    responses={202: {"description": "Accepted", "content": {"application/json": {"schema": DataEnvelope[JobAccepted].model_json_schema()}}}, **ERRORS},
+    tags=["imports"],
+)
+def post_import() -> Response[DataEnvelope[JobStatus] | DataEnvelope[JobAccepted]]:
+    event = router.current_event
+    who = caller(event)
+    who.require("imports:write")
+    request = read_import_request(event)
+    options = ImportOptions.parse(request.raw_options)
+    key = event.headers.get("idempotency-key") or event.headers.get("Idempotency-Key")
+    direct = DirectImport(
+        account_id=who.account_id, body=request.body, file_name=request.file_name, options=options,
+        idempotency_key=key,
+    )
+    accepted = idempotent_create()(direct, deps()) if key else create_direct_import(direct, deps())
+    job_id = accepted["job_id"]
+    location = {"Location": status_url(job_id)}
+    if options.wait:
+        finished = wait_for_end(who.account_id, job_id, deps())
+        if finished is not None:
+            return data_response(event, finished.model_dump(mode="json"), 201, location)
+    return data_response(event, accepted, 202, location)
+
+
+@router.post(
+    "/imports/uploads",
+    summary="Get a presigned upload for a large file",
+    description="JSON body {'file_name': ..., options}. POST the file to upload.url with upload.fields "
+    "first; the upload starts the job.",
+    responses=ERRORS,
+    tags=["imports"],
+)
+def post_upload() -> Response[DataEnvelope[UploadAccepted]]:
+    event = router.current_event
+    who = caller(event)
+    who.require("imports:write")
+    try:
+        document = json.loads(raw_body(event) or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidOptions("The body must be a JSON object: {'file_name': ..., options}.") from None
+    if not isinstance(document, dict):
+        raise InvalidOptions("The body must be a JSON object: {'file_name': ..., options}.")
+    file_name = str(document.pop("file_name", None) or "contacts.csv")
+    options = ImportOptions.parse(document)
+    accepted = create_upload(who.account_id, file_name, options, deps())
+    return data_response(event, accepted, 201, {"Location": status_url(accepted["job_id"])})
+
+
+@router.post(
+    "/imports/<job_id>/cancel",
+    summary="Cancel a queued or processing job",
+    description="What the job has written stays. 409 when the job has already ended.",
+    responses={409: {"description": "conflict: the job has ended"}, **ERRORS},
+    tags=["imports"],
+)
+def post_cancel(job_id: Annotated[str, Path(max_length=64)]) -> Response[DataEnvelope[JobStatus]]:
+    event = router.current_event
+    who = caller(event)
+    who.require("imports:write")
+    status = cancel_import(who.account_id, job_id, deps())
+    return data_response(event, status.model_dump(mode="json"), 200)

@@ -1,0 +1,153 @@
+"""Reading an import request: the file's bytes and the raw options, whatever the Content-Type.
+
+``text/csv`` (and friends) carry the raw file with options in the query; ``multipart/form-data``
+the file in the ``file`` field with options as other fields; ``application/json`` either
+``{"csv": "..."}`` or ``{"rows": [...]}`` with options as members.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from contacts_import.errors import InvalidOptions, NotCsv
+
+RAW_CSV_TYPES = frozenset(
+    {
+        "text/csv",
+        "application/csv",
+        "text/comma-separated-values",
+        "application/octet-stream",
+        "text/plain",
+        "text/tab-separated-values",
+        "application/vnd.ms-excel",  # what browsers label a .csv file with on Windows
+        "",
+    }
+)
+LIST_OPTIONS = frozenset({"tags", "headers"})
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    body: bytes
+    file_name: str
+    raw_options: dict[str, Any]
+
+
+def raw_body(event: APIGatewayProxyEvent) -> bytes:
+    body = event.body or ""
+    if event.is_base64_encoded:
+        return base64.b64decode(body)
+    return body.encode("utf-8")
+
+
+def media_type(event: APIGatewayProxyEvent) -> tuple[str, str]:
+    """(media type, the whole header): ``text/csv; charset=utf-8`` gives ``text/csv``."""
+    header = event.headers.get("content-type") or event.headers.get("Content-Type") or ""
+    return header.split(";", 1)[0].strip().lower(), header
+
+
+def query_options(event: APIGatewayProxyEvent) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    multi = event.multi_value_query_string_parameters or {}
+    single = event.query_string_parameters or {}
+    for name in set(multi) | set(single):
+        values = multi.get(name) or [single[name]]
+        options[name] = values if name in LIST_OPTIONS and len(values) > 1 else values[-1]
+    return options
+
+
+def read_import_request(event: APIGatewayProxyEvent) -> ImportRequest:
+    kind, header = media_type(event)
+    body = raw_body(event)
+    options = query_options(event)
+    file_name = str(options.pop("file_name", "") or "contacts.csv")
+    if kind in RAW_CSV_TYPES:
+        return ImportRequest(body, file_name, options)
+    if kind == "multipart/form-data":
+        return _multipart(body, header, options)
+    if kind == "application/json" or kind.endswith("+json"):
+        return _json(body, options)
+    raise NotCsv(
+        f"Content-Type {kind!r} is not a CSV. Send text/csv, multipart/form-data (field 'file') or "
+        "application/json ({'csv': ...} or {'rows': [...]}).",
+        details={"content_type": kind},
+    )
+
+
+def _multipart(body: bytes, content_type: str, options: dict[str, Any]) -> ImportRequest:
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+    if not message.is_multipart():
+        raise InvalidOptions("The multipart body could not be read (boundary missing or wrong).")
+    file_bytes: bytes | None = None
+    file_name = "contacts.csv"
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        if name == "file":
+            file_bytes = payload
+            file_name = part.get_filename() or file_name
+        elif isinstance(name, str):
+            charset = part.get_content_charset() or "utf-8"
+            value = payload.decode(charset, errors="replace")
+            if name in LIST_OPTIONS and name in options:
+                previous = options[name]
+                options[name] = [*(previous if isinstance(previous, list) else [previous]), value]
+            else:
+                options[name] = value
+    if file_bytes is None:
+        raise InvalidOptions("The multipart body has no 'file' field.", details={"option": "file"})
+    options.pop("file_name", None)
+    return ImportRequest(file_bytes, file_name, options)
+
+
+def _json(body: bytes, options: dict[str, Any]) -> ImportRequest:
+    try:
+        document = json.loads(body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InvalidOptions(f"The JSON body is not valid JSON: {error}.") from None
+    if not isinstance(document, dict):
+        raise InvalidOptions("The JSON body must be an object: {'csv': ...} or {'rows': [...]}.")
+    file_name = str(document.pop("file_name", None) or "contacts.csv")
+    has_csv, has_rows = "csv" in document, "rows" in document
+    if has_csv == has_rows:
+        raise InvalidOptions("The JSON body needs exactly one of 'csv' (text) or 'rows' (a list of objects).")
+    if has_csv:
+        text = document.pop("csv")
+        if not isinstance(text, str):
+            raise InvalidOptions("'csv' must be a string holding the CSV text.", details={"option": "csv"})
+        data = text.encode("utf-8")
+    else:
+        data = rows_to_csv(document.pop("rows"))
+    return ImportRequest(data, file_name, {**options, **document})
+
+
+def rows_to_csv(rows: Any) -> bytes:
+    """Rows as objects become a CSV with their keys as the header, so they take the same pipeline."""
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise InvalidOptions("'rows' must be a list of objects.", details={"option": "rows"})
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(column)) for column in columns])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)

@@ -1,0 +1,72 @@
+"""One place builds every function's resolver: routers, error mapping, the caller's identity."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.router import Router
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from contacts_import.api.envelope import error_response
+from contacts_import.errors import ContactsImportError, Forbidden, Unauthorized
+
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling, as the authorizer established it: never taken from the request itself."""
+
+    account_id: str
+    scopes: frozenset[str]
+
+    def require(self, scope: str) -> None:
+        if scope not in self.scopes:
+            raise Forbidden(f"This API key lacks the {scope!r} scope.", details={"required_scope": scope})
+
+
+def caller(event: APIGatewayProxyEvent) -> Caller:
+    context = event.raw_event.get("requestContext", {}).get("authorizer") or {}
+    account_id = context.get("account_id")
+    if not account_id:
+        raise Unauthorized("A valid API key is required: Authorization: Bearer <api key>.")
+    return Caller(account_id=str(account_id), scopes=frozenset(str(context.get("scopes", "")).split()))
+
+
+def build_resolver(*routers: Router) -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+    for router in routers:
+        app.include_router(router)
+
+    @app.exception_handler(ContactsImportError)
+    def domain_error(error: ContactsImportError) -> Response:
+        if error.status >= 500:
+            logger.exception("Domain error answered as 5xx")
+        extra = getattr(error, "headers", None)
+        return error_response(app.current_event, error.status, error.api_code, error.message, error.details, extra)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(error: RequestValidationError) -> Response:
+        problems = [
+            {"option": ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "path", "body")),
+             "problem": e.get("msg") or e.get("type")}
+            for e in error.errors()
+        ]
+        message = "; ".join(f"{p['option']}: {p['problem']}" for p in problems) or "Invalid request."
+        return error_response(app.current_event, 400, "validation_error", message, {"errors": problems})
+
+    @app.not_found
+    def not_found(_: Exception) -> Response:
+        return error_response(app.current_event, 404, "not_found", "No such route.")
+
+    @app.exception_handler(Exception)
+    def unexpected(error: Exception) -> Response:
+        # The trace goes to the log with the request id; the client gets the id, never the trace.
+        logger.exception("Unhandled error")
+        return error_response(app.current_event, 500, "internal_error", "Something went wrong on our side; "
+                              "quote the request id when you report it.")
+
+    return app

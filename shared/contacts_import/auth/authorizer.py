@@ -1,0 +1,47 @@
+"""The Lambda REQUEST authorizer: a Bearer API key in, the key's account and scopes out.
+
+API Gateway answers 401 when the authorizer raises an error whose message is exactly
+"Unauthorized"; an allowed caller's ``account_id`` and ``scopes`` reach every function in
+``requestContext.authorizer``. The policy allows every route because API Gateway caches it per
+key for all routes; scopes are checked by each route.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
+    APIGatewayAuthorizerRequestEvent,
+    APIGatewayAuthorizerResponse,
+)
+
+from contacts_import.auth.keys import bearer_token, hash_api_key
+from contacts_import.store.api_keys import ApiKeyStore
+
+
+class UnauthorizedCaller(Exception):
+    """API Gateway's protocol: this exact message makes it answer 401."""
+
+    def __init__(self) -> None:
+        super().__init__("Unauthorized")
+
+
+def authorize(event: APIGatewayAuthorizerRequestEvent, keys: ApiKeyStore) -> dict[str, Any]:
+    headers = {name.lower(): value for name, value in (event.headers or {}).items()}
+    token = bearer_token(headers.get("authorization"))
+    if token is None:
+        raise UnauthorizedCaller()
+    record = keys.get(hash_api_key(token))
+    if record is None:
+        raise UnauthorizedCaller()
+    arn = event.parsed_arn
+    policy = APIGatewayAuthorizerResponse(
+        principal_id=f"{record.account_id}:{record.key_hint}",
+        region=arn.region,
+        aws_account_id=arn.aws_account_id,
+        api_id=arn.api_id,
+        stage=arn.stage,
+        context={"account_id": record.account_id, "scopes": " ".join(record.scopes)},
+    )
+    policy.allow_all_routes()
+    return policy.asdict()

@@ -1,0 +1,110 @@
+"""Domain errors: each type carries a stable ``code`` and the HTTP ``status`` it maps to.
+
+One place (``contacts_import.api.resolver``) turns them into the error envelope; the processor
+turns the file-level ones into a job's ``failure``. Nobody chooses a status by reading a message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ContactsImportError(Exception):
+    code: str = "internal_error"
+    status: int = 500
+
+    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+    @property
+    def api_code(self) -> str:
+        """The code an HTTP client sees; file failures may answer under a more general HTTP code."""
+        return self.code
+
+
+class InvalidOptions(ContactsImportError):
+    code = "validation_error"
+    status = 400
+
+
+class Unauthorized(ContactsImportError):
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(ContactsImportError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(ContactsImportError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(ContactsImportError):
+    code = "conflict"
+    status = 409
+
+
+class IdempotencyKeyReused(ContactsImportError):
+    code = "idempotency_key_reused"
+    status = 422
+
+
+class RateLimited(ContactsImportError):
+    code = "rate_limited"
+    status = 429
+
+
+# ---- a file that cannot be imported at all: a job's `failure`, or a 4xx on a direct request
+
+
+class FileRejected(ContactsImportError):
+    """The whole file is refused. ``code`` is the job's failure code."""
+
+    status = 422
+
+
+class EmptyFile(FileRejected):
+    code = "empty_file"
+
+
+class NotCsv(FileRejected):
+    code = "not_csv"
+    status = 415
+
+    @property
+    def api_code(self) -> str:
+        return "unsupported_media_type"
+
+
+class MissingRequiredColumn(FileRejected):
+    code = "missing_required_column"
+
+
+class FileTooLarge(FileRejected):
+    code = "file_too_large"
+    status = 413
+
+    @property
+    def api_code(self) -> str:
+        return "payload_too_large"
+
+
+class BadEncoding(FileRejected):
+    code = "bad_encoding"
+
+
+class TooManyColumns(FileRejected):
+    code = "too_many_columns"
+
+
+class Stalled(FileRejected):
+    code = "stalled"
+
+
+class ImportCancelled(Exception):
+    """Raised inside a run when the job was cancelled; the run stops and keeps what it wrote."""

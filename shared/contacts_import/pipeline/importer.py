@@ -1,0 +1,207 @@
+"""One import run over a CSV stream: every record read once, in order, in bounded memory.
+
+The run is the same for the S3-triggered processor (contacts in DynamoDB) and for the offline
+validator (an empty list, nothing written); they differ only in the interfaces passed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from contacts_import.errors import EmptyFile, FileRejected, ImportCancelled, NotCsv
+from contacts_import.models import Counts, ImportOptions, RowError
+from contacts_import.pipeline.mapping import ColumnPlan, plan_columns
+from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer, is_blank_record
+from contacts_import.pipeline.outcomes import Decision, ExistingContact, Outcome, decide
+from contacts_import.pipeline.reading import CsvSource, Record
+
+# BatchGetItem takes at most 100 keys: one lookup per batch of new phones.
+LOOKUP_BATCH = 100
+PROGRESS_EVERY_ROWS = 2000
+
+
+class ContactRepository(Protocol):
+    def find_existing(self, phones: Sequence[str]) -> dict[str, ExistingContact]: ...
+
+    def write(self, items: Sequence[dict[str, Any]]) -> None: ...
+
+
+class RowErrorSink(Protocol):
+    def add(self, error: RowError, raw: list[str] | None) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+class ProgressSink(Protocol):
+    def report(self, counts: Counts, bytes_read: int) -> None:
+        """Called every few thousand rows; raises ImportCancelled to stop the run."""
+
+
+@dataclass(frozen=True)
+class RunContext:
+    job_id: str
+    list_id: str
+    now: str
+
+
+@dataclass
+class ImportResult:
+    counts: Counts
+    column_names: tuple[str, ...]
+    encoding: str
+    delimiter: str
+    seen_phones: set[str] = field(default_factory=set)
+    # A file refused part-way (bad encoding after the first rows, say): what was read stays counted.
+    failure: FileRejected | None = None
+    cancelled: bool = False
+
+
+class EmptyListRepository:
+    """A list with no contacts that keeps nothing: what the offline validator imports into."""
+
+    def find_existing(self, phones: Sequence[str]) -> dict[str, ExistingContact]:
+        return {}
+
+    def write(self, items: Sequence[dict[str, Any]]) -> None:
+        return None
+
+
+def run_import(
+    source: CsvSource,
+    options: ImportOptions,
+    context: RunContext,
+    contacts: ContactRepository,
+    row_errors: RowErrorSink,
+    progress: ProgressSink,
+    *,
+    progress_every: int = PROGRESS_EVERY_ROWS,
+) -> ImportResult:
+    records = source.records()
+    plan, first_data = _plan(records, options)
+    normalizer = RowNormalizer(plan, options)
+    counts = Counts()
+    seen: set[str] = set()
+    pending: list[ContactDraft] = []
+
+    def settle_pending() -> None:
+        if pending:
+            for decision in _decide_batch(pending, contacts, options, context):
+                _count(counts, decision.outcome)
+            pending.clear()
+
+    failure: FileRejected | None = None
+    cancelled = False
+    try:
+        _read_all(
+            _chain(first_data, records), normalizer, counts, seen, pending, settle_pending, row_errors,
+            lambda: progress.report(counts, source.bytes_read), progress_every,
+        )
+    except FileRejected as rejection:
+        failure = rejection
+    except ImportCancelled:
+        cancelled = True
+    settle_pending()
+    row_errors.flush()
+    return ImportResult(
+        counts=counts,
+        column_names=plan.column_names,
+        encoding=source.encoding,
+        delimiter=source.delimiter,
+        seen_phones=seen,
+        failure=failure,
+        cancelled=cancelled,
+    )
+
+
+def _read_all(
+    data_records: Iterable[Record | RowError],
+    normalizer: RowNormalizer,
+    counts: Counts,
+    seen: set[str],
+    pending: list[ContactDraft],
+    settle_pending: Callable[[], None],
+    row_errors: RowErrorSink,
+    report: Callable[[], None],
+    progress_every: int,
+) -> None:
+    rows_since_report = 0
+    for record in data_records:
+        if isinstance(record, RowError):
+            counts.total_rows += 1
+            counts.invalid += 1
+            counts.processed_rows += 1
+            row_errors.add(record, None)
+        elif is_blank_record(record.fields):
+            continue
+        else:
+            counts.total_rows += 1
+            result = normalizer.normalize(record.row, record.fields)
+            if isinstance(result, RowError):
+                counts.invalid += 1
+                counts.processed_rows += 1
+                row_errors.add(result, record.fields)
+            elif result.phone in seen:
+                counts.skipped_duplicates += 1
+                counts.processed_rows += 1
+            else:
+                seen.add(result.phone)
+                pending.append(result)
+                if len(pending) >= LOOKUP_BATCH:
+                    settle_pending()
+        rows_since_report += 1
+        if rows_since_report >= progress_every:
+            settle_pending()
+            row_errors.flush()
+            report()
+            rows_since_report = 0
+
+
+def _plan(records: Iterable[Record | RowError], options: ImportOptions) -> tuple[ColumnPlan, list[Record | RowError]]:
+    """The column plan, and the records read to make it that are data (none when there is a header)."""
+    iterator = iter(records)
+    first = next(iterator, None)
+    while isinstance(first, Record) and not first.fields:
+        first = next(iterator, None)  # leading empty lines
+    if isinstance(first, RowError):
+        raise NotCsv(f"The first row is not readable CSV: {first.message}", details={"row": first.row})
+    if first is None:
+        raise EmptyFile("The file has no rows.")
+    if options.has_header:
+        width = max(len(first.fields), len(options.headers or ()))
+        return plan_columns(first.fields, width, options), []
+    width = len(options.headers) if options.headers else len(first.fields)
+    return plan_columns(None, width, options), [first]
+
+
+def _chain(first: list[Record | RowError], rest: Iterable[Record | RowError]) -> Iterable[Record | RowError]:
+    yield from first
+    yield from rest
+
+
+def _decide_batch(
+    drafts: list[ContactDraft], contacts: ContactRepository, options: ImportOptions, context: RunContext
+) -> list[Decision]:
+    existing = contacts.find_existing([draft.phone for draft in drafts])
+    decisions = [
+        decide(
+            draft,
+            existing.get(draft.phone),
+            job_id=context.job_id,
+            on_existing=options.on_existing,
+            list_id=context.list_id,
+            now=context.now,
+        )
+        for draft in drafts
+    ]
+    if not options.dry_run:
+        writes = [decision.write for decision in decisions if decision.write is not None]
+        if writes:
+            contacts.write(writes)
+    return decisions
+
+
+def _count(counts: Counts, outcome: Outcome) -> None:
+    setattr(counts, outcome.value, getattr(counts, outcome.value) + 1)
+    counts.processed_rows += 1

@@ -1,0 +1,206 @@
+"""From a record's fields to a contact draft, or to the one row error that refuses it.
+
+Phones become E.164 with ``phonenumbers`` against the job's region; ``strict`` validation asks
+``is_valid_number``, ``possible`` only ``is_possible_number`` (test ranges such as 555 pass).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from contacts_import.models import ImportOptions, RowError
+from contacts_import.pipeline.mapping import ColumnPlan
+
+# Every value must fit in a DynamoDB item with room to spare, and a spreadsheet cell holds 32,767.
+MAX_FIELD_CHARS = 32 * 1024
+MAX_ROW_CHARS = 256 * 1024
+# Characters people and spreadsheets leave around values: spaces, non-breaking and zero-width ones.
+_TRIM = " \t\r\n\u00a0\u200b\ufeff"
+_TAG_SPLIT = re.compile(r"\s*[,;|]\s*")
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+]?\d+$")
+
+
+@dataclass(slots=True)
+class ContactDraft:
+    row: int
+    phone: str
+    phone_extension: str | None = None
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    company: str | None = None
+    tags: tuple[str, ...] = ()
+    custom_fields: dict[str, str] = field(default_factory=dict)
+
+
+def clean(value: str) -> str:
+    return value.strip(_TRIM)
+
+
+def is_blank_record(fields: list[str]) -> bool:
+    """Excel leaves lines of only delimiters at the end of a sheet: such a record is no row."""
+    return all(not clean(value) for value in fields)
+
+
+class PhoneNormalizer:
+    def __init__(self, default_region: str, validation: str) -> None:
+        self._region = default_region
+        self._strict = validation == "strict"
+
+    def normalize(self, raw: str) -> tuple[str, str | None] | str:
+        """(E.164, extension) for a good number, else the message of the row error."""
+        text = raw
+        if text.startswith("'"):
+            text = text[1:]  # a spreadsheet's "keep as text" apostrophe
+        if text[:4].lower() == "tel:":
+            text = text[4:]
+        if _SCIENTIFIC.match(text):
+            return (
+                f"{raw!r} looks like a number a spreadsheet turned into scientific notation; "
+                "its digits are lost: format the column as text and export again"
+            )
+        try:
+            number = phonenumbers.parse(text, self._region)
+        except phonenumbers.NumberParseException as error:
+            return f"{raw!r} is not a phone number ({_parse_reason(error)})"
+        if self._strict:
+            if not phonenumbers.is_valid_number(number):
+                return f"{raw!r} is not a valid phone number for region {self._region} or its country code"
+        elif not phonenumbers.is_possible_number(number):
+            return f"{raw!r} is not a possible phone number for region {self._region} or its country code"
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return e164, number.extension or None
+
+
+def _parse_reason(error: phonenumbers.NumberParseException) -> str:
+    reasons = {
+        phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+        phonenumbers.NumberParseException.NOT_A_NUMBER: "not a number",
+        phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short",
+        phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
+        phonenumbers.NumberParseException.TOO_LONG: "too long",
+    }
+    return reasons.get(error.error_type, "unparseable")
+
+
+def normalize_email(raw: str) -> str | None:
+    """The address, or None when it is not a syntactically valid one."""
+    text = raw
+    if text.endswith(">") and "<" in text:
+        text = text[text.rindex("<") + 1 : -1].strip()  # "Jane Doe <jane@a.com>"
+    if text[:7].lower() == "mailto:":
+        text = text[7:]
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+class RowNormalizer:
+    """Turns one record into a ContactDraft or a RowError, following a ColumnPlan."""
+
+    def __init__(self, plan: ColumnPlan, options: ImportOptions) -> None:
+        self._plan = plan
+        self._phones = PhoneNormalizer(options.default_region, options.phone_validation)
+        self._option_tags = options.tags
+        self._fields = plan.field_columns
+
+    def normalize(self, row: int, fields: list[str]) -> ContactDraft | RowError:
+        plan = self._plan
+        if len(fields) > plan.width:
+            extra = [value for value in fields[plan.width :] if clean(value)]
+            if extra:
+                return RowError(
+                    row=row,
+                    code="too_many_fields",
+                    message=f"The row has {len(fields)} fields; the header has {plan.width}.",
+                    value=_excerpt(extra[0]),
+                )
+        if sum(len(value) for value in fields) > MAX_ROW_CHARS:
+            return RowError(row=row, code="row_too_long", message=f"The row is over {MAX_ROW_CHARS} characters.")
+        for index, value in enumerate(fields):
+            if len(value) > MAX_FIELD_CHARS:
+                return RowError(
+                    row=row,
+                    code="field_too_long",
+                    message=f"The value is over {MAX_FIELD_CHARS} characters.",
+                    column=plan.column_name(index),
+                    value=_excerpt(value),
+                )
+
+        def value_at(index: int | None) -> str:
+            if index is None or index >= len(fields):
+                return ""
+            return clean(fields[index])
+
+        phone_raw, phone_column = "", plan.phone_columns[0]
+        for index in plan.phone_columns:
+            candidate = value_at(index)
+            if candidate:
+                phone_raw, phone_column = candidate.split(" ::: ")[0], index
+                break
+        if not phone_raw:
+            return RowError(
+                row=row,
+                code="missing_phone",
+                message="The row has no phone number.",
+                column=plan.column_name(phone_column),
+                value="",
+            )
+        phone = self._phones.normalize(phone_raw)
+        if isinstance(phone, str):
+            return RowError(
+                row=row, code="invalid_phone", message=phone, column=plan.column_name(phone_column), value=phone_raw
+            )
+
+        email = None
+        email_raw = value_at(self._fields.get("email"))
+        if email_raw:
+            email = normalize_email(email_raw.split(" ::: ")[0])
+            if email is None:
+                return RowError(
+                    row=row,
+                    code="invalid_email",
+                    message=f"{email_raw!r} is not a valid email address.",
+                    column=plan.column_name(self._fields["email"]),
+                    value=email_raw,
+                )
+
+        first_name = value_at(self._fields.get("first_name")) or None
+        last_name = value_at(self._fields.get("last_name")) or None
+        name = value_at(self._fields.get("name")) or None
+        if name is None and (first_name or last_name):
+            name = " ".join(part for part in (first_name, last_name) if part)
+
+        tags = self._option_tags
+        tags_raw = value_at(self._fields.get("tags"))
+        if tags_raw:
+            tags = tuple(dict.fromkeys([*(t for t in _TAG_SPLIT.split(tags_raw) if t), *tags]))
+
+        custom: dict[str, str] = {}
+        for index, key in plan.custom_columns:
+            value = value_at(index)
+            if value:
+                custom[key] = value
+
+        return ContactDraft(
+            row=row,
+            phone=phone[0],
+            phone_extension=phone[1],
+            name=name,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            company=value_at(self._fields.get("company")) or None,
+            tags=tags,
+            custom_fields=custom,
+        )
+
+
+def _excerpt(value: str, limit: int = 200) -> str:
+    return value if len(value) <= limit else value[:limit] + "…"

@@ -1,0 +1,232 @@
+"""Bytes to records, streamed: sniff the content, pick the encoding and delimiter, number the rows.
+
+Only the first 64 KiB are looked at to decide; the rest flows through ``io.TextIOWrapper`` and
+``csv.reader`` (both in C) so memory stays flat however long the file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from contacts_import.errors import BadEncoding, EmptyFile, NotCsv
+from contacts_import.models import RowError
+
+HEAD_BYTES = 64 * 1024
+READ_BUFFER_BYTES = 1024 * 1024
+# Above this the csv module stops a field; what is longer is either a huge cell (refused as
+# field_too_long) or an unclosed quote running on through the file (refused as unterminated_quote).
+CSV_FIELD_LIMIT = 32 * 1024 + 1
+CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
+
+# Signatures of files people send by mistake: PDF, images, archives, office binaries, executables.
+_BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"%PDF", "a PDF document"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"PK\x03\x04", "a zip archive (or an .xlsx/.docx file)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"\xd0\xcf\x11\xe0", "an old Office document (.xls/.doc)"),
+    (b"MZ", "a Windows executable"),
+    (b"\x7fELF", "an executable"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+)
+
+csv.field_size_limit(CSV_FIELD_LIMIT)
+
+
+class CountingReader(io.RawIOBase):
+    """A raw stream that replays the already-read head, then the rest, counting bytes delivered."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+        self.bytes_read = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        if self._head:
+            n = min(len(buffer), len(self._head))
+            buffer[:n] = self._head[:n]
+            self._head = self._head[n:]
+        else:
+            chunk = self._rest.read(len(buffer))
+            n = len(chunk)
+            buffer[:n] = chunk
+        self.bytes_read += n
+        return n
+
+
+def read_head(stream: BinaryIO) -> bytes:
+    parts, size = [], 0
+    while size < HEAD_BYTES:
+        chunk = stream.read(HEAD_BYTES - size)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
+
+
+def sniff_content(head: bytes) -> None:
+    """Refuse what is plainly not a CSV (EmptyFile, NotCsv) from the first bytes alone."""
+    body = head
+    for bom in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        if body.startswith(bom):
+            body = body[len(bom) :]
+            break
+    if not body.strip(b" \t\r\n\x00"):
+        raise EmptyFile("The file is empty.")
+    for signature, what in _BINARY_SIGNATURES:
+        if head.startswith(signature):
+            raise NotCsv(f"The file is {what}, not a CSV.", details={"detected": what})
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    if not utf16 and b"\x00" in head:
+        raise NotCsv("The file holds NUL bytes: it is binary, not a CSV text file.")
+
+
+def detect_encoding(head: bytes) -> str:
+    """UTF-8 (with or without BOM) or UTF-16 by BOM; otherwise Windows-1252, Excel's "ANSI"."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        decoder.decode(head, final=False)  # a multibyte character cut at 64 KiB is fine
+        return "utf-8-sig"
+    except UnicodeDecodeError:
+        pass
+    try:
+        head.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        return "latin-1"
+
+
+def detect_delimiter(head_text: str) -> str:
+    """The candidate that splits the first line most often, outside quotes; comma on a tie."""
+    first_line = _first_record_text(head_text)
+    counts = dict.fromkeys(CANDIDATE_DELIMITERS, 0)
+    in_quotes = False
+    for char in first_line:
+        if char == '"':
+            in_quotes = not in_quotes
+        elif not in_quotes and char in counts:
+            counts[char] += 1
+    best = max(CANDIDATE_DELIMITERS, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+def _first_record_text(text: str) -> str:
+    in_quotes = False
+    for position, char in enumerate(text):
+        if char == '"':
+            in_quotes = not in_quotes
+        elif char in "\r\n" and not in_quotes:
+            return text[:position]
+    return text
+
+
+@dataclass(slots=True)
+class Record:
+    """One CSV record: its spreadsheet row number and its fields."""
+
+    row: int
+    fields: list[str]
+
+
+class CsvSource:
+    """A readable CSV: the decided encoding and delimiter, and the records, numbered."""
+
+    def __init__(self, stream: BinaryIO, *, encoding: str | None = None, delimiter: str | None = None) -> None:
+        head = read_head(stream)
+        sniff_content(head)
+        self.encoding = encoding or detect_encoding(head)
+        try:
+            head_text = head.decode(self.encoding, errors="ignore")
+        except LookupError as error:  # already checked by the options model; be safe anyway
+            raise BadEncoding(f"Unknown encoding {self.encoding!r}.") from error
+        self.delimiter = delimiter or detect_delimiter(head_text.lstrip("\ufeff"))
+        self._counter = CountingReader(head, stream)
+        self._text = io.TextIOWrapper(
+            io.BufferedReader(self._counter, READ_BUFFER_BYTES),
+            encoding=self.encoding,
+            errors="strict",
+            newline="",
+        )
+
+    @property
+    def bytes_read(self) -> int:
+        return self._counter.bytes_read
+
+    def records(self) -> Iterator[Record | RowError]:
+        """Every record with its row number (1-based, the header is row 1), or a RowError for a record
+        the reader could not take. Blank lines are yielded too: they still use up a row number."""
+        reader = csv.reader(self._text, delimiter=self.delimiter, quotechar='"', doublequote=True, strict=False)
+        row = 0
+        last_line = 0
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                row += 1
+                spanned = reader.line_num - last_line
+                last_line = reader.line_num
+                yield _reader_error(row, spanned, reader.line_num, str(error))
+                continue
+            except UnicodeDecodeError as error:
+                raise BadEncoding(
+                    f"The file is not valid {self.encoding} near row {row + 1} "
+                    f"(byte {error.start} of a read block): save it as UTF-8 or pass encoding.",
+                    details={"row": row + 1, "encoding": self.encoding},
+                ) from None
+            row += 1
+            spanned = reader.line_num - last_line
+            last_line = reader.line_num
+            if spanned > 1 and fields and _ends_unterminated(fields[-1]):
+                yield RowError(
+                    row=row,
+                    code="unterminated_quote",
+                    message=(
+                        f"A quoted field opens in row {row} and never closes; it ran to the end of the "
+                        f"file ({spanned} lines)."
+                    ),
+                    value=fields[-1][:200],
+                )
+                continue
+            yield Record(row, fields)
+
+
+def _ends_unterminated(last_field: str) -> bool:
+    # The csv module (non-strict) ends an unclosed quoted field at end of file, keeping the final
+    # line break inside it; a properly closed field cannot end with the record's own line break.
+    return last_field.endswith(("\n", "\r"))
+
+
+def _reader_error(row: int, spanned: int, line: int, message: str) -> RowError:
+    if "field larger than field limit" in message:
+        if spanned > 1:
+            return RowError(
+                row=row,
+                code="unterminated_quote",
+                message=(
+                    f"A quoted field opens in row {row} and does not close within {CSV_FIELD_LIMIT - 1} "
+                    f"characters; reading resumed at line {line + 1} of the file."
+                ),
+            )
+        return RowError(
+            row=row, code="field_too_long", message=f"A field is over {CSV_FIELD_LIMIT - 1} characters."
+        )
+    return RowError(row=row, code="unterminated_quote", message=f"The row is not valid CSV: {message}.")

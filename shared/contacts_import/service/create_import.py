@@ -1,0 +1,173 @@
+"""Starting an import: a CSV sent in the request, or a presigned upload for a large file.
+
+Either way the job is stored before its file, so the S3-triggered processor always finds it.
+A direct body is checked at once (size, type, header) so that a file that can never import is a
+4xx now rather than a failed job later.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from contacts_import.clock import utc_now
+from contacts_import.errors import Conflict, FileTooLarge, NotFound
+from contacts_import.ids import new_job_id
+from contacts_import.models import (
+    ENDED_STATES,
+    ImportOptions,
+    JobAccepted,
+    JobStatus,
+    UploadAccepted,
+    UploadInstructions,
+)
+from contacts_import.object_keys import safe_file_name, upload_key
+from contacts_import.pipeline.mapping import plan_columns
+from contacts_import.pipeline.reading import CsvSource, Record
+from contacts_import.service.process_import import new_job_item
+from contacts_import.service.reports import status_document, status_url
+from contacts_import.settings import CreateImportSettings
+from contacts_import.store.jobs import JobStore
+from contacts_import.store.objects import ObjectStore
+from contacts_import.store.row_errors import RowErrorReader
+
+# Lambda takes at most 6 MB per synchronous request, and API Gateway sends bodies base64-encoded
+# (a third larger): 4 MiB of file is what fits with room for the rest of the event.
+MAX_DIRECT_BODY_BYTES = 4 * 1024 * 1024
+WAIT_SECONDS = 10.0
+WAIT_POLL_SECONDS = 0.25
+
+
+@dataclass(frozen=True)
+class CreateDeps:
+    settings: CreateImportSettings
+    objects: ObjectStore
+    jobs: JobStore
+    row_errors: RowErrorReader
+
+
+@dataclass(frozen=True)
+class DirectImport:
+    account_id: str
+    body: bytes
+    file_name: str
+    options: ImportOptions
+    idempotency_key: str | None = None
+
+
+def check_direct_body(body: bytes, options: ImportOptions) -> None:
+    """Refuse at once what can never import: too large, not a CSV, empty, no phone column."""
+    if len(body) > MAX_DIRECT_BODY_BYTES:
+        raise FileTooLarge(
+            f"The body is {len(body)} bytes; the direct limit is {MAX_DIRECT_BODY_BYTES}. "
+            "Use POST /imports/uploads for larger files.",
+            details={"limit_bytes": MAX_DIRECT_BODY_BYTES, "size_bytes": len(body)},
+        )
+    source = CsvSource(io.BytesIO(body), encoding=options.encoding, delimiter=options.delimiter)
+    for record in source.records():
+        if isinstance(record, Record) and record.fields:
+            width = max(len(record.fields), len(options.headers or ()))
+            header = record.fields if options.has_header else None
+            plan_columns(header, width if options.has_header else len(options.headers or record.fields), options)
+            return
+        if not isinstance(record, Record):
+            return  # an unreadable first row becomes the job's own answer
+    # Only blank lines: nothing that could be a header.
+    from contacts_import.errors import EmptyFile
+
+    raise EmptyFile("The file has no rows.")
+
+
+def create_direct_import(request: DirectImport, deps: CreateDeps) -> dict[str, Any]:
+    """Store the job and its file; the JobAccepted document (as JSON-ready dict)."""
+    check_direct_body(request.body, request.options)
+    now = utc_now()
+    job_id = new_job_id()
+    key = upload_key(request.account_id, job_id, request.file_name)
+    deps.jobs.create(
+        new_job_item(
+            account_id=request.account_id,
+            job_id=job_id,
+            status="queued",
+            source="api",
+            options=request.options,
+            file_name=safe_file_name(request.file_name),
+            object_key=key,
+            now=now,
+            idempotency_key=request.idempotency_key,
+        )
+    )
+    deps.objects.put_file(key, request.body)
+    return JobAccepted(job_id=job_id, status="queued", status_url=status_url(job_id)).model_dump()
+
+
+def wait_for_end(
+    account_id: str,
+    job_id: str,
+    deps: CreateDeps,
+    *,
+    seconds: float = WAIT_SECONDS,
+    sleep: Callable[[float], None] = time.sleep,
+) -> JobStatus | None:
+    """The finished status document if the job ends within ``seconds``, else None."""
+    deadline = time.monotonic() + seconds
+    while True:
+        job = deps.jobs.get(account_id, job_id)
+        if job and job["status"] in ENDED_STATES and job.get("ended"):
+            first_errors, _ = deps.row_errors.page(account_id, job_id, 100, None)
+            return status_document(job, first_errors)
+        if time.monotonic() >= deadline:
+            return None
+        sleep(WAIT_POLL_SECONDS)
+
+
+def create_upload(account_id: str, file_name: str, options: ImportOptions, deps: CreateDeps) -> dict[str, Any]:
+    now = utc_now()
+    job_id = new_job_id()
+    name = safe_file_name(file_name)
+    key = upload_key(account_id, job_id, name)
+    deps.jobs.create(
+        new_job_item(
+            account_id=account_id,
+            job_id=job_id,
+            status="awaiting_upload",
+            source="upload",
+            options=options,
+            file_name=name,
+            object_key=key,
+            now=now,
+        )
+    )
+    expires_in = min(deps.settings.upload_url_expiry_seconds, 900)
+    post = deps.objects.presigned_post(key, max_bytes=deps.settings.max_upload_bytes, expires_in=expires_in)
+    expires_at = (datetime.now(UTC) + timedelta(seconds=expires_in)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return UploadAccepted(
+        job_id=job_id,
+        status="awaiting_upload",
+        status_url=status_url(job_id),
+        upload=UploadInstructions(
+            method="POST",
+            url=post["url"],
+            headers={},
+            fields={k: str(v) for k, v in post["fields"].items()},
+            expires_at=expires_at,
+            max_bytes=deps.settings.max_upload_bytes,
+        ),
+    ).model_dump()
+
+
+def cancel_import(account_id: str, job_id: str, deps: CreateDeps) -> JobStatus:
+    if not deps.jobs.cancel(account_id, job_id, now=utc_now()):
+        job = deps.jobs.get(account_id, job_id)
+        if job is None:
+            raise NotFound(f"No import job {job_id}.")
+        raise Conflict(f"Job {job_id} has already ended ({job['status']}); it cannot be cancelled.",
+                       details={"status": job["status"]})
+    job = deps.jobs.get(account_id, job_id)
+    assert job is not None
+    first_errors, _ = deps.row_errors.page(account_id, job_id, 100, None)
+    return status_document(job, first_errors)

@@ -1,0 +1,91 @@
+"""The contacts table: one item per (account, list, E.164 phone)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from contacts_import.pipeline.outcomes import ExistingContact
+from contacts_import.store.dynamo import batch_get, batch_write, decode_cursor, encode_cursor, plain
+
+
+def list_key(account_id: str, list_id: str) -> str:
+    return f"{account_id}#{list_id}"
+
+
+class ContactStore:
+    """Contacts of one list: the repository the import run reads and writes through."""
+
+    def __init__(self, resource: Any, table_name: str, account_id: str, list_id: str) -> None:
+        self._resource = resource
+        self._table_name = table_name
+        self._table = resource.Table(table_name)
+        self._account_id = account_id
+        self._list_id = list_id
+        self._list_key = list_key(account_id, list_id)
+
+    def find_existing(self, phones: Sequence[str]) -> dict[str, ExistingContact]:
+        keys = [{"list_key": self._list_key, "phone": phone} for phone in phones]
+        found: dict[str, ExistingContact] = {}
+        for item in batch_get(self._resource, self._table_name, keys):
+            stored = _from_item(item)
+            found[stored["phone"]] = ExistingContact(
+                phone=stored["phone"],
+                created_job_id=stored.get("created_job_id"),
+                import_job_id=stored.get("import_job_id"),
+                item=stored,
+            )
+        return found
+
+    def write(self, items: Sequence[dict[str, Any]]) -> None:
+        batch_write(self._resource, self._table_name, [{"PutRequest": {"Item": self._to_item(i)}} for i in items])
+
+    def delete(self, phones: Sequence[str]) -> None:
+        batch_write(
+            self._resource,
+            self._table_name,
+            [{"DeleteRequest": {"Key": {"list_key": self._list_key, "phone": p}}} for p in phones],
+        )
+
+    def get(self, phone: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"list_key": self._list_key, "phone": phone}).get("Item")
+        return _from_item(item) if item else None
+
+    def page(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        query: dict[str, Any] = {"KeyConditionExpression": Key("list_key").eq(self._list_key), "Limit": limit}
+        start = decode_cursor(cursor, {"list_key": self._list_key})
+        if start:
+            query["ExclusiveStartKey"] = start
+        response = self._table.query(**query)
+        return [_from_item(i) for i in response.get("Items", [])], encode_cursor(response.get("LastEvaluatedKey"))
+
+    def all_phones(self) -> Iterator[str]:
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("list_key").eq(self._list_key),
+            "ProjectionExpression": "phone",
+        }
+        while True:
+            response = self._table.query(**query)
+            for item in response.get("Items", []):
+                yield item["phone"]
+            if "LastEvaluatedKey" not in response:
+                return
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def _to_item(self, contact: dict[str, Any]) -> dict[str, Any]:
+        item = {key: value for key, value in contact.items() if value not in (None, "", [], {})}
+        item["list_key"] = self._list_key
+        item["account_id"] = self._account_id
+        item["list_id"] = self._list_id
+        if "tags" in item:
+            item["tags"] = set(item["tags"])  # a string set, as the contract says
+        return item
+
+
+def _from_item(item: dict[str, Any]) -> dict[str, Any]:
+    contact = plain(item)
+    contact.pop("list_key", None)
+    contact.pop("account_id", None)
+    return contact

@@ -1,0 +1,259 @@
+"""The jobs table: one item per import job, keyed by account and a time-ordered job id.
+
+State changes are conditional writes, so that a duplicate event, a retry or a racing cancel can
+never move a job backwards or finish it twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from contacts_import.errors import ImportCancelled
+from contacts_import.models import Counts
+from contacts_import.store.dynamo import decode_cursor, encode_cursor, plain
+
+ACTIVE_STATES = ("awaiting_upload", "queued", "processing")
+
+
+def _condition_failed(error: ClientError) -> bool:
+    """A condition said no (as opposed to a conflict or throttle, which are retried)."""
+    code = error.response.get("Error", {}).get("Code")
+    if code == "ConditionalCheckFailedException":
+        return True
+    if code == "TransactionCanceledException":
+        reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+        return "ConditionalCheckFailed" in reasons and all(r in ("ConditionalCheckFailed", "None", None) for r in reasons)
+    return False
+
+
+class JobStore:
+    def __init__(self, resource: Any, jobs_table: str, lists_table: str) -> None:
+        self._client = resource.meta.client
+        self._table = resource.Table(jobs_table)
+        self._jobs_table = jobs_table
+        self._lists_table = lists_table
+
+    def create(self, job: dict[str, Any]) -> bool:
+        """Store a new job; False when a job with that id already exists (a duplicate event)."""
+        try:
+            self._table.put_item(Item=job, ConditionExpression="attribute_not_exists(job_id)")
+            return True
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+
+    def get(self, account_id: str, job_id: str) -> dict[str, Any] | None:
+        item = self._table.get_item(Key={"account_id": account_id, "job_id": job_id}, ConsistentRead=True).get("Item")
+        return plain(item) if item else None
+
+    def page(self, account_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("account_id").eq(account_id),
+            "ScanIndexForward": False,  # job ids sort by creation time: newest first
+            "Limit": limit,
+        }
+        start = decode_cursor(cursor, {"account_id": account_id})
+        if start:
+            query["ExclusiveStartKey"] = start
+        response = self._table.query(**query)
+        return [plain(i) for i in response.get("Items", [])], encode_cursor(response.get("LastEvaluatedKey"))
+
+    def count_active(self, account_id: str) -> int:
+        query: dict[str, Any] = {
+            "KeyConditionExpression": Key("account_id").eq(account_id),
+            "FilterExpression": "#s IN (:a, :q, :p)",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":a": "awaiting_upload", ":q": "queued", ":p": "processing"},
+            "Select": "COUNT",
+        }
+        total = 0
+        while True:
+            response = self._table.query(**query)
+            total += response.get("Count", 0)
+            if "LastEvaluatedKey" not in response:
+                return total
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def start(self, account_id: str, job_id: str, *, now: str, bytes_total: int) -> bool:
+        """Move a job to processing. False when it has ended (cancelled, or a late duplicate event)."""
+        try:
+            self._table.update_item(
+                Key={"account_id": account_id, "job_id": job_id},
+                UpdateExpression="SET #s = :processing, started_at = if_not_exists(started_at, :now), "
+                "bytes_total = :size, updated_at = :now",
+                ConditionExpression="#s IN (:a, :q, :processing)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":processing": "processing",
+                    ":a": "awaiting_upload",
+                    ":q": "queued",
+                    ":now": now,
+                    ":size": bytes_total,
+                },
+            )
+            return True
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+
+    def report_progress(
+        self, account_id: str, job_id: str, *, counts: Counts, error_count: int, progress: float, now: str
+    ) -> None:
+        """Record counts so far; ImportCancelled when the job is no longer processing."""
+        try:
+            self._table.update_item(
+                Key={"account_id": account_id, "job_id": job_id},
+                UpdateExpression="SET #c = :counts, error_count = :errors, progress = :progress, updated_at = :now",
+                ConditionExpression="#s = :processing",
+                ExpressionAttributeNames={"#s": "status", "#c": "counts"},
+                ExpressionAttributeValues={
+                    ":counts": counts.model_dump(),
+                    ":errors": error_count,
+                    ":progress": _decimal(progress),
+                    ":processing": "processing",
+                    ":now": now,
+                },
+            )
+        except ClientError as error:
+            if _condition_failed(error):
+                raise ImportCancelled(job_id) from None
+            raise
+
+    def finish(
+        self,
+        account_id: str,
+        job_id: str,
+        *,
+        list_id: str,
+        status: str,
+        counts: Counts,
+        error_count: int,
+        failure: dict[str, str] | None,
+        column_names: list[str] | None,
+        contacts_added: int,
+        now: str,
+    ) -> bool:
+        """End a job and move its list's size, in one transaction, exactly once.
+
+        A job cancelled while it ran stays ``cancelled`` (what it wrote stays, and is counted).
+        False when an earlier delivery had already finished it.
+        """
+        if self._finish_once(account_id, job_id, list_id, status, ("processing", "queued", "awaiting_upload"),
+                             counts, error_count, failure, column_names, contacts_added, now):
+            return True
+        return self._finish_once(account_id, job_id, list_id, "cancelled", ("cancelled",),
+                                 counts, error_count, failure, column_names, contacts_added, now)
+
+    def _finish_once(
+        self,
+        account_id: str,
+        job_id: str,
+        list_id: str,
+        final_status: str,
+        expected_states: tuple[str, ...],
+        counts: Counts,
+        error_count: int,
+        failure: dict[str, str] | None,
+        column_names: list[str] | None,
+        contacts_added: int,
+        now: str,
+    ) -> bool:
+        states = {f":state{i}": state for i, state in enumerate(expected_states)}
+        job_update = {
+            "Update": {
+                "TableName": self._jobs_table,
+                "Key": {"account_id": account_id, "job_id": job_id},
+                "UpdateExpression": "SET #s = :final, #c = :counts, error_count = :errors, failure = :failure, "
+                "completed_at = :now, updated_at = :now, column_names = :columns, progress = :one, ended = :true",
+                "ConditionExpression": f"attribute_not_exists(ended) AND #s IN ({', '.join(states)})",
+                "ExpressionAttributeNames": {"#s": "status", "#c": "counts"},
+                "ExpressionAttributeValues": {
+                    ":final": final_status,
+                    ":counts": counts.model_dump(),
+                    ":errors": error_count,
+                    ":failure": failure,
+                    ":now": now,
+                    ":columns": column_names or [],
+                    ":one": 1,
+                    ":true": True,
+                    **states,
+                },
+            }
+        }
+        list_update = {
+            "Update": {
+                "TableName": self._lists_table,
+                "Key": {"account_id": account_id, "list_id": list_id},
+                "UpdateExpression": "ADD total_contacts :added SET updated_at = :now",
+                "ExpressionAttributeValues": {":added": contacts_added, ":now": now},
+            }
+        }
+        try:
+            self._client.transact_write_items(TransactItems=[_low_level(job_update), _low_level(list_update)])
+            return True
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+
+    def set_total_contacts(self, account_id: str, job_id: str, total: int) -> None:
+        self._table.update_item(
+            Key={"account_id": account_id, "job_id": job_id},
+            UpdateExpression="SET total_contacts = :t",
+            ExpressionAttributeValues={":t": total},
+        )
+
+    def cancel(self, account_id: str, job_id: str, *, now: str) -> bool:
+        """Cancel a job that has not ended; False when it already had."""
+        try:
+            self._table.update_item(
+                Key={"account_id": account_id, "job_id": job_id},
+                UpdateExpression="SET #s = :cancelled, cancelled_at = :now, updated_at = :now",
+                ConditionExpression="#s IN (:a, :q, :p)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":cancelled": "cancelled",
+                    ":now": now,
+                    ":a": "awaiting_upload",
+                    ":q": "queued",
+                    ":p": "processing",
+                },
+            )
+            return True
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+
+
+def _decimal(value: float) -> Any:
+    from decimal import Decimal
+
+    return Decimal(str(round(value, 4)))
+
+
+def _low_level(operation: dict[str, Any]) -> dict[str, Any]:
+    """A transaction item for the resource's client, which serializes Python values itself but
+    takes no floats."""
+    kind, body = next(iter(operation.items()))
+    typed = dict(body)
+    if "ExpressionAttributeValues" in body:
+        typed["ExpressionAttributeValues"] = {k: _decimals(v) for k, v in body["ExpressionAttributeValues"].items()}
+    return {kind: typed}
+
+
+def _decimals(value: Any) -> Any:
+    from decimal import Decimal
+
+    if isinstance(value, float):
+        return Decimal(str(value))
+    if isinstance(value, dict):
+        return {k: _decimals(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decimals(v) for v in value]
+    return value

@@ -1,0 +1,133 @@
+"""The three ways in end in the same processing and the same job record (contract §1)."""
+
+from __future__ import annotations
+
+import json
+
+from tests.sample_events import api_event, body_of
+
+CSV = (
+    b"phone,name,email,company\n"
+    b"(212) 736-5000,Jane Doe,jane@acme.com,Acme\n"
+    b"+1 650 253 0000,John Smith,john@widget.co,Widget\n"
+    b"415.555.2671,Ann Lee,,\n"
+)
+
+
+def _status(stack, job_id):
+    response = stack.invoke("ImportStatusFunction", api_event("api_get_import.json", path_parameters={"job_id": job_id}))
+    assert response["statusCode"] == 200, response["body"]
+    return body_of(response)["data"]
+
+
+def _process_pending(stack):
+    for key in stack.pending_uploads():
+        stack.deliver_s3(key)
+
+
+def test_text_csv_import_creates_every_contact(stack):
+    response = stack.invoke(
+        "CreateImportFunction", api_event("api_post_imports_csv.json", body=CSV, query={"list_id": "team"})
+    )
+    assert response["statusCode"] == 202, response["body"]
+    accepted = body_of(response)["data"]
+    assert accepted["status"] == "queued"
+    assert response["multiValueHeaders"]["Location"] == [f"/imports/{accepted['job_id']}"]
+
+    _process_pending(stack)
+    job = _status(stack, accepted["job_id"])
+    assert job["status"] == "completed"
+    assert job["source"] == "api"
+    assert job["counts"]["created"] == 3
+    assert job["counts"]["total_rows"] == 3
+    assert job["total_contacts"] == 3
+
+    contact = body_of(
+        stack.invoke(
+            "ImportStatusFunction",
+            api_event("api_get_contact.json", path_parameters={"list_id": "team", "phone": "%2B12127365000"}),
+        )
+    )["data"]
+    assert contact["name"] == "Jane Doe"
+    assert contact["email"] == "jane@acme.com"
+    assert contact["company"] == "Acme"
+    assert contact["import_job_id"] == accepted["job_id"]
+
+
+def test_json_rows_import(stack):
+    body = json.dumps({"rows": [{"phone": "+14155552671", "first_name": "Li", "last_name": "Ito"}], "list_id": "rows"})
+    response = stack.invoke(
+        "CreateImportFunction",
+        api_event("api_post_imports_json_rows.json", body=body.encode(), content_type="application/json"),
+    )
+    assert response["statusCode"] == 202, response["body"]
+    _process_pending(stack)
+    job = _status(stack, body_of(response)["data"]["job_id"])
+    assert job["counts"]["created"] == 1
+    contact = body_of(
+        stack.invoke(
+            "ImportStatusFunction",
+            api_event("api_get_contact.json", path_parameters={"list_id": "rows", "phone": "+14155552671"}),
+        )
+    )["data"]
+    assert contact["name"] == "Li Ito"
+
+
+def test_multipart_import_takes_the_file_field_and_form_options(stack):
+    boundary = "----boundary123"
+    body = (
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"list_id\"\r\n\r\nform-list\r\n"
+        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"contacts.csv\"\r\n"
+        "Content-Type: text/csv\r\n\r\n"
+    ).encode() + CSV + f"\r\n--{boundary}--\r\n".encode()
+    response = stack.invoke(
+        "CreateImportFunction",
+        api_event("api_post_imports_csv.json", body=body, content_type=f"multipart/form-data; boundary={boundary}",
+                  query={}),
+    )
+    assert response["statusCode"] == 202, response["body"]
+    _process_pending(stack)
+    job = _status(stack, body_of(response)["data"]["job_id"])
+    assert (job["list_id"], job["file_name"], job["counts"]["created"]) == ("form-list", "contacts.csv", 3)
+
+
+def test_presigned_upload_then_processing(stack):
+    response = stack.invoke(
+        "CreateImportFunction",
+        api_event("api_post_uploads.json", body=json.dumps({"file_name": "big list.csv", "list_id": "up"}).encode(),
+                  content_type="application/json"),
+    )
+    assert response["statusCode"] == 201, response["body"]
+    data = body_of(response)["data"]
+    assert data["status"] == "awaiting_upload"
+    upload = data["upload"]
+    assert upload["method"] == "POST" and upload["fields"]["key"].endswith("/big list.csv")
+    assert _status(stack, data["job_id"])["status"] == "awaiting_upload"
+
+    stack.s3().put_object(Bucket=stack.bucket, Key=upload["fields"]["key"], Body=CSV)
+    stack.deliver_s3(upload["fields"]["key"])
+    job = _status(stack, data["job_id"])
+    assert (job["status"], job["source"], job["counts"]["created"]) == ("completed", "upload", 3)
+
+
+def test_drop_folder_makes_one_job_per_object_and_writes_a_result(stack):
+    key = "drop/local/dropped/Kontakte März (2024) final.csv"
+    stack.s3().put_object(Bucket=stack.bucket, Key=key, Body=CSV)
+    first = stack.deliver_s3(key, "s3_put_drop.json", sequencer="0A")
+    again = stack.deliver_s3(key, "s3_put_drop.json", sequencer="0A")  # the same event, delivered twice
+    assert first["job_ids"] == again["job_ids"] and len(first["job_ids"]) == 1
+
+    listing = body_of(stack.invoke("ImportStatusFunction", api_event("api_get_imports.json", query={})))
+    jobs = [j for j in listing["data"] if j["list_id"] == "dropped"]
+    assert len(jobs) == 1
+    assert (jobs[0]["source"], jobs[0]["status"], jobs[0]["counts"]["created"]) == ("drop_folder", "completed", 3)
+
+    result = stack.s3().get_object(Bucket=stack.bucket, Key="results/local/dropped/Kontakte März (2024) final.csv.result.json")
+    document = json.loads(result["Body"].read())
+    assert document["job_id"] == first["job_ids"][0] and document["counts"]["created"] == 3
+
+
+def test_drop_folder_key_outside_the_pattern_is_refused(stack):
+    key = "drop/local/only-two-parts.csv"
+    stack.s3().put_object(Bucket=stack.bucket, Key=key, Body=CSV)
+    assert stack.deliver_s3(key, "s3_put_drop.json")["job_ids"] == []
