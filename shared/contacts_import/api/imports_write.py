@@ -6,6 +6,7 @@ import json
 from functools import cache
 from typing import Annotated, Any
 
+import boto3
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import Router
@@ -26,7 +27,7 @@ from contacts_import.service.create_import import (
 from contacts_import.service.idempotency import idempotent_creator
 from contacts_import.service.reports import status_url
 from contacts_import.settings import CreateImportSettings
-from contacts_import.store.dynamo import dynamodb_resource
+from contacts_import.store.dynamo import BOTO_CONFIG, dynamodb_resource
 from contacts_import.store.jobs import JobStore
 from contacts_import.store.objects import ObjectStore, s3_client
 from contacts_import.store.row_errors import RowErrorReader
@@ -59,7 +60,8 @@ def deps() -> CreateDeps:
 
 @cache
 def idempotent_create() -> Any:
-    return idempotent_creator(deps().settings.idempotency_table, dynamodb_resource().meta.client)
+    # A plain client: Powertools serializes its own items (the resource's client would do it twice).
+    return idempotent_creator(deps().settings.idempotency_table, boto3.client("dynamodb", config=BOTO_CONFIG))
 
 
 @router.post(

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -111,7 +110,6 @@ def wait_for_end(
     deps: CreateDeps,
     *,
     seconds: float = WAIT_SECONDS,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> JobStatus | None:
     """The finished status document if the job ends within ``seconds``, else None."""
     deadline = time.monotonic() + seconds
@@ -122,7 +120,12 @@ def wait_for_end(
             return status_document(job, first_errors)
         if time.monotonic() >= deadline:
             return None
-        sleep(WAIT_POLL_SECONDS)
+        pause(WAIT_POLL_SECONDS)
+
+
+def pause(seconds: float) -> None:
+    """Between polls of a waited-for job (a seam for tests that run the processor meanwhile)."""
+    time.sleep(seconds)
 
 
 def create_upload(account_id: str, file_name: str, options: ImportOptions, deps: CreateDeps) -> dict[str, Any]:
