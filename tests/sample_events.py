@@ -52,13 +52,17 @@ def api_event(
     return event
 
 
-def s3_event(name: str, *, bucket: str, key: str, size: int, etag: str = "etag", sequencer: str = "01") -> dict[str, Any]:
+def s3_event(
+    name: str, *, bucket: str, key: str, size: int, etag: str = "etag", sequencer: str = "01"
+) -> dict[str, Any]:
     """An S3 ObjectCreated event from events/ for this object; the key URL-encoded as S3 sends it."""
     event = copy.deepcopy(load_event(name))
     record = event["Records"][0]
     record["s3"]["bucket"]["name"] = bucket
     record["s3"]["bucket"]["arn"] = f"arn:aws:s3:::{bucket}"
-    record["s3"]["object"].update({"key": quote_plus(key), "size": size, "eTag": etag, "sequencer": sequencer})
+    record["s3"]["object"].update(
+        {"key": quote_plus(key), "size": size, "eTag": etag, "sequencer": sequencer}
+    )
     return event
 
 

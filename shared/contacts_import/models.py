@@ -69,7 +69,9 @@ class ImportOptions(BaseModel):
     @classmethod
     def _list_id(cls, value: str) -> str:
         if not LIST_ID_PATTERN.match(value):
-            raise ValueError("must be 1-128 characters of letters, digits and _ . : @ -, starting with a letter or digit")
+            raise ValueError(
+                "must be 1-128 characters of letters, digits and _ . : @ -, starting with a letter or digit"
+            )
         return value
 
     @field_validator("mapping", mode="before")

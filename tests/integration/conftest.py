@@ -89,7 +89,12 @@ class Stack:
         """What the bucket notification would do: invoke the processor for the object at ``key``."""
         head = self.s3().head_object(Bucket=self.bucket, Key=key)
         event = s3_event(
-            event_name, bucket=self.bucket, key=key, size=head["ContentLength"], etag=head["ETag"], sequencer=sequencer
+            event_name,
+            bucket=self.bucket,
+            key=key,
+            size=head["ContentLength"],
+            etag=head["ETag"],
+            sequencer=sequencer,
         )
         return self.invoke("ProcessImportFunction", event)
 

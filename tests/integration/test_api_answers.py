@@ -15,7 +15,8 @@ SMALL = b"phone,name\n(212) 736-5000,Jane\n"
 
 def post_csv(stack, body: bytes, content_type: str = "text/csv", **query):
     return stack.invoke(
-        "CreateImportFunction", api_event("api_post_imports_csv.json", body=body, content_type=content_type, query=query)
+        "CreateImportFunction",
+        api_event("api_post_imports_csv.json", body=body, content_type=content_type, query=query),
     )
 
 
@@ -147,7 +148,12 @@ def test_row_outcomes_and_errors_with_row_numbers(stack):
     )
     job = import_and_finish(stack, body, list_id="rows")
     counts = job["counts"]
-    assert (counts["total_rows"], counts["created"], counts["skipped_duplicates"], counts["invalid"]) == (5, 1, 1, 3)
+    assert (counts["total_rows"], counts["created"], counts["skipped_duplicates"], counts["invalid"]) == (
+        5,
+        1,
+        1,
+        3,
+    )
     assert [(e["row"], e["code"]) for e in job["errors"]] == [
         (3, "invalid_phone"),
         (6, "missing_phone"),
@@ -159,7 +165,9 @@ def test_row_outcomes_and_errors_with_row_numbers(stack):
 def test_errors_report_paged_and_as_spreadsheet_safe_csv(stack):
     body = b'phone,name\n12345,"=HYPERLINK(""http://evil.example"",""x"")"\n+1invalid,"@SUM(1+1)"\n'
     job = import_and_finish(stack, body, list_id="err")
-    event = api_event("api_get_import_errors.json", path_parameters={"job_id": job["job_id"]}, query={"limit": "1"})
+    event = api_event(
+        "api_get_import_errors.json", path_parameters={"job_id": job["job_id"]}, query={"limit": "1"}
+    )
     page = body_of(stack.invoke("ImportStatusFunction", event))
     assert [e["row"] for e in page["data"]] == [2]
     assert page["pagination"]["limit"] == 1 and page["pagination"]["next_cursor"]
@@ -171,7 +179,9 @@ def test_errors_report_paged_and_as_spreadsheet_safe_csv(stack):
     assert [e["row"] for e in body_of(stack.invoke("ImportStatusFunction", event))["data"]] == [3]
 
     event = api_event(
-        "api_get_import_errors.json", path_parameters={"job_id": job["job_id"]}, headers={"Accept": "text/csv"}
+        "api_get_import_errors.json",
+        path_parameters={"job_id": job["job_id"]},
+        headers={"Accept": "text/csv"},
     )
     response = stack.invoke("ImportStatusFunction", event)
     rows = list(csv.reader(io.StringIO(response["body"])))
@@ -183,12 +193,17 @@ def test_errors_report_paged_and_as_spreadsheet_safe_csv(stack):
 
 def test_idempotency_key_answers_the_same_job_and_refuses_a_different_body(stack):
     headers = {"Idempotency-Key": "k-1"}
-    event = api_event("api_post_imports_csv.json", body=SMALL, content_type="text/csv", query={}, headers=headers)
+    event = api_event(
+        "api_post_imports_csv.json", body=SMALL, content_type="text/csv", query={}, headers=headers
+    )
     first = body_of(stack.invoke("CreateImportFunction", event))["data"]["job_id"]
     again = body_of(stack.invoke("CreateImportFunction", event))["data"]["job_id"]
     assert first == again
     other = api_event(
-        "api_post_imports_csv.json", body=SMALL + b"+16502530000,X\n", content_type="text/csv", query={},
+        "api_post_imports_csv.json",
+        body=SMALL + b"+16502530000,X\n",
+        content_type="text/csv",
+        query={},
         headers=headers,
     )
     response = stack.invoke("CreateImportFunction", other)
@@ -220,7 +235,9 @@ def test_another_account_sees_404(stack):
 def test_list_and_contacts_pages(stack):
     import_and_finish(stack, b"phone\n+12127365000\n+16502530000\n+14155552671\n", list_id="pages")
     lst = body_of(
-        stack.invoke("ImportStatusFunction", api_event("api_get_list.json", path_parameters={"list_id": "pages"}))
+        stack.invoke(
+            "ImportStatusFunction", api_event("api_get_list.json", path_parameters={"list_id": "pages"})
+        )
     )["data"]
     assert lst == {"list_id": "pages", "total_contacts": 3}
     seen, cursor = [], None
@@ -248,9 +265,16 @@ def test_a_missing_scope_is_403(stack):
 def test_openapi_document_describes_every_route(stack):
     response = stack.invoke("ImportStatusFunction", api_event("api_get_openapi.json"))
     paths = json.loads(response["body"])["paths"]
-    for path in ("/imports", "/imports/uploads", "/imports/{job_id}", "/imports/{job_id}/errors",
-                 "/imports/{job_id}/cancel", "/lists/{list_id}", "/lists/{list_id}/contacts",
-                 "/lists/{list_id}/contacts/{phone}"):
+    for path in (
+        "/imports",
+        "/imports/uploads",
+        "/imports/{job_id}",
+        "/imports/{job_id}/errors",
+        "/imports/{job_id}/cancel",
+        "/lists/{list_id}",
+        "/lists/{list_id}/contacts",
+        "/lists/{list_id}/contacts/{phone}",
+    ):
         assert path in paths
 
 
@@ -260,7 +284,7 @@ def test_authorizer_allows_a_known_key_and_refuses_others(stack):
     assert allowed["context"]["account_id"] == "local"
     wrong = load_event("authorizer_request.json")
     wrong["headers"]["Authorization"] = "Bearer nope"
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         stack.invoke("AuthorizerFunction", wrong)
 
 

@@ -15,7 +15,9 @@ CSV = (
 
 
 def _status(stack, job_id):
-    response = stack.invoke("ImportStatusFunction", api_event("api_get_import.json", path_parameters={"job_id": job_id}))
+    response = stack.invoke(
+        "ImportStatusFunction", api_event("api_get_import.json", path_parameters={"job_id": job_id})
+    )
     assert response["statusCode"] == 200, response["body"]
     return body_of(response)["data"]
 
@@ -55,7 +57,9 @@ def test_text_csv_import_creates_every_contact(stack):
 
 
 def test_json_rows_import(stack):
-    body = json.dumps({"rows": [{"phone": "+14155552671", "first_name": "Li", "last_name": "Ito"}], "list_id": "rows"})
+    body = json.dumps(
+        {"rows": [{"phone": "+14155552671", "first_name": "Li", "last_name": "Ito"}], "list_id": "rows"}
+    )
     response = stack.invoke(
         "CreateImportFunction",
         api_event("api_post_imports_json_rows.json", body=body.encode(), content_type="application/json"),
@@ -76,14 +80,22 @@ def test_json_rows_import(stack):
 def test_multipart_import_takes_the_file_field_and_form_options(stack):
     boundary = "----boundary123"
     body = (
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"list_id\"\r\n\r\nform-list\r\n"
-        f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"contacts.csv\"\r\n"
-        "Content-Type: text/csv\r\n\r\n"
-    ).encode() + CSV + f"\r\n--{boundary}--\r\n".encode()
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="list_id"\r\n\r\nform-list\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="contacts.csv"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + CSV
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
     response = stack.invoke(
         "CreateImportFunction",
-        api_event("api_post_imports_csv.json", body=body, content_type=f"multipart/form-data; boundary={boundary}",
-                  query={}),
+        api_event(
+            "api_post_imports_csv.json",
+            body=body,
+            content_type=f"multipart/form-data; boundary={boundary}",
+            query={},
+        ),
     )
     assert response["statusCode"] == 202, response["body"]
     _process_pending(stack)
@@ -94,8 +106,11 @@ def test_multipart_import_takes_the_file_field_and_form_options(stack):
 def test_presigned_upload_then_processing(stack):
     response = stack.invoke(
         "CreateImportFunction",
-        api_event("api_post_uploads.json", body=json.dumps({"file_name": "big list.csv", "list_id": "up"}).encode(),
-                  content_type="application/json"),
+        api_event(
+            "api_post_uploads.json",
+            body=json.dumps({"file_name": "big list.csv", "list_id": "up"}).encode(),
+            content_type="application/json",
+        ),
     )
     assert response["statusCode"] == 201, response["body"]
     data = body_of(response)["data"]
@@ -120,9 +135,15 @@ def test_drop_folder_makes_one_job_per_object_and_writes_a_result(stack):
     listing = body_of(stack.invoke("ImportStatusFunction", api_event("api_get_imports.json", query={})))
     jobs = [j for j in listing["data"] if j["list_id"] == "dropped"]
     assert len(jobs) == 1
-    assert (jobs[0]["source"], jobs[0]["status"], jobs[0]["counts"]["created"]) == ("drop_folder", "completed", 3)
+    assert (jobs[0]["source"], jobs[0]["status"], jobs[0]["counts"]["created"]) == (
+        "drop_folder",
+        "completed",
+        3,
+    )
 
-    result = stack.s3().get_object(Bucket=stack.bucket, Key="results/local/dropped/Kontakte März (2024) final.csv.result.json")
+    result = stack.s3().get_object(
+        Bucket=stack.bucket, Key="results/local/dropped/Kontakte März (2024) final.csv.result.json"
+    )
     document = json.loads(result["Body"].read())
     assert document["job_id"] == first["job_ids"][0] and document["counts"]["created"] == 3
 

@@ -63,11 +63,16 @@ def data_response(
     event: APIGatewayProxyEvent, data: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     return Response(
-        status, content_types.APPLICATION_JSON, {"data": data, "meta": meta(event)}, headers=_headers(event, headers)
+        status,
+        content_types.APPLICATION_JSON,
+        {"data": data, "meta": meta(event)},
+        headers=_headers(event, headers),
     )
 
 
-def page_response(event: APIGatewayProxyEvent, items: list[Any], next_cursor: str | None, limit: int) -> Response:
+def page_response(
+    event: APIGatewayProxyEvent, items: list[Any], next_cursor: str | None, limit: int
+) -> Response:
     body = {"data": items, "pagination": {"next_cursor": next_cursor, "limit": limit}, "meta": meta(event)}
     return Response(200, content_types.APPLICATION_JSON, body, headers=_headers(event, None))
 
@@ -83,9 +88,14 @@ def error_response(
     # Error answers are serialized here (not by the route's response model): they must never fail.
     body = {"error": {"code": code, "message": message, "details": details}, "meta": meta(event)}
     return Response(
-        status, content_types.APPLICATION_JSON, json.dumps(body, default=str), headers=_headers(event, headers)
+        status,
+        content_types.APPLICATION_JSON,
+        json.dumps(body, default=str),
+        headers=_headers(event, headers),
     )
 
 
-def text_response(event: APIGatewayProxyEvent, body: str, content_type: str, headers: dict[str, str] | None = None) -> Response:
+def text_response(
+    event: APIGatewayProxyEvent, body: str, content_type: str, headers: dict[str, str] | None = None
+) -> Response:
     return Response(200, content_type, body, headers=_headers(event, headers))

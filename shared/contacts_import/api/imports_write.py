@@ -35,7 +35,10 @@ from contacts_import.store.row_errors import RowErrorReader
 router = Router()
 
 ERRORS = {
-    400: {"description": "validation_error: bad options", "content": {"application/json": {"schema": ErrorEnvelope.model_json_schema()}}},
+    400: {
+        "description": "validation_error: bad options",
+        "content": {"application/json": {"schema": ErrorEnvelope.model_json_schema()}},
+    },
     401: {"description": "unauthorized"},
     403: {"description": "forbidden"},
     404: {"description": "not_found"},
@@ -70,7 +73,13 @@ def idempotent_create() -> Any:
     description="Body as text/csv (options in the query), multipart/form-data (field 'file') or "
     "application/json ({'csv': ...} or {'rows': [...]}, options as members). Answers 202 with the job, "
     "or 201 with the finished status when wait=true and the job ends within 10 s.",
-    responses={202: {"description": "Accepted", "content": {"application/json": {"schema": DataEnvelope[JobAccepted].model_json_schema()}}}, **ERRORS},
+    responses={
+        202: {
+            "description": "Accepted",
+            "content": {"application/json": {"schema": DataEnvelope[JobAccepted].model_json_schema()}},
+        },
+        **ERRORS,
+    },
     tags=["imports"],
 )
 def post_import() -> Response[DataEnvelope[JobStatus] | DataEnvelope[JobAccepted]]:
@@ -81,7 +90,10 @@ def post_import() -> Response[DataEnvelope[JobStatus] | DataEnvelope[JobAccepted
     options = ImportOptions.parse(request.raw_options)
     key = event.headers.get("idempotency-key") or event.headers.get("Idempotency-Key")
     direct = DirectImport(
-        account_id=who.account_id, body=request.body, file_name=request.file_name, options=options,
+        account_id=who.account_id,
+        body=request.body,
+        file_name=request.file_name,
+        options=options,
         idempotency_key=key,
     )
     accepted = idempotent_create()(direct, deps()) if key else create_direct_import(direct, deps())

@@ -84,7 +84,9 @@ def read_import_request(event: APIGatewayProxyEvent) -> ImportRequest:
 
 
 def _multipart(body: bytes, content_type: str, options: dict[str, Any]) -> ImportRequest:
-    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+    message = BytesParser(policy=HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
     if not message.is_multipart():
         raise InvalidOptions("The multipart body could not be read (boundary missing or wrong).")
     file_bytes: bytes | None = None

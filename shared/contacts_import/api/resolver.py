@@ -46,13 +46,17 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
         if error.status >= 500:
             logger.exception("Domain error answered as 5xx")
         extra = getattr(error, "headers", None)
-        return error_response(app.current_event, error.status, error.api_code, error.message, error.details, extra)
+        return error_response(
+            app.current_event, error.status, error.api_code, error.message, error.details, extra
+        )
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(error: RequestValidationError) -> Response:
         problems = [
-            {"option": ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "path", "body")),
-             "problem": e.get("msg") or e.get("type")}
+            {
+                "option": ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "path", "body")),
+                "problem": e.get("msg") or e.get("type"),
+            }
             for e in error.errors()
         ]
         message = "; ".join(f"{p['option']}: {p['problem']}" for p in problems) or "Invalid request."
@@ -66,7 +70,11 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
     def unexpected(error: Exception) -> Response:
         # The trace goes to the log with the request id; the client gets the id, never the trace.
         logger.exception("Unhandled error")
-        return error_response(app.current_event, 500, "internal_error", "Something went wrong on our side; "
-                              "quote the request id when you report it.")
+        return error_response(
+            app.current_event,
+            500,
+            "internal_error",
+            "Something went wrong on our side; quote the request id when you report it.",
+        )
 
     return app

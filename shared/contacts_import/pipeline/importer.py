@@ -95,8 +95,15 @@ def run_import(
     cancelled = False
     try:
         _read_all(
-            _chain(first_data, records), normalizer, counts, seen, pending, settle_pending, row_errors,
-            lambda: progress.report(counts, source.bytes_read), progress_every,
+            _chain(first_data, records),
+            normalizer,
+            counts,
+            seen,
+            pending,
+            settle_pending,
+            row_errors,
+            lambda: progress.report(counts, source.bytes_read),
+            progress_every,
         )
     except FileRejected as rejection:
         failure = rejection
@@ -158,7 +165,9 @@ def _read_all(
             rows_since_report = 0
 
 
-def _plan(records: Iterable[Record | RowError], options: ImportOptions) -> tuple[ColumnPlan, list[Record | RowError]]:
+def _plan(
+    records: Iterable[Record | RowError], options: ImportOptions
+) -> tuple[ColumnPlan, list[Record | RowError]]:
     """The column plan, and the records read to make it that are data (none when there is a header)."""
     iterator = iter(records)
     first = next(iterator, None)

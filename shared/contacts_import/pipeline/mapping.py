@@ -74,7 +74,7 @@ def plan_columns(header: list[str] | None, width: int, options: ImportOptions) -
         raise MissingRequiredColumn(
             "No phone column found and none mapped. Headers seen: "
             + (", ".join(repr(n) for n in seen[:50]) if seen else "(none)")
-            + ". Name one with mapping, e.g. {\"<header>\": \"phone\"}.",
+            + '. Name one with mapping, e.g. {"<header>": "phone"}.',
             details={"headers": seen[:MAX_COLUMNS]},
         )
     ordered_phones = tuple(index for _, index in sorted(phone_columns))

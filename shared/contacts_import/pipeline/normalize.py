@@ -122,7 +122,9 @@ class RowNormalizer:
                     value=_excerpt(extra[0]),
                 )
         if sum(len(value) for value in fields) > MAX_ROW_CHARS:
-            return RowError(row=row, code="row_too_long", message=f"The row is over {MAX_ROW_CHARS} characters.")
+            return RowError(
+                row=row, code="row_too_long", message=f"The row is over {MAX_ROW_CHARS} characters."
+            )
         for index, value in enumerate(fields):
             if len(value) > MAX_FIELD_CHARS:
                 return RowError(
@@ -155,7 +157,11 @@ class RowNormalizer:
         phone = self._phones.normalize(phone_raw)
         if isinstance(phone, str):
             return RowError(
-                row=row, code="invalid_phone", message=phone, column=plan.column_name(phone_column), value=phone_raw
+                row=row,
+                code="invalid_phone",
+                message=phone,
+                column=plan.column_name(phone_column),
+                value=phone_raw,
             )
 
         email = None

@@ -71,7 +71,9 @@ def check_direct_body(body: bytes, options: ImportOptions) -> None:
         if isinstance(record, Record) and record.fields:
             width = max(len(record.fields), len(options.headers or ()))
             header = record.fields if options.has_header else None
-            plan_columns(header, width if options.has_header else len(options.headers or record.fields), options)
+            plan_columns(
+                header, width if options.has_header else len(options.headers or record.fields), options
+            )
             return
         if not isinstance(record, Record):
             return  # an unreadable first row becomes the job's own answer
@@ -128,7 +130,9 @@ def pause(seconds: float) -> None:
     time.sleep(seconds)
 
 
-def create_upload(account_id: str, file_name: str, options: ImportOptions, deps: CreateDeps) -> dict[str, Any]:
+def create_upload(
+    account_id: str, file_name: str, options: ImportOptions, deps: CreateDeps
+) -> dict[str, Any]:
     now = utc_now()
     job_id = new_job_id()
     name = safe_file_name(file_name)
@@ -147,7 +151,11 @@ def create_upload(account_id: str, file_name: str, options: ImportOptions, deps:
     )
     expires_in = min(deps.settings.upload_url_expiry_seconds, 900)
     post = deps.objects.presigned_post(key, max_bytes=deps.settings.max_upload_bytes, expires_in=expires_in)
-    expires_at = (datetime.now(UTC) + timedelta(seconds=expires_in)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    expires_at = (
+        (datetime.now(UTC) + timedelta(seconds=expires_in))
+        .isoformat(timespec="seconds")
+        .replace("+00:00", "Z")
+    )
     return UploadAccepted(
         job_id=job_id,
         status="awaiting_upload",
@@ -168,8 +176,10 @@ def cancel_import(account_id: str, job_id: str, deps: CreateDeps) -> JobStatus:
         job = deps.jobs.get(account_id, job_id)
         if job is None:
             raise NotFound(f"No import job {job_id}.")
-        raise Conflict(f"Job {job_id} has already ended ({job['status']}); it cannot be cancelled.",
-                       details={"status": job["status"]})
+        raise Conflict(
+            f"Job {job_id} has already ended ({job['status']}); it cannot be cancelled.",
+            details={"status": job["status"]},
+        )
     job = deps.jobs.get(account_id, job_id)
     assert job is not None
     first_errors, _ = deps.row_errors.page(account_id, job_id, 100, None)

@@ -37,7 +37,9 @@ def fingerprint(request: DirectImport) -> dict[str, str]:
     }
 
 
-def idempotent_creator(table_name: str, boto3_client: Any = None) -> Callable[[DirectImport, CreateDeps], dict[str, Any]]:
+def idempotent_creator(
+    table_name: str, boto3_client: Any = None
+) -> Callable[[DirectImport, CreateDeps], dict[str, Any]]:
     """``create_direct_import`` made idempotent on (account, Idempotency-Key). One persistence
     layer per function, as Powertools advises."""
     persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=boto3_client)
@@ -47,8 +49,12 @@ def idempotent_creator(table_name: str, boto3_client: Any = None) -> Callable[[D
         expires_after_seconds=DAY_SECONDS,
     )
 
-    @idempotent_function(data_keyword_argument="request_fingerprint", config=config, persistence_store=persistence)
-    def _create(request_fingerprint: dict[str, str], request: DirectImport, deps: CreateDeps) -> dict[str, Any]:
+    @idempotent_function(
+        data_keyword_argument="request_fingerprint", config=config, persistence_store=persistence
+    )
+    def _create(
+        request_fingerprint: dict[str, str], request: DirectImport, deps: CreateDeps
+    ) -> dict[str, Any]:
         return create_direct_import(request, deps)
 
     def create(request: DirectImport, deps: CreateDeps) -> dict[str, Any]:
@@ -60,6 +66,8 @@ def idempotent_creator(table_name: str, boto3_client: Any = None) -> Callable[[D
                 details={"idempotency_key": request.idempotency_key},
             ) from None
         except IdempotencyAlreadyInProgressError:
-            raise Conflict("A request with this Idempotency-Key is still being handled; retry shortly.") from None
+            raise Conflict(
+                "A request with this Idempotency-Key is still being handled; retry shortly."
+            ) from None
 
     return create

@@ -63,7 +63,9 @@ class StoredObject:
 class JobProgress:
     """The run's ProgressSink: writes counts to the job, and learns there of a cancel."""
 
-    def __init__(self, jobs: JobStore, account_id: str, job_id: str, bytes_total: int, errors: RowErrorWriter) -> None:
+    def __init__(
+        self, jobs: JobStore, account_id: str, job_id: str, bytes_total: int, errors: RowErrorWriter
+    ) -> None:
         self._jobs = jobs
         self._account_id = account_id
         self._job_id = job_id
@@ -100,9 +102,16 @@ def process_object(stored: StoredObject, deps: ProcessDeps) -> str | None:
         return job_id
 
     if stored.size > deps.settings.max_upload_bytes:
-        _finish(deps, job, "failed", Counts(), 0, FileTooLarge(
-            f"The file is {stored.size} bytes; the limit is {deps.settings.max_upload_bytes}."
-        ), None, 0)
+        _finish(
+            deps,
+            job,
+            "failed",
+            Counts(),
+            0,
+            FileTooLarge(f"The file is {stored.size} bytes; the limit is {deps.settings.max_upload_bytes}."),
+            None,
+            0,
+        )
     elif deps.jobs.start(account_id, job_id, now=utc_now(), bytes_total=stored.size):
         _run(job, key, stored, deps)
     else:
@@ -179,14 +188,23 @@ def _run(job: dict[str, Any], key: str, stored: StoredObject, deps: ProcessDeps)
     account_id, job_id = job["account_id"], job["job_id"]
     options = ImportOptions.model_validate(job["options"])
     errors = RowErrorWriter(
-        deps.dynamodb, deps.settings.row_errors_table, account_id, job_id, deps.settings.row_error_retention_days
+        deps.dynamodb,
+        deps.settings.row_errors_table,
+        account_id,
+        job_id,
+        deps.settings.row_error_retention_days,
     )
     contacts = ContactStore(deps.dynamodb, deps.settings.contacts_table, account_id, options.list_id)
     progress = JobProgress(deps.jobs, account_id, job_id, stored.size, errors)
     try:
         source = CsvSource(deps.objects.open(key), encoding=options.encoding, delimiter=options.delimiter)
         result = run_import(
-            source, options, RunContext(job_id=job_id, list_id=options.list_id, now=utc_now()), contacts, errors, progress
+            source,
+            options,
+            RunContext(job_id=job_id, list_id=options.list_id, now=utc_now()),
+            contacts,
+            errors,
+            progress,
         )
     except FileRejected as rejection:
         logger.info("File refused", extra={"failure": rejection.code})

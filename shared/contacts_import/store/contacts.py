@@ -40,7 +40,9 @@ class ContactStore:
         return found
 
     def write(self, items: Sequence[dict[str, Any]]) -> None:
-        batch_write(self._resource, self._table_name, [{"PutRequest": {"Item": self._to_item(i)}} for i in items])
+        batch_write(
+            self._resource, self._table_name, [{"PutRequest": {"Item": self._to_item(i)}} for i in items]
+        )
 
     def delete(self, phones: Sequence[str]) -> None:
         batch_write(
@@ -59,7 +61,9 @@ class ContactStore:
         if start:
             query["ExclusiveStartKey"] = start
         response = self._table.query(**query)
-        return [_from_item(i) for i in response.get("Items", [])], encode_cursor(response.get("LastEvaluatedKey"))
+        return [_from_item(i) for i in response.get("Items", [])], encode_cursor(
+            response.get("LastEvaluatedKey")
+        )
 
     def all_phones(self) -> Iterator[str]:
         query: dict[str, Any] = {

@@ -39,7 +39,9 @@ def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def backoff_sleep(attempt: int, base: float = 0.05, cap: float = 5.0, sleep: Callable[[float], None] = time.sleep) -> None:
+def backoff_sleep(
+    attempt: int, base: float = 0.05, cap: float = 5.0, sleep: Callable[[float], None] = time.sleep
+) -> None:
     sleep(random.uniform(0, min(cap, base * (2**attempt))))
 
 
@@ -54,11 +56,18 @@ def batch_write(resource: Any, table_name: str, requests: Sequence[dict[str, Any
                 break
             backoff_sleep(attempt)
         else:
-            raise UnprocessedItemsError(f"{table_name}: items still unprocessed after {MAX_UNPROCESSED_ROUNDS} rounds")
+            raise UnprocessedItemsError(
+                f"{table_name}: items still unprocessed after {MAX_UNPROCESSED_ROUNDS} rounds"
+            )
 
 
-def batch_get(resource: Any, table_name: str, keys: Sequence[dict[str, Any]], projection: str | None = None,
-              names: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def batch_get(
+    resource: Any,
+    table_name: str,
+    keys: Sequence[dict[str, Any]],
+    projection: str | None = None,
+    names: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     for chunk in chunks(keys, BATCH_GET_LIMIT):
         request: dict[str, Any] = {"Keys": list(chunk), "ConsistentRead": True}
@@ -75,7 +84,9 @@ def batch_get(resource: Any, table_name: str, keys: Sequence[dict[str, Any]], pr
                 break
             backoff_sleep(attempt)
         else:
-            raise UnprocessedItemsError(f"{table_name}: keys still unprocessed after {MAX_UNPROCESSED_ROUNDS} rounds")
+            raise UnprocessedItemsError(
+                f"{table_name}: keys still unprocessed after {MAX_UNPROCESSED_ROUNDS} rounds"
+            )
     return found
 
 
@@ -107,7 +118,9 @@ def decode_cursor(cursor: str | None, required: dict[str, Any]) -> dict[str, Any
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError):
-        raise InvalidOptions("cursor is not a cursor this API gave out", details={"option": "cursor"}) from None
+        raise InvalidOptions(
+            "cursor is not a cursor this API gave out", details={"option": "cursor"}
+        ) from None
     if not isinstance(key, dict) or any(key.get(name) != value for name, value in required.items()):
         raise InvalidOptions("cursor is not a cursor this API gave out", details={"option": "cursor"})
     return key

@@ -25,7 +25,9 @@ def _condition_failed(error: ClientError) -> bool:
         return True
     if code == "TransactionCanceledException":
         reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-        return "ConditionalCheckFailed" in reasons and all(r in ("ConditionalCheckFailed", "None", None) for r in reasons)
+        return "ConditionalCheckFailed" in reasons and all(
+            r in ("ConditionalCheckFailed", "None", None) for r in reasons
+        )
     return False
 
 
@@ -47,10 +49,14 @@ class JobStore:
             raise
 
     def get(self, account_id: str, job_id: str) -> dict[str, Any] | None:
-        item = self._table.get_item(Key={"account_id": account_id, "job_id": job_id}, ConsistentRead=True).get("Item")
+        item = self._table.get_item(
+            Key={"account_id": account_id, "job_id": job_id}, ConsistentRead=True
+        ).get("Item")
         return plain(item) if item else None
 
-    def page(self, account_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def page(
+        self, account_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         query: dict[str, Any] = {
             "KeyConditionExpression": Key("account_id").eq(account_id),
             "ScanIndexForward": False,  # job ids sort by creation time: newest first
@@ -108,7 +114,8 @@ class JobStore:
         try:
             self._table.update_item(
                 Key={"account_id": account_id, "job_id": job_id},
-                UpdateExpression="SET #c = :counts, error_count = :errors, progress = :progress, updated_at = :now",
+                UpdateExpression="SET #c = :counts, error_count = :errors, progress = :progress, "
+                "updated_at = :now",
                 ConditionExpression="#s = :processing",
                 ExpressionAttributeNames={"#s": "status", "#c": "counts"},
                 ExpressionAttributeValues={
@@ -143,11 +150,33 @@ class JobStore:
         A job cancelled while it ran stays ``cancelled`` (what it wrote stays, and is counted).
         False when an earlier delivery had already finished it.
         """
-        if self._finish_once(account_id, job_id, list_id, status, ("processing", "queued", "awaiting_upload"),
-                             counts, error_count, failure, column_names, contacts_added, now):
+        if self._finish_once(
+            account_id,
+            job_id,
+            list_id,
+            status,
+            ("processing", "queued", "awaiting_upload"),
+            counts,
+            error_count,
+            failure,
+            column_names,
+            contacts_added,
+            now,
+        ):
             return True
-        return self._finish_once(account_id, job_id, list_id, "cancelled", ("cancelled",),
-                                 counts, error_count, failure, column_names, contacts_added, now)
+        return self._finish_once(
+            account_id,
+            job_id,
+            list_id,
+            "cancelled",
+            ("cancelled",),
+            counts,
+            error_count,
+            failure,
+            column_names,
+            contacts_added,
+            now,
+        )
 
     def _finish_once(
         self,
@@ -168,8 +197,9 @@ class JobStore:
             "Update": {
                 "TableName": self._jobs_table,
                 "Key": {"account_id": account_id, "job_id": job_id},
-                "UpdateExpression": "SET #s = :final, #c = :counts, error_count = :errors, failure = :failure, "
-                "completed_at = :now, updated_at = :now, column_names = :columns, progress = :one, ended = :true",
+                "UpdateExpression": "SET #s = :final, #c = :counts, error_count = :errors, "
+                "failure = :failure, completed_at = :now, updated_at = :now, column_names = :columns, "
+                "progress = :one, ended = :true",
                 "ConditionExpression": f"attribute_not_exists(ended) AND #s IN ({', '.join(states)})",
                 "ExpressionAttributeNames": {"#s": "status", "#c": "counts"},
                 "ExpressionAttributeValues": {
@@ -243,7 +273,9 @@ def _low_level(operation: dict[str, Any]) -> dict[str, Any]:
     kind, body = next(iter(operation.items()))
     typed = dict(body)
     if "ExpressionAttributeValues" in body:
-        typed["ExpressionAttributeValues"] = {k: _decimals(v) for k, v in body["ExpressionAttributeValues"].items()}
+        typed["ExpressionAttributeValues"] = {
+            k: _decimals(v) for k, v in body["ExpressionAttributeValues"].items()
+        }
     return {kind: typed}
 
 

@@ -26,7 +26,9 @@ def job_key(account_id: str, job_id: str) -> str:
 class RowErrorWriter:
     """Collects a run's row errors and writes them in batches (the run's RowErrorSink)."""
 
-    def __init__(self, resource: Any, table_name: str, account_id: str, job_id: str, retention_days: int) -> None:
+    def __init__(
+        self, resource: Any, table_name: str, account_id: str, job_id: str, retention_days: int
+    ) -> None:
         self._resource = resource
         self._table_name = table_name
         self._job_key = job_key(account_id, job_id)
@@ -63,7 +65,9 @@ class RowErrorReader:
     def __init__(self, resource: Any, table_name: str) -> None:
         self._table = resource.Table(table_name)
 
-    def page(self, account_id: str, job_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def page(
+        self, account_id: str, job_id: str, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
         key = job_key(account_id, job_id)
         query: dict[str, Any] = {"KeyConditionExpression": Key("job_key").eq(key), "Limit": limit}
         start = decode_cursor(cursor, {"job_key": key})
