@@ -1,0 +1,390 @@
+"""Local Lambda: each function runs in worker processes of its own that stay warm between
+invocations, with Lambda's environment, timeout and error reporting.
+
+A worker is a spawned process (``local_stack.lambda_worker``) that imports the handler once. A
+small pool per function, started lazily, lets concurrent requests run side by side. A handler's
+exception is an error result and the worker stays; a worker that dies or overruns the function's
+Timeout is an error result too, and the next invocation gets a fresh worker, as Lambda gives a
+fresh execution environment after a crash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from typing import Any, TextIO
+
+from local_stack.lambda_worker import WorkerSettings, error_payload, run_worker
+from local_stack.template import FunctionSpec, LocalAccount
+
+# Lambda's limit on a synchronous invocation's request payload.
+MAX_SYNC_PAYLOAD_BYTES = 6 * 1024 * 1024
+# Lambda gives a function's init 10 s; a cold Python on a busy laptop may need more, and the
+# function's own Timeout starts only when its handler is called.
+WORKER_INIT_TIMEOUT_SECONDS = 120.0
+# Time for a result to cross the pipe after the handler returned at its deadline.
+TIMEOUT_GRACE_SECONDS = 1.0
+DEFAULT_MAX_WORKERS = 4
+FAKE_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+# What a worker keeps of the stack's own environment: enough to run, nothing that configures AWS.
+_PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TERM", "COVERAGE_PROCESS_START")
+
+_spawn = multiprocessing.get_context("spawn")
+
+
+class PayloadTooLarge(Exception):
+    """The event is over Lambda's synchronous payload limit (RequestEntityTooLargeException)."""
+
+
+@dataclass(frozen=True)
+class InvocationResult:
+    """The outcome of one invocation: the handler's JSON result, or Lambda's error document."""
+
+    request_id: str
+    result_json: str | None = None
+    error: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def result(self) -> Any:
+        return json.loads(self.result_json) if self.result_json is not None else None
+
+
+class OutputSink:
+    """Where worker output goes: whole lines, each prefixed with the function's logical id."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+        self._lock = threading.Lock()
+
+    def write_line(self, prefix: str, line: str) -> None:
+        stream = self._stream or sys.stdout
+        with self._lock:
+            stream.write(f"{prefix} {line}\n")
+            stream.flush()
+
+    def forward(self, prefix: str, reader: Connection) -> threading.Thread:
+        """Copies a worker's raw output to this sink until the worker's end closes."""
+
+        def pump() -> None:
+            pending = b""
+            fd = reader.fileno()
+            while True:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    self.write_line(prefix, line.decode("utf-8", "backslashreplace").rstrip("\r"))
+            if pending:
+                self.write_line(prefix, pending.decode("utf-8", "backslashreplace"))
+            reader.close()
+
+        thread = threading.Thread(target=pump, name=f"output {prefix}", daemon=True)
+        thread.start()
+        return thread
+
+
+class WorkerLost(Exception):
+    """The worker process died or was stopped; ``error`` is what Lambda would report."""
+
+    def __init__(self, error: dict[str, Any]) -> None:
+        super().__init__(error["errorMessage"])
+        self.error = error
+
+
+class FunctionWorker:
+    """The parent's handle on one worker process."""
+
+    def __init__(self, settings: WorkerSettings, sink: OutputSink) -> None:
+        self.settings = settings
+        control, child_control = _spawn.Pipe()
+        log_reader, log_writer = _spawn.Pipe(duplex=False)
+        self._control = control
+        self._process = _spawn.Process(
+            target=run_worker,
+            args=(settings, child_control, log_writer),
+            name=f"lambda {settings.function_id}",
+        )
+        self._process.start()
+        # Only the child holds these now, so the parent sees EOF the moment the child is gone.
+        child_control.close()
+        log_writer.close()
+        self._output = sink.forward(f"[{settings.function_id}]", log_reader)
+        self._ready = False
+        self._init_error: dict[str, Any] | None = None
+
+    @property
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
+    def wait_ready(self) -> dict[str, Any] | None:
+        """Waits for the handler's import; answers Lambda's init error, if any."""
+        if self._ready or self._init_error:
+            return self._init_error
+        if not self._control.poll(WORKER_INIT_TIMEOUT_SECONDS):
+            self.kill()
+            raise WorkerLost(
+                error_payload(
+                    "Runtime.InitTimeout",
+                    f"the handler was not imported within {WORKER_INIT_TIMEOUT_SECONDS} s",
+                )
+            )
+        kind, value = self._receive()
+        if kind == "init_error":
+            self._init_error = value
+            self.kill()
+        else:
+            self._ready = True
+        return self._init_error
+
+    def invoke(self, request_id: str, event_json: str, timeout_seconds: float) -> InvocationResult:
+        init_error = self.wait_ready()
+        if init_error is not None:
+            return InvocationResult(request_id, error={**init_error, "requestId": request_id})
+        try:
+            self._control.send(("invoke", request_id, event_json, timeout_seconds))
+        except OSError:
+            raise WorkerLost(self._exit_error(request_id)) from None
+        if not self._control.poll(timeout_seconds + TIMEOUT_GRACE_SECONDS):
+            self.kill()
+            raise WorkerLost(
+                error_payload("Sandbox.Timedout", f"Task timed out after {timeout_seconds:.2f} seconds")
+                | {"requestId": request_id}
+            )
+        kind, value = self._receive(request_id)
+        if kind == "result":
+            return InvocationResult(request_id, result_json=value)
+        return InvocationResult(request_id, error=value)
+
+    def _receive(self, request_id: str = "") -> tuple[str, Any]:
+        try:
+            return self._control.recv()
+        except (EOFError, OSError):
+            raise WorkerLost(self._exit_error(request_id)) from None
+
+    def _exit_error(self, request_id: str) -> dict[str, Any]:
+        self._process.join(5)
+        code = self._process.exitcode
+        if code is not None and code < 0:
+            reason = f"signal: {signal.Signals(-code).name}"
+        else:
+            reason = f"exit status {code}"
+        return error_payload(
+            "Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
+        ) | {"requestId": request_id}
+
+    def stop(self, wait_seconds: float = 2.0) -> None:
+        """Asks the worker to leave after its current invocation; kills it if it does not."""
+        with contextlib.suppress(OSError):
+            self._control.send(None)
+        self._process.join(wait_seconds)
+        self.kill()
+
+    def kill(self) -> None:
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join(5)
+        self._control.close()
+
+
+class FunctionRuntime:
+    """One function's warm workers: a pool that grows on demand up to ``max_workers``."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        *,
+        account: LocalAccount,
+        aws_endpoint: str,
+        sink: OutputSink,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+        environment_overrides: Mapping[str, str] | None = None,
+    ) -> None:
+        self.spec = spec
+        self._settings_environ = worker_environment(
+            spec, account=account, aws_endpoint=aws_endpoint, overrides=environment_overrides or {}
+        )
+        self._sink = sink
+        self._max_workers = max(1, min(max_workers, spec.reserved_concurrency or max_workers))
+        self._idle: list[FunctionWorker] = []
+        self._workers: set[FunctionWorker] = set()
+        self._count = 0  # workers alive or starting, idle or busy
+        self._changed = threading.Condition()
+        self._closed = False
+        self.invocations = 0
+        self.errors = 0
+
+    def _settings(self) -> WorkerSettings:
+        spec = self.spec
+        stream_id = uuid.uuid4().hex
+        return WorkerSettings(
+            function_id=spec.logical_id,
+            function_name=spec.function_name,
+            function_arn=spec.arn,
+            handler_module=spec.handler_module,
+            handler_function=spec.handler_function,
+            code_dir=str(spec.code_dir),
+            import_paths=(str(spec.code_dir), *(str(layer) for layer in spec.layer_dirs)),
+            environ={**self._settings_environ, "AWS_LAMBDA_LOG_STREAM_NAME": _log_stream_name(stream_id)},
+            memory_mb=spec.memory_mb,
+            log_group_name=f"/aws/lambda/{spec.function_name}",
+            log_stream_name=_log_stream_name(stream_id),
+        )
+
+    def _acquire(self) -> FunctionWorker:
+        with self._changed:
+            while True:
+                if self._closed:
+                    raise WorkerLost(error_payload("Runtime.Stopped", "the local stack is stopping"))
+                while self._idle:
+                    worker = self._idle.pop()
+                    if worker.alive:
+                        return worker
+                    self._count -= 1  # died while idle: Lambda would hand out a fresh one
+                    self._workers.discard(worker)
+                if self._count < self._max_workers:
+                    self._count += 1
+                    break
+                self._changed.wait()
+        try:
+            worker = FunctionWorker(self._settings(), self._sink)
+        except BaseException:
+            self._forget()
+            raise
+        with self._changed:
+            self._workers.add(worker)
+        return worker
+
+    def _release(self, worker: FunctionWorker) -> None:
+        with self._changed:
+            if not self._closed:
+                self._idle.append(worker)
+                self._changed.notify()
+                return
+        worker.stop()
+        self._forget(worker)
+
+    def _forget(self, worker: FunctionWorker | None = None) -> None:
+        with self._changed:
+            self._count -= 1
+            self._workers.discard(worker)  # type: ignore[arg-type]
+            self._changed.notify()
+
+    def warm_up(self) -> None:
+        """Starts one worker and imports the handler, as provisioned concurrency would."""
+        try:
+            worker = self._acquire()
+        except WorkerLost:
+            return
+        try:
+            init_error = worker.wait_ready()
+        except WorkerLost:
+            self._forget(worker)
+            return
+        if init_error is not None:
+            self._forget(worker)
+        else:
+            self._release(worker)
+
+    def invoke(self, event: Any, *, request_id: str | None = None) -> InvocationResult:
+        """Runs the handler with ``event`` (a JSON-able value, or JSON text) synchronously."""
+        event_json = event if isinstance(event, str) else json.dumps(event)
+        if len(event_json.encode("utf-8")) > MAX_SYNC_PAYLOAD_BYTES:
+            raise PayloadTooLarge(f"the event is over Lambda's {MAX_SYNC_PAYLOAD_BYTES} byte payload limit")
+        request_id = request_id or str(uuid.uuid4())
+        self.invocations += 1
+        try:
+            worker = self._acquire()
+        except WorkerLost as lost:
+            self.errors += 1
+            return InvocationResult(request_id, error=lost.error)
+        try:
+            result = worker.invoke(request_id, event_json, float(self.spec.timeout_seconds))
+        except WorkerLost as lost:
+            worker.kill()
+            self._forget(worker)
+            self.errors += 1
+            self._sink.write_line(f"[{self.spec.logical_id}]", f"[ERROR] {lost.error['errorMessage']}")
+            return InvocationResult(request_id, error=lost.error)
+        except BaseException:
+            worker.kill()
+            self._forget(worker)
+            raise
+        if worker.alive:
+            self._release(worker)
+        else:
+            self._forget(worker)
+        if not result.ok:
+            self.errors += 1
+        return result
+
+    def close(self) -> None:
+        """Stops idle workers and kills busy ones: their callers get an error result."""
+        with self._changed:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            busy = self._workers.difference(idle)
+            self._changed.notify_all()
+        for worker in busy:
+            worker.kill()
+        for worker in idle:
+            worker.stop(wait_seconds=1.0)
+            self._forget(worker)
+
+
+def _log_stream_name(stream_id: str) -> str:
+    return f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{stream_id}"
+
+
+def worker_environment(
+    spec: FunctionSpec, *, account: LocalAccount, aws_endpoint: str, overrides: Mapping[str, str]
+) -> dict[str, str]:
+    """A worker's environment: the function's variables from the template, then what Lambda sets
+    (which a function cannot override), pointed at the local AWS endpoint with fake credentials."""
+    environ = {name: os.environ[name] for name in _PASSED_THROUGH if name in os.environ}
+    environ.update(spec.environment)
+    environ.update(overrides)
+    environ.update(FAKE_CREDENTIALS)
+    environ.update(
+        {
+            "AWS_REGION": account.region,
+            "AWS_DEFAULT_REGION": account.region,
+            "AWS_ENDPOINT_URL": aws_endpoint,
+            # No profile of the developer's may redirect or re-credential a local function.
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.function_name}",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime or 'python3'}",
+            "LAMBDA_TASK_ROOT": str(spec.code_dir),
+            "_HANDLER": spec.handler,
+            "TZ": ":UTC",
+            # What `sam local` sets; Powertools reads it and leaves X-Ray alone.
+            "AWS_SAM_LOCAL": "true",
+        }
+    )
+    return environ

@@ -1,0 +1,348 @@
+"""The local stack as one object: start it, serve until told to stop, stop it cleanly.
+
+Start-up order: the API's HTTP server first (``/health`` answers 503 from the first moment), then
+moto server, the template's tables, buckets and queues, the local API key, the S3 notifications
+and the pumps; only then does ``/health`` answer 200. Functions start lazily in warm workers (one
+per function is warmed up in the background once the stack is up). Everything lives in memory.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from local_stack.event_sources import (
+    LOCAL_ASYNC_RETRY_DELAYS_SECONDS,
+    AsyncInvoker,
+    S3EventPump,
+    SqsEventPump,
+)
+from local_stack.gateway import LocalApiGateway, serve
+from local_stack.lambda_runtime import (
+    DEFAULT_MAX_WORKERS,
+    FAKE_CREDENTIALS,
+    FunctionRuntime,
+    InvocationResult,
+    OutputSink,
+)
+from local_stack.resources import CreatedResources, connect_s3_event_sources, create_stack_resources
+from local_stack.template import StackTemplate, env_file_overrides, load_template
+
+# Fixed by the contract for local use.
+LOCAL_API_KEY = "local-dev-key"
+LOCAL_ACCOUNT_ID = "local"
+# The template's table of API keys, where the local key is seeded.
+API_KEYS_TABLE_ID = "ApiKeysTable"
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_AWS_PORT = 4566
+DEFAULT_API_PORT = 3000
+
+
+class StartupError(RuntimeError):
+    """The stack cannot start; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    template_path: Path | None = None
+    project_root: Path | None = None
+    host: str = DEFAULT_HOST
+    aws_port: int = DEFAULT_AWS_PORT
+    api_port: int = DEFAULT_API_PORT
+    max_workers: int = DEFAULT_MAX_WORKERS
+    warm_up: bool = True
+    throttling: bool = True
+    parameter_overrides: Mapping[str, str] = field(default_factory=dict)
+    env_vars_file: Path | None = None
+    async_retry_delays: tuple[float, ...] = LOCAL_ASYNC_RETRY_DELAYS_SECONDS
+    verbose_aws: bool = False
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://{self.host}:{self.aws_port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.host}:{self.api_port}"
+
+
+def aws_session(region: str) -> Any:
+    """A boto3 session with fake credentials that no environment or profile can override."""
+    import boto3
+
+    return boto3.session.Session(
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=FAKE_CREDENTIALS["AWS_SESSION_TOKEN"],
+        region_name=region,
+    )
+
+
+def seed_local_api_key(template: StackTemplate, session: Any, endpoint_url: str | None) -> bool:
+    """Writes the contract's local key (``local-dev-key`` for account ``local``, all scopes) into
+    the template's API keys table. False when the template has no such table (a test template)."""
+    from contacts_import.auth.keys import record_for_key
+    from contacts_import.store.api_keys import ApiKeyStore
+
+    table = template.tables.get(API_KEYS_TABLE_ID)
+    if table is None:
+        return False
+    dynamodb = session.resource("dynamodb", region_name=template.account.region, endpoint_url=endpoint_url)
+    ApiKeyStore(dynamodb.Table(table.name)).put(record_for_key(LOCAL_API_KEY, LOCAL_ACCOUNT_ID))
+    return True
+
+
+def _ensure_port_free(host: str, port: int, what: str, flag: str) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen on {host}:{port} for the {what} ({exc.strerror}); "
+                f"is another local stack running? Choose another port with {flag}."
+            ) from None
+
+
+class LocalStack:
+    """Everything ``make local`` runs, in one process (plus the functions' workers)."""
+
+    def __init__(self, config: StackConfig, out: TextIO | None = None) -> None:
+        self.config = config
+        self.out = out or sys.stdout
+        self.template = load_template(
+            config.template_path,
+            project_root=config.project_root,
+            parameter_overrides=config.parameter_overrides,
+        )
+        self.sink = OutputSink(self.out)
+        self.runtimes: dict[str, FunctionRuntime] = {}
+        self.resources = CreatedResources()
+        self.startup_seconds: float | None = None
+        self._ready = threading.Event()
+        self._stopping = threading.Event()
+        self._moto: Any = None
+        self._api_server: Any = None
+        self._gateway: LocalApiGateway | None = None
+        self._pumps: list[Any] = []
+        self._async: AsyncInvoker | None = None
+        self._session: Any = None
+
+    # -- running
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def log(self, line: str) -> None:
+        self.sink.write_line("[local]", line)
+
+    def start(self) -> None:
+        started = time.monotonic()
+        config, template = self.config, self.template
+        for warning in template.warnings:
+            self.log(f"[WARN] {warning}")
+        _ensure_port_free(config.host, config.api_port, "API", "--api-port or LOCAL_API_PORT")
+        _ensure_port_free(config.host, config.aws_port, "AWS endpoint", "--aws-port or LOCAL_AWS_PORT")
+
+        for function_id, spec in template.functions.items():
+            overrides = env_file_overrides(config.env_vars_file, function_id) if config.env_vars_file else {}
+            self.runtimes[function_id] = FunctionRuntime(
+                spec,
+                account=template.account,
+                aws_endpoint=config.aws_endpoint,
+                sink=self.sink,
+                max_workers=config.max_workers,
+                environment_overrides=overrides,
+            )
+        self._gateway = LocalApiGateway(
+            template,
+            self.invoke,
+            server_port=config.api_port,
+            throttling=config.throttling,
+            log=lambda line: self.sink.write_line("[api]", line),
+            ready=self._ready.is_set,
+            local_stats=self.stats,
+        )
+        self._api_server, _ = serve(self._gateway, config.host, config.api_port)
+
+        self._start_moto()
+        self._session = aws_session(template.account.region)
+        self.resources = create_stack_resources(template, self._session, endpoint_url=config.aws_endpoint)
+        seed_local_api_key(template, self._session, config.aws_endpoint)
+        self._start_event_sources()
+
+        self.startup_seconds = time.monotonic() - started
+        self._ready.set()
+        if config.warm_up:
+            for runtime in self.runtimes.values():
+                threading.Thread(
+                    target=runtime.warm_up, name=f"warm {runtime.spec.logical_id}", daemon=True
+                ).start()
+
+    def _start_moto(self) -> None:
+        import logging
+
+        from moto.server import ThreadedMotoServer
+
+        if not self.config.verbose_aws:
+            # One line per AWS call would bury the functions' own output.
+            logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._moto = ThreadedMotoServer(ip_address=self.config.host, port=self.config.aws_port, verbose=False)
+        self._moto.start()
+
+    def _start_event_sources(self) -> None:
+        config, template = self.config, self.template
+        sqs = self._session.client(
+            "sqs", region_name=template.account.region, endpoint_url=config.aws_endpoint
+        )
+        self._async = AsyncInvoker(
+            template,
+            self.invoke,
+            send_to_queue=lambda queue_id, body: sqs.send_message(
+                QueueUrl=self.resources.queues[queue_id], MessageBody=body
+            ),
+            log=self.log,
+            concurrency=config.max_workers,
+            retry_delays=config.async_retry_delays,
+        )
+        s3_queues = connect_s3_event_sources(template, self._session, endpoint_url=config.aws_endpoint)
+        for function_id, queue_url in s3_queues.items():
+            self._pumps.append(
+                S3EventPump(function_id, sqs, queue_url, self._async, self.log, self._stopping)
+            )
+        for source in template.sqs_event_sources:
+            if source.enabled:
+                self._pumps.append(
+                    SqsEventPump(
+                        source,
+                        template,
+                        sqs,
+                        self.resources.queues[source.queue_id],
+                        self.invoke,
+                        self.log,
+                        self._stopping,
+                        concurrency=config.max_workers,
+                    )
+                )
+        for pump in self._pumps:
+            pump.start()
+
+    def invoke(self, function_id: str, event_json: str) -> InvocationResult:
+        return self.runtimes[function_id].invoke(event_json)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "functions": {
+                function_id: {"invocations": runtime.invocations, "errors": runtime.errors}
+                for function_id, runtime in self.runtimes.items()
+            },
+            "async_invocations": self._async.as_dict() if self._async else {},
+            "sqs_event_sources": {
+                pump.name: pump.as_dict() for pump in self._pumps if isinstance(pump, SqsEventPump)
+            },
+        }
+
+    def stop(self) -> None:
+        """Stops serving, then the pumps, the workers and moto; every state is gone afterwards."""
+        self._ready.clear()
+        self._stopping.set()
+        if self._api_server is not None:
+            self._api_server.shutdown()
+        if self._gateway is not None:
+            self._gateway.close()
+        if self._async is not None:
+            self._async.stop()
+        for pump in self._pumps:
+            if isinstance(pump, SqsEventPump):
+                pump.stop()
+        for runtime in self.runtimes.values():
+            runtime.close()
+        for pump in self._pumps:
+            pump.join(timeout=POLL_JOIN_SECONDS)
+        if self._moto is not None:
+            self._moto.stop()
+
+    # -- the banner
+
+    def banner(self) -> str:
+        config, template = self.config, self.template
+        bucket_names = [bucket.name for bucket in template.buckets.values()]
+        bucket = bucket_names[0] if bucket_names else "(no bucket in the template)"
+        lines = [
+            "",
+            f"contacts-import local stack is up (start-up took {self.startup_seconds or 0:.1f} s)",
+            "",
+            f"  API           {config.api_url}",
+            f"  AWS endpoint  {config.aws_endpoint}   (moto: S3, DynamoDB, SQS; any credentials)",
+            f"  Bucket        {bucket}",
+            f"  API key       {LOCAL_API_KEY}   (account {LOCAL_ACCOUNT_ID!r}, all scopes)",
+            "",
+            "  Routes (from " + template.path.name + "):",
+        ]
+        for route in template.routes:
+            auth = "" if route.authorizer else "   (no authorizer)"
+            lines.append(f"    {route.method:<6} {route.path:<40} -> {route.function_id}{auth}")
+        if template.s3_event_sources:
+            lines.append("  S3 triggers:")
+            for source in template.s3_event_sources:
+                rules = " ".join(f"{name}={value}" for name, value in source.filter_rules)
+                lines.append(
+                    f"    s3://{source.bucket_name} {','.join(source.events)} {rules} -> {source.function_id}"
+                )
+        if template.sqs_event_sources:
+            lines.append("  SQS triggers:")
+            for sqs_source in template.sqs_event_sources:
+                lines.append(
+                    f"    {template.queues[sqs_source.queue_id].name} (batch {sqs_source.batch_size}) "
+                    f"-> {sqs_source.function_id}"
+                )
+        post_route = next((r.path for r in template.routes if r.method == "POST" and "{" not in r.path), None)
+        get_route = next((r.path for r in template.routes if r.method == "GET" and "{" not in r.path), None)
+        auth_header = f"-H 'Authorization: Bearer {LOCAL_API_KEY}'"
+        lines += ["", "  Try:"]
+        if get_route:
+            lines.append(f"    curl {auth_header} {config.api_url}{get_route}")
+        if post_route:
+            lines.append(
+                f"    curl {auth_header} -H 'Content-Type: text/csv' --data-binary @contacts.csv "
+                f"{config.api_url}{post_route}"
+            )
+        lines += [
+            "    AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing "
+            f"aws --endpoint-url {config.aws_endpoint} "
+            f"s3 cp contacts.csv s3://{bucket}/drop/{LOCAL_ACCOUNT_ID}/default/",
+            f"    CONTACTS_API_URL={config.api_url} .venv/bin/contacts-import upload contacts.csv --wait",
+            f"    make invoke FUNCTION={next(iter(template.functions), '<LogicalId>')} "
+            "EVENT=events/<event>.json",
+            "",
+            "  State lives in memory: Ctrl-C stops the stack and discards everything.",
+            "",
+        ]
+        missing = [spec for spec in template.functions.values() if not spec.handler_file.is_file()]
+        for spec in missing:
+            lines.append(
+                f"  note: {spec.logical_id} has no {spec.handler_file} yet; its invocations will fail"
+            )
+        return "\n".join(lines)
+
+
+POLL_JOIN_SECONDS = 3.0
+
+
+def ports_from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """Defaults for ``--host``, ``--aws-port`` and ``--api-port`` from LOCAL_HOST, LOCAL_AWS_PORT
+    and LOCAL_API_PORT."""
+    return {
+        "host": environ.get("LOCAL_HOST", DEFAULT_HOST),
+        "aws_port": int(environ.get("LOCAL_AWS_PORT", DEFAULT_AWS_PORT)),
+        "api_port": int(environ.get("LOCAL_API_PORT", DEFAULT_API_PORT)),
+    }
