@@ -80,89 +80,92 @@ def run_import(
 ) -> ImportResult:
     records = source.records()
     plan, first_data = _plan(records, options)
-    normalizer = RowNormalizer(plan, options)
-    counts = Counts()
-    seen: set[str] = set()
-    pending: list[ContactDraft] = []
-
-    def settle_pending() -> None:
-        if pending:
-            for decision in _decide_batch(pending, contacts, options, context):
-                _count(counts, decision.outcome)
-            pending.clear()
-
+    run = _Run(RowNormalizer(plan, options), options, context, contacts, row_errors)
     failure: FileRejected | None = None
     cancelled = False
     try:
-        _read_all(
+        run.read(
             _chain(first_data, records),
-            normalizer,
-            counts,
-            seen,
-            pending,
-            settle_pending,
-            row_errors,
-            lambda: progress.report(counts, source.bytes_read),
+            lambda: progress.report(run.counts, source.bytes_read),
             progress_every,
         )
     except FileRejected as rejection:
         failure = rejection
     except ImportCancelled:
         cancelled = True
-    settle_pending()
-    row_errors.flush()
+    run.settle()
     return ImportResult(
-        counts=counts,
+        counts=run.counts,
         column_names=plan.column_names,
         encoding=source.encoding,
         delimiter=source.delimiter,
-        seen_phones=seen,
+        seen_phones=run.seen,
         failure=failure,
         cancelled=cancelled,
     )
 
 
-def _read_all(
-    data_records: Iterable[Record | RowError],
-    normalizer: RowNormalizer,
-    counts: Counts,
-    seen: set[str],
-    pending: list[ContactDraft],
-    settle_pending: Callable[[], None],
-    row_errors: RowErrorSink,
-    report: Callable[[], None],
-    progress_every: int,
-) -> None:
-    rows_since_report = 0
-    for record in data_records:
-        if isinstance(record, RowError):
-            counts.total_rows += 1
+class _Run:
+    """The state of one run: counts so far, phones seen, drafts waiting for their lookup batch."""
+
+    def __init__(
+        self,
+        normalizer: RowNormalizer,
+        options: ImportOptions,
+        context: RunContext,
+        contacts: ContactRepository,
+        row_errors: RowErrorSink,
+    ) -> None:
+        self.counts = Counts()
+        self.seen: set[str] = set()
+        self._pending: list[ContactDraft] = []
+        self._normalizer = normalizer
+        self._options = options
+        self._context = context
+        self._contacts = contacts
+        self._row_errors = row_errors
+
+    def read(self, records: Iterable[Record | RowError], report: Callable[[], None], every: int) -> None:
+        since_report = 0
+        for record in records:
+            if isinstance(record, Record) and is_blank_record(record.fields):
+                continue
+            self._take(record)
+            since_report += 1
+            if since_report >= every:
+                # Counts are settled before they are reported, so a poller never sees a half batch.
+                self.settle()
+                report()
+                since_report = 0
+
+    def _take(self, record: Record | RowError) -> None:
+        counts = self.counts
+        counts.total_rows += 1
+        result = (
+            record if isinstance(record, RowError) else self._normalizer.normalize(record.row, record.fields)
+        )
+        if isinstance(result, RowError):
             counts.invalid += 1
             counts.processed_rows += 1
-            row_errors.add(record, None)
-        elif is_blank_record(record.fields):
-            continue
+            self._row_errors.add(result, record.fields if isinstance(record, Record) else None)
+        elif result.phone in self.seen:
+            counts.skipped_duplicates += 1
+            counts.processed_rows += 1
         else:
-            counts.total_rows += 1
-            result = normalizer.normalize(record.row, record.fields)
-            if isinstance(result, RowError):
-                counts.invalid += 1
-                counts.processed_rows += 1
-                row_errors.add(result, record.fields)
-            elif result.phone in seen:
-                counts.skipped_duplicates += 1
-                counts.processed_rows += 1
-            else:
-                seen.add(result.phone)
-                pending.append(result)
-                if len(pending) >= LOOKUP_BATCH:
-                    settle_pending()
-        rows_since_report += 1
-        if rows_since_report >= progress_every:
-            settle_pending()
-            row_errors.flush()
-            report()
-            rows_since_report = 0
+            self.seen.add(result.phone)
+            self._pending.append(result)
+            if len(self._pending) >= LOOKUP_BATCH:
+                self._settle_pending()
+
+    def settle(self) -> None:
+        self._settle_pending()
+        self._row_errors.flush()
+
+    def _settle_pending(self) -> None:
+        if self._pending:
+            for decision in _decide_batch(self._pending, self._contacts, self._options, self._context):
+                _count(self.counts, decision.outcome)
+            self._pending.clear()
 
 
 def _plan(
