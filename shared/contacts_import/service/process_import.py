@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
 from contacts_import.clock import epoch_ms_of, utc_now
 from contacts_import.errors import FileRejected, FileTooLarge
@@ -36,6 +37,7 @@ from contacts_import.store.objects import ObjectStore
 from contacts_import.store.row_errors import RowErrorReader, RowErrorWriter
 
 logger = Logger(child=True)
+metrics = Metrics()  # shares the handler's metric set: Powertools keeps one per namespace
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,9 @@ def _finish(
         total = deps.lists.total_contacts(account_id, job["list_id"])
         deps.jobs.set_total_contacts(account_id, job_id, total)
         logger.info("Job ended", extra={"status": status, "counts": counts.model_dump()})
+        metrics.add_metric(name=f"Jobs{status.capitalize()}", unit=MetricUnit.Count, value=1)
+        for outcome in ("created", "updated", "skipped_existing", "skipped_duplicates", "invalid", "deleted"):
+            metrics.add_metric(name=f"Rows_{outcome}", unit=MetricUnit.Count, value=getattr(counts, outcome))
     else:
         logger.info("Job had already been finished by another delivery")
 
