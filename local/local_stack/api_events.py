@@ -272,9 +272,7 @@ def proxy_response(result: Any, request: IncomingRequest, api: ApiSpec) -> HttpR
         raise MalformedProxyResponse("headers and multiValueHeaders must be objects")
     headers: list[tuple[str, str]] = []
     for name, values in multi.items():
-        headers.extend(
-            (name, _header_value(value)) for value in (values if isinstance(values, list) else [values])
-        )
+        headers.extend((name, _header_value(value)) for value in (values if isinstance(values, list) else [values]))
     for name, value in single.items():
         if name not in multi:
             headers.append((name, _header_value(value)))
@@ -301,9 +299,9 @@ def _answers_binary(request: IncomingRequest, headers: list[tuple[str, str]], ap
     # is a binary media type; otherwise the client gets the base64 text.
     accept = request.header("Accept") or ""
     content_type = next((value for name, value in headers if name.lower() == "content-type"), "")
-    return any(
-        media_type_matches(part, api.binary_media_types) for part in accept.split(",") if part.strip()
-    ) or (media_type_matches(content_type, api.binary_media_types))
+    return any(media_type_matches(part, api.binary_media_types) for part in accept.split(",") if part.strip()) or (
+        media_type_matches(content_type, api.binary_media_types)
+    )
 
 
 def _header_value(value: Any) -> str:
@@ -345,9 +343,7 @@ def error_envelope(code: str, message: str, request_id: str, ts: str, details: A
     ).encode("utf-8")
 
 
-def gateway_context(
-    request: IncomingRequest, api: ApiSpec | None, response_type: str, message: str
-) -> dict[str, Any]:
+def gateway_context(request: IncomingRequest, api: ApiSpec | None, response_type: str, message: str) -> dict[str, Any]:
     """What ``$context`` holds in a gateway response. ``requestTime`` is ISO 8601 here (AWS
     writes 21/Nov/2025:23:16:00 +0000), so the envelope's ``ts`` is ISO 8601 like the functions'."""
     return {

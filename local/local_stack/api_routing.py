@@ -103,9 +103,7 @@ class RouteTable:
         return (best[1], best[2]) if best else None
 
 
-def _match_segments(
-    parsed: tuple[_Segment, ...], segments: list[str]
-) -> tuple[tuple[int, ...], dict[str, str]] | None:
+def _match_segments(parsed: tuple[_Segment, ...], segments: list[str]) -> tuple[tuple[int, ...], dict[str, str]] | None:
     parameters: dict[str, str] = {}
     rank: list[int] = []
     for index, segment in enumerate(parsed):

@@ -137,9 +137,7 @@ def policy_allows(statements: tuple[dict[str, Any], ...], arn: str) -> bool:
     return allowed
 
 
-def decide(
-    invoke_error: dict[str, Any] | None, result: Any, arn: str, latency_ms: int = 0
-) -> AuthorizerDecision:
+def decide(invoke_error: dict[str, Any] | None, result: Any, arn: str, latency_ms: int = 0) -> AuthorizerDecision:
     """The decision for a fresh authorizer invocation: its error document or its result."""
     if invoke_error is not None:
         if invoke_error.get("errorMessage") == "Unauthorized":

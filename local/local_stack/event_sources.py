@@ -95,9 +95,7 @@ class AsyncInvoker:
         with self._lock:
             if function_id not in self._executors:
                 limit = max(1, min(self.concurrency, spec.reserved_concurrency or self.concurrency))
-                self._executors[function_id] = ThreadPoolExecutor(
-                    limit, thread_name_prefix=f"async {function_id}"
-                )
+                self._executors[function_id] = ThreadPoolExecutor(limit, thread_name_prefix=f"async {function_id}")
                 self._slots[function_id] = threading.BoundedSemaphore(limit)
                 self.stats[function_id] = AsyncFunctionStats()
             executor, slots = self._executors[function_id], self._slots[function_id]
@@ -108,9 +106,7 @@ class AsyncInvoker:
         except RuntimeError:  # shut down meanwhile
             slots.release()
 
-    def _run(
-        self, spec: FunctionSpec, event_json: str, description: str, slots: threading.BoundedSemaphore
-    ) -> None:
+    def _run(self, spec: FunctionSpec, event_json: str, description: str, slots: threading.BoundedSemaphore) -> None:
         try:
             self._run_with_retries(spec, event_json, description)
         except Exception as exc:  # a pump thread must survive anything an invocation does
@@ -137,11 +133,7 @@ class AsyncInvoker:
                 f"{result.error.get('errorType')}: {result.error.get('errorMessage')}"
             )
             if attempt < attempts:
-                delay = (
-                    self.retry_delays[min(attempt - 1, len(self.retry_delays) - 1)]
-                    if self.retry_delays
-                    else 0
-                )
+                delay = self.retry_delays[min(attempt - 1, len(self.retry_delays) - 1)] if self.retry_delays else 0
                 if self._stopping.wait(delay):
                     return
         assert result is not None and result.error is not None
@@ -153,9 +145,7 @@ class AsyncInvoker:
         )
         self._dead_letter(spec, event_json, result, attempts)
 
-    def _dead_letter(
-        self, spec: FunctionSpec, event_json: str, result: InvocationResult, attempts: int
-    ) -> None:
+    def _dead_letter(self, spec: FunctionSpec, event_json: str, result: InvocationResult, attempts: int) -> None:
         config = spec.async_config
         if config.dead_letter_queue_id:
             self.send_to_queue(config.dead_letter_queue_id, event_json)
@@ -186,6 +176,11 @@ class AsyncInvoker:
         self._stopping.set()
         for executor in self._executors.values():
             executor.shutdown(wait=False, cancel_futures=True)
+
+    def drain(self) -> None:
+        """Waits until every submitted event is done, retries included; no submit after this."""
+        for executor in list(self._executors.values()):
+            executor.shutdown(wait=True)
 
     def as_dict(self) -> dict[str, Any]:
         with self._lock:

@@ -293,9 +293,7 @@ class LocalApiGateway:
                 return AuthorizerDecision("unauthorized")
             event: dict[str, Any] = token_authorizer_event(token, arn)
         else:
-            event = request_authorizer_event(
-                request, match, api, self.template.account, server_port=self.server_port
-            )
+            event = request_authorizer_event(request, match, api, self.template.account, server_port=self.server_port)
         started = time.monotonic()
         self.stats.count_authorizer_invocation()
         result = self._invoke(authorizer.function_id, json.dumps(event))

@@ -35,6 +35,7 @@ WORKER_INIT_TIMEOUT_SECONDS = 120.0
 # Time for a result to cross the pipe after the handler returned at its deadline.
 TIMEOUT_GRACE_SECONDS = 1.0
 DEFAULT_MAX_WORKERS = 4
+OUTPUT_DRAIN_SECONDS = 5.0
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -186,10 +187,8 @@ class FunctionWorker:
     def _exit_error(self, request_id: str) -> dict[str, Any]:
         self._process.join(5)
         code = self._process.exitcode
-        if code is not None and code < 0:
-            reason = f"signal: {signal.Signals(-code).name}"
-        else:
-            reason = f"exit status {code}"
+        died_of_signal = code is not None and code < 0
+        reason = f"signal: {signal.Signals(-code).name}" if died_of_signal else f"exit status {code}"  # type: ignore[operator]
         return error_payload(
             "Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
         ) | {"requestId": request_id}
@@ -206,6 +205,8 @@ class FunctionWorker:
             self._process.kill()
         self._process.join(5)
         self._control.close()
+        # The worker's last words (a trace before a crash) are still in the pipe: let them out.
+        self._output.join(OUTPUT_DRAIN_SECONDS)
 
 
 class FunctionRuntime:

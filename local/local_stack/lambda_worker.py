@@ -100,13 +100,9 @@ def _load_handler(settings: WorkerSettings) -> Callable[[Any, Any], Any]:
     try:
         module = importlib.import_module(module_name)
     except SyntaxError as exc:
-        raise _InitError(
-            "Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}"
-        ) from exc
+        raise _InitError("Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}") from exc
     except ImportError as exc:
-        raise _InitError(
-            "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}"
-        ) from exc
+        raise _InitError("Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}") from exc
     handler = getattr(module, settings.handler_function, None)
     if not callable(handler):
         raise _InitError(
@@ -202,8 +198,7 @@ def _invoke(
             if len(result_json.encode("utf-8")) > MAX_RESPONSE_BYTES:
                 payload = error_payload(
                     "Function.ResponseSizeTooLarge",
-                    "Response payload size exceeded maximum allowed payload size "
-                    f"({MAX_RESPONSE_BYTES} bytes).",
+                    f"Response payload size exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
                 )
                 _log_error(payload)
                 outcome = ("error", payload)

@@ -58,9 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="serve the local stack until Ctrl-C (the default)")
     _template_arguments(run)
     run.add_argument("--host", default=defaults["host"], help="address to listen on (LOCAL_HOST)")
-    run.add_argument(
-        "--aws-port", type=int, default=defaults["aws_port"], help="moto server port (LOCAL_AWS_PORT)"
-    )
+    run.add_argument("--aws-port", type=int, default=defaults["aws_port"], help="moto server port (LOCAL_AWS_PORT)")
     run.add_argument("--api-port", type=int, default=defaults["api_port"], help="API port (LOCAL_API_PORT)")
     run.add_argument("--max-workers", type=int, default=4, help="warm workers per function at most")
     run.add_argument("--no-warm-up", action="store_true", help="start workers only on the first invocation")
@@ -164,9 +162,7 @@ def invoke_once(options: argparse.Namespace, overrides: dict[str, str]) -> int:
     from local_stack.template import TemplateError, env_file_overrides, load_template
 
     try:
-        template = load_template(
-            options.template, project_root=options.project_root, parameter_overrides=overrides
-        )
+        template = load_template(options.template, project_root=options.project_root, parameter_overrides=overrides)
         spec = template.function(options.function)
         event_json = _read_event(options.event)
     except (TemplateError, KeyError, OSError, ValueError) as exc:

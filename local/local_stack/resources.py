@@ -39,9 +39,9 @@ def create_stack_resources(
     created = CreatedResources()
 
     for queue in template.queues.values():
-        created.queues[queue.logical_id] = sqs.create_queue(
-            QueueName=queue.name, Attributes=queue.attributes
-        )["QueueUrl"]
+        created.queues[queue.logical_id] = sqs.create_queue(QueueName=queue.name, Attributes=queue.attributes)[
+            "QueueUrl"
+        ]
     # A redrive policy names its dead-letter queue, which must exist first: a second pass.
     for queue in template.queues.values():
         if queue.dead_letter_target_arn:
@@ -128,9 +128,9 @@ def connect_s3_event_sources(template: StackTemplate, session: Any, *, endpoint_
         bucket = template.buckets[bucket_id]
         configurations = _template_queue_configurations(bucket)
         for source in sources:
-            queue_arn = sqs.get_queue_attributes(
-                QueueUrl=queue_urls[source.function_id], AttributeNames=["QueueArn"]
-            )["Attributes"]["QueueArn"]
+            queue_arn = sqs.get_queue_attributes(QueueUrl=queue_urls[source.function_id], AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]["QueueArn"]
             configurations.append(
                 _queue_configuration(
                     queue_arn, source.events, source.filter_rules, f"{source.function_id}-{source.event_id}"

@@ -184,9 +184,7 @@ class LocalStack:
         self._ready.set()
         if config.warm_up:
             for runtime in self.runtimes.values():
-                threading.Thread(
-                    target=runtime.warm_up, name=f"warm {runtime.spec.logical_id}", daemon=True
-                ).start()
+                threading.Thread(target=runtime.warm_up, name=f"warm {runtime.spec.logical_id}", daemon=True).start()
 
     def _start_moto(self) -> None:
         import logging
@@ -201,9 +199,7 @@ class LocalStack:
 
     def _start_event_sources(self) -> None:
         config, template = self.config, self.template
-        sqs = self._session.client(
-            "sqs", region_name=template.account.region, endpoint_url=config.aws_endpoint
-        )
+        sqs = self._session.client("sqs", region_name=template.account.region, endpoint_url=config.aws_endpoint)
         self._async = AsyncInvoker(
             template,
             self.invoke,
@@ -216,9 +212,7 @@ class LocalStack:
         )
         s3_queues = connect_s3_event_sources(template, self._session, endpoint_url=config.aws_endpoint)
         for function_id, queue_url in s3_queues.items():
-            self._pumps.append(
-                S3EventPump(function_id, sqs, queue_url, self._async, self.log, self._stopping)
-            )
+            self._pumps.append(S3EventPump(function_id, sqs, queue_url, self._async, self.log, self._stopping))
         for source in template.sqs_event_sources:
             if source.enabled:
                 self._pumps.append(
@@ -246,9 +240,7 @@ class LocalStack:
                 for function_id, runtime in self.runtimes.items()
             },
             "async_invocations": self._async.as_dict() if self._async else {},
-            "sqs_event_sources": {
-                pump.name: pump.as_dict() for pump in self._pumps if isinstance(pump, SqsEventPump)
-            },
+            "sqs_event_sources": {pump.name: pump.as_dict() for pump in self._pumps if isinstance(pump, SqsEventPump)},
         }
 
     def stop(self) -> None:
@@ -295,9 +287,7 @@ class LocalStack:
             lines.append("  S3 triggers:")
             for source in template.s3_event_sources:
                 rules = " ".join(f"{name}={value}" for name, value in source.filter_rules)
-                lines.append(
-                    f"    s3://{source.bucket_name} {','.join(source.events)} {rules} -> {source.function_id}"
-                )
+                lines.append(f"    s3://{source.bucket_name} {','.join(source.events)} {rules} -> {source.function_id}")
         if template.sqs_event_sources:
             lines.append("  SQS triggers:")
             for sqs_source in template.sqs_event_sources:
@@ -321,17 +311,14 @@ class LocalStack:
             f"aws --endpoint-url {config.aws_endpoint} "
             f"s3 cp contacts.csv s3://{bucket}/drop/{LOCAL_ACCOUNT_ID}/default/",
             f"    CONTACTS_API_URL={config.api_url} .venv/bin/contacts-import upload contacts.csv --wait",
-            f"    make invoke FUNCTION={next(iter(template.functions), '<LogicalId>')} "
-            "EVENT=events/<event>.json",
+            f"    make invoke FUNCTION={next(iter(template.functions), '<LogicalId>')} EVENT=events/<event>.json",
             "",
             "  State lives in memory: Ctrl-C stops the stack and discards everything.",
             "",
         ]
         missing = [spec for spec in template.functions.values() if not spec.handler_file.is_file()]
         for spec in missing:
-            lines.append(
-                f"  note: {spec.logical_id} has no {spec.handler_file} yet; its invocations will fail"
-            )
+            lines.append(f"  note: {spec.logical_id} has no {spec.handler_file} yet; its invocations will fail")
         return "\n".join(lines)
 
 

@@ -619,9 +619,7 @@ class S3EventSource:
         ):
             return False
         for rule, value in self.filter_rules:
-            if (rule == "prefix" and not key.startswith(value)) or (
-                rule == "suffix" and not key.endswith(value)
-            ):
+            if (rule == "prefix" and not key.startswith(value)) or (rule == "suffix" and not key.endswith(value)):
                 return False
         return True
 
@@ -859,11 +857,7 @@ class _Builder:
         ttl = props.get("TimeToLiveSpecification") or {}
         stream = props.get("StreamSpecification") or {}
         indexes = [
-            {
-                k: v
-                for k, v in index.items()
-                if k in ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput")
-            }
+            {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection", "ProvisionedThroughput")}
             for index in props.get("GlobalSecondaryIndexes") or []
         ]
         return TableSpec(
@@ -996,9 +990,7 @@ class _Builder:
             environment={key: _stringify(value) for key, value in variables.items()},
             layer_dirs=tuple(layer_dirs),
             reserved_concurrency=(
-                int(props["ReservedConcurrentExecutions"])
-                if "ReservedConcurrentExecutions" in props
-                else None
+                int(props["ReservedConcurrentExecutions"]) if "ReservedConcurrentExecutions" in props else None
             ),
             async_config=self.async_config(lid, raw, props, queues),
         )
@@ -1019,15 +1011,11 @@ class _Builder:
         on_failure = (invoke_config.get("DestinationConfig") or {}).get("OnFailure") or {}
         if on_failure.get("Type") == "SQS":
             raw_destination = raw["EventInvokeConfig"]["DestinationConfig"]["OnFailure"].get("Destination")
-            on_failure_queue_id = self.referenced_id(
-                raw_destination, on_failure.get("Destination"), queues, "queue"
-            )
+            on_failure_queue_id = self.referenced_id(raw_destination, on_failure.get("Destination"), queues, "queue")
         elif on_failure:
             self.resolver.warnings.append(f"{lid}: only SQS OnFailure destinations are served locally")
         return AsyncInvokeConfig(
-            maximum_retry_attempts=int(
-                invoke_config.get("MaximumRetryAttempts", LAMBDA_ASYNC_DEFAULT_RETRIES)
-            ),
+            maximum_retry_attempts=int(invoke_config.get("MaximumRetryAttempts", LAMBDA_ASYNC_DEFAULT_RETRIES)),
             dead_letter_queue_id=dead_letter_queue_id,
             on_failure_queue_id=on_failure_queue_id,
         )
@@ -1068,9 +1056,7 @@ class _Builder:
                 identity_query_strings=_as_tuple(identity.get("QueryStrings")),
                 identity_stage_variables=_as_tuple(identity.get("StageVariables")),
                 identity_context=_as_tuple(identity.get("Context")),
-                reauthorize_every_seconds=int(
-                    identity.get("ReauthorizeEvery", AUTHORIZER_DEFAULT_TTL_SECONDS)
-                ),
+                reauthorize_every_seconds=int(identity.get("ReauthorizeEvery", AUTHORIZER_DEFAULT_TTL_SECONDS)),
                 validation_expression=identity.get("ValidationExpression"),
             )
         responses = {}
@@ -1080,13 +1066,9 @@ class _Builder:
                 status_code=int(response["StatusCode"]) if "StatusCode" in response else None,
                 headers={
                     name: _stringify(value)
-                    for name, value in (
-                        (response.get("ResponseParameters") or {}).get("Headers") or {}
-                    ).items()
+                    for name, value in ((response.get("ResponseParameters") or {}).get("Headers") or {}).items()
                 },
-                templates={
-                    ctype: _stringify(t) for ctype, t in (response.get("ResponseTemplates") or {}).items()
-                },
+                templates={ctype: _stringify(t) for ctype, t in (response.get("ResponseTemplates") or {}).items()},
             )
         throttles = []
         for setting in props.get("MethodSettings") or []:
@@ -1203,12 +1185,9 @@ class _Builder:
             queue_id=queue_id,
             batch_size=int(props.get("BatchSize", SQS_EVENT_DEFAULT_BATCH_SIZE)),
             maximum_batching_window_seconds=int(props.get("MaximumBatchingWindowInSeconds", 0)),
-            report_batch_item_failures="ReportBatchItemFailures"
-            in _as_tuple(props.get("FunctionResponseTypes")),
+            report_batch_item_failures="ReportBatchItemFailures" in _as_tuple(props.get("FunctionResponseTypes")),
             enabled=props.get("Enabled", True) not in (False, "false"),
-            maximum_concurrency=int(scaling["MaximumConcurrency"])
-            if "MaximumConcurrency" in scaling
-            else None,
+            maximum_concurrency=int(scaling["MaximumConcurrency"]) if "MaximumConcurrency" in scaling else None,
         )
 
 
