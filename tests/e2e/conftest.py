@@ -1,0 +1,146 @@
+"""End-to-end tier: HTTP and AWS calls against the real local stack.
+
+The session fixture ``local_stack`` starts ``contacts-import-local`` (the console script of the
+venv) on free ports, waits for ``GET /health`` to answer 200, and stops it at the end (SIGINT,
+then SIGKILL if it lingers). Its output goes to a log file whose tail is shown when start-up fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from local_stack.stack import LOCAL_ACCOUNT_ID, LOCAL_API_KEY
+from local_stack.template import StackTemplate, load_template
+
+ROOT = Path(__file__).resolve().parents[2]
+# A cold start on a busy two-core machine: imports, moto, tables, and the warm-up of the workers.
+STARTUP_TIMEOUT_SECONDS = 180
+STOP_TIMEOUT_SECONDS = 30
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _console_script() -> str:
+    beside_python = Path(sys.executable).parent / "contacts-import-local"
+    found = str(beside_python) if beside_python.exists() else shutil.which("contacts-import-local")
+    if not found:
+        pytest.fail("contacts-import-local is not installed: run `make install`")
+    return found
+
+
+def _tail(path: Path, lines: int = 80) -> str:
+    text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass
+class LocalStackHandle:
+    """The running local stack, as a test sees it."""
+
+    api_url: str
+    aws_endpoint: str
+    bucket: str
+    api_key: str
+    account_id: str
+    template: StackTemplate
+    log_path: Path
+
+    def url(self, path: str) -> str:
+        return self.api_url + path
+
+    def session(self, api_key: str | None = None) -> requests.Session:
+        """A requests session that sends ``Authorization: Bearer <key>`` (the local key by default)."""
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {api_key or self.api_key}"
+        return session
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for the stack's AWS endpoint, with fake credentials."""
+        return boto3.client(
+            service,
+            endpoint_url=self.aws_endpoint,
+            region_name=self.template.account.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def log_tail(self, lines: int = 80) -> str:
+        return _tail(self.log_path, lines)
+
+
+def _wait_until_healthy(process: subprocess.Popen[bytes], health_url: str, log_path: Path) -> None:
+    give_up_at = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+    while time.monotonic() < give_up_at:
+        if process.poll() is not None:
+            pytest.fail(f"the local stack exited with {process.returncode} during start-up:\n{_tail(log_path)}")
+        try:
+            if requests.get(health_url, timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.25)
+    pytest.fail(f"the local stack was not healthy within {STARTUP_TIMEOUT_SECONDS} s:\n{_tail(log_path)}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(STOP_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(STOP_TIMEOUT_SECONDS)
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackHandle]:
+    template = load_template(ROOT / "template.yaml")
+    api_port, aws_port = free_port(), free_port()
+    log_path = tmp_path_factory.mktemp("local-stack") / "local-stack.log"
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    environment.pop("AWS_ENDPOINT_URL", None)
+    command = [
+        _console_script(),
+        "run",
+        "--template",
+        str(ROOT / "template.yaml"),
+        "--api-port",
+        str(api_port),
+        "--aws-port",
+        str(aws_port),
+    ]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment)
+    try:
+        api_url = f"http://127.0.0.1:{api_port}"
+        _wait_until_healthy(process, api_url + "/health", log_path)
+        triggered_buckets = {source.bucket_name for source in template.s3_event_sources}
+        yield LocalStackHandle(
+            api_url=api_url,
+            aws_endpoint=f"http://127.0.0.1:{aws_port}",
+            bucket=next(iter(triggered_buckets)),
+            api_key=LOCAL_API_KEY,
+            account_id=LOCAL_ACCOUNT_ID,
+            template=template,
+            log_path=log_path,
+        )
+    finally:
+        _stop(process)
