@@ -1,0 +1,125 @@
+"""``keys create``: a new API key for an account, stored as its hash in the stack's keys table.
+
+Which table, first match wins:
+
+1. ``--table NAME``, or ``--stack NAME`` (the ``ApiKeysTableName`` output of a deployed
+   CloudFormation stack). Endpoint, region and credentials are boto3's usual ones
+   (``AWS_PROFILE``, ``AWS_REGION``, ``AWS_ENDPOINT_URL``, ...).
+2. ``CONTACTS_API_KEYS_TABLE``, reached the same way.
+3. The local stack: the name ``template.yaml`` gives ``ApiKeysTable`` locally (read by
+   ``local_stack.template``, as the local stack itself reads it), at ``AWS_ENDPOINT_URL`` or
+   ``http://127.0.0.1:4566``, with the fake credentials ``testing`` when none are set.
+
+The key itself is never stored; it is shown once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+)
+from contacts_import.auth.keys import ApiKeyRecord, new_api_key, record_for_key
+from contacts_import.store.api_keys import ApiKeyStore
+
+from contacts_import_cli.errors import CliError, ExitCode, Unreachable
+
+KEYS_TABLE_ID = "ApiKeysTable"  # the table's logical id in template.yaml
+KEYS_TABLE_OUTPUT = "ApiKeysTableName"  # the template output that names it in a deployed stack
+KEYS_TABLE_ENV = "CONTACTS_API_KEYS_TABLE"
+LOCAL_AWS_ENDPOINT = "http://127.0.0.1:4566"  # contract §6
+LOCAL_FAKE_CREDENTIAL = "testing"
+
+
+@dataclass(frozen=True)
+class KeysTable:
+    """Where a key goes: a table name, and the boto3 session and endpoint that reach it."""
+
+    name: str
+    session: Any  # boto3.session.Session
+    endpoint_url: str | None  # None: boto3 decides (AWS, or AWS_ENDPOINT_URL)
+    where: str  # for people: "local stack at http://127.0.0.1:4566", "stack prod (eu-west-1)"
+    local: bool = False
+
+
+def locate_keys_table(*, table: str | None, stack: str | None, environ: Mapping[str, str]) -> KeysTable:
+    if table:
+        return KeysTable(table, boto3.session.Session(), None, "--table")
+    if stack:
+        return _deployed_stack_table(stack)
+    if environ.get(KEYS_TABLE_ENV):
+        return KeysTable(environ[KEYS_TABLE_ENV], boto3.session.Session(), None, KEYS_TABLE_ENV)
+    return _local_stack_table(environ)
+
+
+def _deployed_stack_table(stack: str) -> KeysTable:
+    session = boto3.session.Session()
+    try:
+        described = session.client("cloudformation").describe_stacks(StackName=stack)
+    except (ClientError, BotoCoreError) as error:
+        raise _aws_problem(error, f"stack {stack}") from None
+    outputs = {o["OutputKey"]: o["OutputValue"] for s in described["Stacks"] for o in s.get("Outputs", [])}
+    if KEYS_TABLE_OUTPUT not in outputs:
+        raise CliError(f"stack {stack} has no output {KEYS_TABLE_OUTPUT}: is it this project's stack?")
+    return KeysTable(outputs[KEYS_TABLE_OUTPUT], session, None, f"stack {stack} ({session.region_name})")
+
+
+def _local_stack_table(environ: Mapping[str, str]) -> KeysTable:
+    hint = f"pass --table NAME, --stack NAME or set {KEYS_TABLE_ENV}"
+    try:
+        from local_stack.template import TemplateError, load_template
+    except ImportError:
+        raise CliError(f"the local stack package is not installed; {hint}") from None
+    try:
+        template = load_template()
+        spec = template.tables[KEYS_TABLE_ID]
+    except (TemplateError, OSError) as error:
+        raise CliError(f"cannot read the local stack's template.yaml ({error}); {hint}") from None
+    except KeyError:
+        raise CliError(f"template.yaml has no {KEYS_TABLE_ID}; {hint}") from None
+    region = template.account.region
+    session = boto3.session.Session(region_name=region)
+    if session.get_credentials() is None:
+        # The local endpoint takes any credentials; boto3 refuses to sign without some.
+        session = boto3.session.Session(
+            aws_access_key_id=LOCAL_FAKE_CREDENTIAL, aws_secret_access_key=LOCAL_FAKE_CREDENTIAL, region_name=region
+        )
+    endpoint = environ.get("AWS_ENDPOINT_URL") or LOCAL_AWS_ENDPOINT
+    return KeysTable(spec.name, session, endpoint, f"local stack at {endpoint}", local=True)
+
+
+def create_key(target: KeysTable, account_id: str, scopes: Sequence[str]) -> tuple[str, ApiKeyRecord]:
+    """A new key for ``account_id``: its hash stored in ``target``, the key answered (once)."""
+    api_key = new_api_key()
+    record = record_for_key(api_key, account_id, tuple(scopes))
+    try:
+        table = target.session.resource("dynamodb", endpoint_url=target.endpoint_url).Table(target.name)
+        ApiKeyStore(table).put(record)
+    except (ClientError, BotoCoreError) as error:
+        raise _aws_problem(error, f"table {target.name} ({target.where})", local=target.local) from None
+    return api_key, record
+
+
+def _aws_problem(error: ClientError | BotoCoreError, what: str, *, local: bool = False) -> CliError:
+    if isinstance(error, EndpointConnectionError):
+        hint = ": is `make local` running?" if local else ""
+        return Unreachable(f"no AWS endpoint at {error.kwargs.get('endpoint_url')}{hint}")
+    if isinstance(error, NoCredentialsError):
+        return CliError("no AWS credentials: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY")
+    if isinstance(error, NoRegionError):
+        return CliError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)", exit_code=ExitCode.REFUSED)
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        message = error.response.get("Error", {}).get("Message", str(error))
+        if code == "ResourceNotFoundException":
+            return CliError(f"{what} does not exist: {message}")
+        return CliError(f"{what}: {code}: {message}")
+    return CliError(f"{what}: {error}")

@@ -1,0 +1,389 @@
+"""The ``contacts-import`` command: arguments in, one function per command, an exit code out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from contacts_import.auth.keys import ALL_SCOPES
+from contacts_import.models import Counts
+from contacts_import.object_keys import ACCOUNT_ID_PATTERN
+from pydantic import ValidationError
+
+from contacts_import_cli import output
+from contacts_import_cli.api import ApiClient, job_path
+from contacts_import_cli.errors import ApiError, CliError, ExitCode
+from contacts_import_cli.keys import create_key, locate_keys_table
+from contacts_import_cli.settings import ClientSettings
+from contacts_import_cli.upload import send_file, wait_for_job
+from contacts_import_cli.validate import validate_file
+
+EPILOG = """\
+environment:
+  CONTACTS_API_URL   the API (default http://127.0.0.1:3000, the local stack of `make local`)
+  CONTACTS_API_KEY   the API key sent as "Authorization: Bearer <key>" (default local-dev-key)
+
+exit codes:
+  0  done (upload --wait: the job completed)
+  1  the job failed or was cancelled; validate --fail-on-errors found row errors
+  2  bad usage or options, an unreadable file, or a file the import would refuse as a whole
+     (also an API answer 400, 413, 415 or 422)
+  3  the API, S3 or DynamoDB answered another error or could not be reached
+  4  upload --wait --timeout ran out while the job was still running (it goes on)
+"""
+
+
+# ------------------------------------------------------------------------------------ options
+
+
+def json_option(text: str, name: str) -> Any:
+    """A JSON option given inline or as @file."""
+    if text.startswith("@"):
+        try:
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as error:
+            raise CliError(f"{name}: cannot read {text[1:]}: {error.strerror}", exit_code=ExitCode.REFUSED) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise CliError(f"{name} is not valid JSON: {error.msg} (at {error.pos})", exit_code=ExitCode.REFUSED) from None
+
+
+def reading_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The import options both `upload` and `validate` take, named as the API names them."""
+    options: dict[str, Any] = {}
+    if args.region:
+        options["default_region"] = args.region
+    if args.mapping is not None:
+        options["mapping"] = json_option(args.mapping, "--mapping")
+    if args.possible:
+        options["phone_validation"] = "possible"
+    if args.no_header:
+        options["has_header"] = False
+    if args.delimiter:
+        options["delimiter"] = args.delimiter
+    if args.encoding:
+        options["encoding"] = args.encoding
+    return options
+
+
+def existing_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file():
+        raise CliError(f"{text}: no such file", exit_code=ExitCode.REFUSED)
+    return path
+
+
+def api_client() -> ApiClient:
+    try:
+        settings = ClientSettings()
+    except ValidationError as error:
+        problems = "; ".join(e["msg"] for e in error.errors())
+        raise CliError(problems, exit_code=ExitCode.REFUSED) from None
+    return ApiClient(settings.api_url, settings.api_key)
+
+
+# ----------------------------------------------------------------------------------- commands
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    path = existing_file(args.file)
+    body: dict[str, Any] = {"file_name": path.name, **reading_options(args)}
+    if args.list:
+        body["list_id"] = args.list
+    if args.update:
+        body["on_existing"] = "update"
+    if args.tags:
+        body["tags"] = [tag.strip() for tag in args.tags.split(",") if tag.strip()]
+    if args.dry_run:
+        body["dry_run"] = True
+    client = api_client()
+    accepted = client.post("/imports/uploads", body)
+    job_id = str(accepted["job_id"])
+
+    console = output.stderr()
+    show_progress = not args.json and console.is_terminal
+    with output.job_progress(console) if show_progress else _NoProgress() as progress:
+        sending = progress.add_task("upload", total=path.stat().st_size, detail=path.name)
+        try:
+            send_file(accepted["upload"], path, on_bytes=lambda n: progress.advance(sending, n))
+        except KeyboardInterrupt:
+            raise CliError(
+                f"upload interrupted; job {job_id} waits for a file", exit_code=ExitCode.INTERRUPTED
+            ) from None
+        if not args.wait:
+            progress.stop()
+            if args.json:
+                output.print_json({"job_id": job_id, "status_url": job_path(job_id), "file_name": path.name})
+            else:
+                output.stdout().print(
+                    f"uploaded {path.name} as job {job_id}; follow it: contacts-import status {job_id}"
+                )
+            return ExitCode.OK
+
+        running = progress.add_task("queued", total=1.0, detail="")
+
+        def show(document: dict[str, Any]) -> None:
+            processed = (document.get("counts") or {}).get("processed_rows", 0)
+            progress.update(
+                running,
+                completed=float(document.get("progress") or 0.0),
+                description=str(document.get("status")),
+                detail=f"{processed:,} rows",
+            )
+
+        try:
+            final = wait_for_job(client, job_id, on_status=show, timeout=args.timeout)
+        except KeyboardInterrupt:
+            raise CliError(
+                f"stopped waiting; the job goes on: contacts-import status {job_id}", exit_code=ExitCode.INTERRUPTED
+            ) from None
+        if final.get("status") == "completed":
+            progress.update(running, completed=1.0)
+    if args.json:
+        output.print_json(final)
+    else:
+        output.print_job(final)
+    return ExitCode.OK if final.get("status") == "completed" else ExitCode.JOB_FAILED
+
+
+class _NoProgress:
+    """Progress's interface, showing nothing (for --json and when stderr is not a terminal)."""
+
+    def __enter__(self) -> _NoProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, *args: Any, **kwargs: Any) -> int:
+        return 0
+
+    def advance(self, *args: Any) -> None:
+        return None
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    document = api_client().data(job_path(args.job_id))
+    if args.json:
+        output.print_json(document)
+    else:
+        output.print_job(document)
+    return ExitCode.OK
+
+
+def cmd_errors(args: argparse.Namespace) -> int:
+    client = api_client()
+    path = job_path(args.job_id, "/errors")
+    if args.csv:
+        response = client.request("GET", path, accept="text/csv", stream=True)
+        sys.stdout.flush()
+        for chunk in response.iter_content(64 * 1024):
+            sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
+        return ExitCode.OK
+    count = 0
+    if args.json:
+        # One JSON array, written a page at a time: a job with a million errors never sits in memory.
+        sys.stdout.write("[")
+        for page in client.pages(path):
+            for error in page:
+                sys.stdout.write((",\n  " if count else "\n  ") + json.dumps(error, ensure_ascii=False))
+                count += 1
+        sys.stdout.write("\n]\n" if count else "]\n")
+        return ExitCode.OK
+    console = output.stdout()
+    for page in client.pages(path):
+        if page:
+            console.print(output.errors_table(page, with_location=True))
+            count += len(page)
+    console.print(f"{count:,} row errors" if count else "no row errors")
+    return ExitCode.OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    path = existing_file(args.file)
+    console = output.stderr()
+    show_progress = not args.json and console.is_terminal
+    size = path.stat().st_size
+    with output.job_progress(console) if show_progress else _NoProgress() as progress:
+        task = progress.add_task("validate", total=size, detail="")
+
+        def show(counts: Counts, bytes_read: int) -> None:
+            progress.update(task, completed=bytes_read, detail=f"{counts.total_rows:,} rows")
+
+        validation = validate_file(
+            path,
+            reading_options(args),
+            errors_csv_path=Path(args.errors_csv) if args.errors_csv else None,
+            on_progress=show,
+        )
+        progress.update(task, completed=size, detail=f"{validation.counts.total_rows:,} rows")
+    if args.json:
+        output.print_json(validation.to_json())
+    else:
+        output.print_validation(validation, args.file)
+    if validation.failure:
+        return ExitCode.REFUSED
+    if args.fail_on_errors and validation.error_count:
+        return ExitCode.JOB_FAILED
+    return ExitCode.OK
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    if not ACCOUNT_ID_PATTERN.match(args.account):
+        raise CliError(
+            f"--account {args.account!r}: 1-64 letters, digits, _ . -, starting with a letter or digit",
+            exit_code=ExitCode.REFUSED,
+        )
+    scopes = tuple(dict.fromkeys(args.scopes or ALL_SCOPES))
+    target = locate_keys_table(table=args.table, stack=args.stack, environ=os.environ)
+    api_key, record = create_key(target, args.account, scopes)
+    if args.json:
+        output.print_json(
+            {
+                "account_id": record.account_id,
+                "scopes": list(record.scopes),
+                "key_hint": record.key_hint,
+                "created_at": record.created_at,
+                "table": target.name,
+                "api_key": api_key,
+            }
+        )
+    else:
+        output.note(
+            f"New API key for account {record.account_id} (scopes: {' '.join(record.scopes)}), stored as a "
+            f"hash in {target.name} ({target.where}). It is shown once and cannot be recovered: keep it now."
+        )
+        sys.stdout.write(api_key + "\n")
+    return ExitCode.OK
+
+
+# ------------------------------------------------------------------------------------- parser
+
+
+def _add_reading_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--region", metavar="R", help="region for numbers without a country code (default US)")
+    parser.add_argument(
+        "--mapping",
+        metavar="JSON",
+        help='CSV header -> field, e.g. \'{"Mobile": "phone"}\' (or @file.json); unnamed columns map automatically',
+    )
+    parser.add_argument(
+        "--possible", action="store_true", help="accept any possible number, not only valid ones (test data)"
+    )
+    parser.add_argument("--no-header", action="store_true", help="the first row is data (mapping keys are 0-based)")
+    parser.add_argument("--delimiter", metavar="D", help="override detection: , ; tab |")
+    parser.add_argument("--encoding", metavar="E", help="override detection, e.g. utf-8, cp1252, utf-16")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="contacts-import",
+        description="Import CSV files of contacts: upload them, follow the jobs, validate offline, make API keys.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    upload = commands.add_parser(
+        "upload",
+        help="upload a file (presigned, straight to S3) and start its import",
+        description="Upload FILE through POST /imports/uploads; with --wait, follow the job to its end.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    upload.add_argument("file", metavar="FILE")
+    upload.add_argument("--list", metavar="L", help="target list (default: default)")
+    upload.add_argument("--update", action="store_true", help="update contacts whose phone is already in the list")
+    _add_reading_options(upload)
+    upload.add_argument("--tags", metavar="T", help="comma-separated tags added to every imported contact")
+    upload.add_argument("--dry-run", action="store_true", help="validate and count; write no contacts")
+    upload.add_argument("--wait", action="store_true", help="show progress until the job ends, then a summary")
+    upload.add_argument(
+        "--timeout", type=float, metavar="SECONDS", help="with --wait: stop waiting after this long (exit 4)"
+    )
+    upload.add_argument("--json", action="store_true", help="print JSON (with --wait: the final status document)")
+    upload.set_defaults(handler=cmd_upload)
+
+    status = commands.add_parser("status", help="a job's status, counts and first errors")
+    status.add_argument("job_id", metavar="JOB_ID")
+    status.add_argument("--json", action="store_true", help="print the status document as JSON")
+    status.set_defaults(handler=cmd_status)
+
+    errors = commands.add_parser("errors", help="every row error of a job")
+    errors.add_argument("job_id", metavar="JOB_ID")
+    form = errors.add_mutually_exclusive_group()
+    form.add_argument("--csv", action="store_true", help="the spreadsheet-safe CSV report (original rows + errors)")
+    form.add_argument("--json", action="store_true", help="a JSON array of every error")
+    errors.set_defaults(handler=cmd_errors)
+
+    validate = commands.add_parser(
+        "validate",
+        help="check a file offline with the service's own code",
+        description="Read FILE with the code the service runs and print the counts and errors an import "
+        "into a new list would produce. Nothing is sent anywhere.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    validate.add_argument("file", metavar="FILE")
+    _add_reading_options(validate)
+    validate.add_argument(
+        "--errors-csv", metavar="PATH", help="write every row error to PATH, in the service's error report format"
+    )
+    validate.add_argument("--fail-on-errors", action="store_true", help="exit 1 when any row has an error")
+    validate.add_argument(
+        "--json", action="store_true", help='print {"counts", "errors" (first 100), "error_count", "failure"}'
+    )
+    validate.set_defaults(handler=cmd_validate)
+
+    keys = commands.add_parser("keys", help="API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
+    create = key_commands.add_parser(
+        "create",
+        help="make a new API key for an account",
+        description="Make a new API key and store its hash in the keys table: --table NAME, --stack NAME "
+        "(a deployed stack's ApiKeysTableName output), CONTACTS_API_KEYS_TABLE, else the local stack's "
+        "table at AWS_ENDPOINT_URL (default http://127.0.0.1:4566). The key is printed once, last on stdout.",
+    )
+    create.add_argument("--account", required=True, metavar="ID", help="the account the key acts for")
+    create.add_argument(
+        "--scopes", nargs="+", choices=ALL_SCOPES, metavar="SCOPE", help="default: all of " + ", ".join(ALL_SCOPES)
+    )
+    where = create.add_mutually_exclusive_group()
+    where.add_argument("--table", metavar="NAME", help="the API keys table's name")
+    where.add_argument("--stack", metavar="NAME", help="a deployed CloudFormation stack of this project")
+    create.add_argument("--json", action="store_true", help="print the key and its record as JSON")
+    create.set_defaults(handler=cmd_keys_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return int(handler(args))
+    except ApiError as error:
+        output.problem(str(error))
+        return int(error.exit_code)
+    except CliError as error:
+        output.problem(error.message)
+        return int(error.exit_code)
+    except KeyboardInterrupt:
+        output.problem("interrupted")
+        return int(ExitCode.INTERRUPTED)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""Where the API is and which key to send: read once from the environment."""
+
+from __future__ import annotations
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The local stack's address and its fixed development key (contract §6): the defaults a
+# newcomer needs after `make local`, and nothing else.
+LOCAL_API_URL = "http://127.0.0.1:3000"
+LOCAL_API_KEY = "local-dev-key"
+
+
+class ClientSettings(BaseSettings):
+    """``CONTACTS_API_URL`` and ``CONTACTS_API_KEY``."""
+
+    model_config = SettingsConfigDict(env_prefix="CONTACTS_", extra="ignore")
+
+    api_url: str = LOCAL_API_URL
+    api_key: str = LOCAL_API_KEY
+
+    @field_validator("api_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("CONTACTS_API_URL must be an http(s) URL")
+        return value
