@@ -17,11 +17,13 @@ import os
 import signal
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any, TextIO
 
 from local_stack.lambda_worker import WorkerSettings, error_payload, run_worker
@@ -209,6 +211,40 @@ class FunctionWorker:
         self._output.join(OUTPUT_DRAIN_SECONDS)
 
 
+class CodeFingerprint:
+    """The state of a function's code (its directory and layers): the newest modification time
+    and the number of files. Walking the tree is cheap but not free, so it is done at most once
+    a second; a warm worker from before a change is retired, as ``sam local`` reloads code."""
+
+    def __init__(self, directories: tuple[Path, ...], min_interval_seconds: float = 1.0) -> None:
+        self._directories = directories
+        self._min_interval = min_interval_seconds
+        self._checked_at = float("-inf")
+        self._value: tuple[float, int] = (0.0, 0)
+        self._lock = threading.Lock()
+
+    def current(self) -> tuple[float, int]:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked_at >= self._min_interval:
+                self._value = self._scan()
+                self._checked_at = now
+            return self._value
+
+    def _scan(self) -> tuple[float, int]:
+        newest, count = 0.0, 0
+        for directory in self._directories:
+            for root, dirs, files in os.walk(directory):
+                dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
+                for name in files:
+                    try:
+                        newest = max(newest, os.stat(os.path.join(root, name)).st_mtime)
+                    except OSError:
+                        continue  # removed while walking: the next scan sees the new state
+                    count += 1
+        return newest, count
+
+
 class FunctionRuntime:
     """One function's warm workers: a pool that grows on demand up to ``max_workers``."""
 
@@ -221,6 +257,7 @@ class FunctionRuntime:
         sink: OutputSink,
         max_workers: int = DEFAULT_MAX_WORKERS,
         environment_overrides: Mapping[str, str] | None = None,
+        code_check_seconds: float = 1.0,
     ) -> None:
         self.spec = spec
         self._settings_environ = worker_environment(
@@ -233,6 +270,8 @@ class FunctionRuntime:
         self._count = 0  # workers alive or starting, idle or busy
         self._changed = threading.Condition()
         self._closed = False
+        self._code = CodeFingerprint((spec.code_dir, *spec.layer_dirs), code_check_seconds)
+        self._code_versions: dict[FunctionWorker, tuple[float, int]] = {}
         self.invocations = 0
         self.errors = 0
 
@@ -254,20 +293,29 @@ class FunctionRuntime:
         )
 
     def _acquire(self) -> FunctionWorker:
-        with self._changed:
-            while True:
-                if self._closed:
-                    raise WorkerLost(error_payload("Runtime.Stopped", "the local stack is stopping"))
-                while self._idle:
-                    worker = self._idle.pop()
-                    if worker.alive:
-                        return worker
-                    self._count -= 1  # died while idle: Lambda would hand out a fresh one
-                    self._workers.discard(worker)
-                if self._count < self._max_workers:
-                    self._count += 1
-                    break
-                self._changed.wait()
+        code_version = self._code.current()
+        retired: list[FunctionWorker] = []
+        try:
+            with self._changed:
+                while True:
+                    if self._closed:
+                        raise WorkerLost(error_payload("Runtime.Stopped", "the local stack is stopping"))
+                    while self._idle:
+                        worker = self._idle.pop()
+                        if worker.alive and self._code_versions.get(worker) == code_version:
+                            return worker
+                        # Died while idle, or its code changed since: Lambda would start afresh.
+                        retired.append(worker)
+                        self._count -= 1
+                        self._workers.discard(worker)
+                        self._code_versions.pop(worker, None)
+                    if self._count < self._max_workers:
+                        self._count += 1
+                        break
+                    self._changed.wait()
+        finally:
+            for worker in retired:
+                worker.kill()
         try:
             worker = FunctionWorker(self._settings(), self._sink)
         except BaseException:
@@ -275,6 +323,7 @@ class FunctionRuntime:
             raise
         with self._changed:
             self._workers.add(worker)
+            self._code_versions[worker] = code_version
         return worker
 
     def _release(self, worker: FunctionWorker) -> None:
@@ -290,6 +339,7 @@ class FunctionRuntime:
         with self._changed:
             self._count -= 1
             self._workers.discard(worker)  # type: ignore[arg-type]
+            self._code_versions.pop(worker, None)  # type: ignore[arg-type]
             self._changed.notify()
 
     def warm_up(self) -> None:

@@ -112,6 +112,10 @@ def run_stack(options: argparse.Namespace, overrides: dict[str, str]) -> int:
     stop_requested = threading.Event()
 
     def request_stop(signum: int, frame: Any) -> None:
+        if stop_requested.is_set():
+            # A second Ctrl-C while stopping: leave now. Idle workers exit when their pipe closes.
+            print("contacts-import-local: stopped without cleaning up", file=sys.stderr, flush=True)
+            os._exit(130)
         stop_requested.set()
 
     signal.signal(signal.SIGINT, request_stop)
@@ -166,7 +170,8 @@ def invoke_once(options: argparse.Namespace, overrides: dict[str, str]) -> int:
         spec = template.function(options.function)
         event_json = _read_event(options.event)
     except (TemplateError, KeyError, OSError, ValueError) as exc:
-        print(f"contacts-import-local invoke: {exc}", file=sys.stderr)
+        message = exc.args[0] if isinstance(exc, KeyError) else exc
+        print(f"contacts-import-local invoke: {message}", file=sys.stderr)
         return 2
     if not _endpoint_listening(options.aws_endpoint):
         print(

@@ -8,6 +8,7 @@ timeout.
 from __future__ import annotations
 
 import io
+import os
 import textwrap
 import threading
 import time
@@ -269,3 +270,26 @@ def test_warm_up_imports_the_handler_ahead(function_dir: Path, output: io.String
     finally:
         runtime.close()
     assert output.getvalue().count("cold start of stack-Fake") == 1
+
+
+def test_changed_code_gets_a_fresh_worker(function_dir: Path, output: io.StringIO) -> None:
+    runtime = FunctionRuntime(
+        _spec(function_dir),
+        account=LocalAccount(),
+        aws_endpoint="http://127.0.0.1:4566",
+        sink=OutputSink(output),
+        max_workers=1,
+        code_check_seconds=0,
+    )
+    try:
+        before = runtime.invoke({}).result()
+        unchanged = runtime.invoke({}).result()
+        helper = function_dir.parent / "layer" / "helper.py"
+        helper.write_text("VALUE = 'edited'\n", encoding="utf-8")
+        os.utime(helper, (time.time() + 10, time.time() + 10))
+        after = runtime.invoke({}).result()
+    finally:
+        runtime.close()
+    assert before["pid"] == unchanged["pid"]
+    assert after["pid"] != before["pid"]
+    assert after["helper"] == "edited"
