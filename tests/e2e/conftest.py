@@ -37,7 +37,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _console_script() -> str:
+def console_script() -> str:
     beside_python = Path(sys.executable).parent / "contacts-import-local"
     found = str(beside_python) if beside_python.exists() else shutil.which("contacts-import-local")
     if not found:
@@ -118,7 +118,7 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
     environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
     environment.pop("AWS_ENDPOINT_URL", None)
     command = [
-        _console_script(),
+        console_script(),
         "run",
         "--template",
         str(ROOT / "template.yaml"),
