@@ -8,7 +8,8 @@ Which table, first match wins:
 2. ``CONTACTS_API_KEYS_TABLE``, reached the same way.
 3. The local stack: the name ``template.yaml`` gives ``ApiKeysTable`` locally (read by
    ``local_stack.template``, as the local stack itself reads it), at ``AWS_ENDPOINT_URL`` or
-   ``http://127.0.0.1:4566``, with the fake credentials ``testing`` when none are set.
+   ``http://127.0.0.1:4566``, in the template's local region, with the credentials of the
+   environment or the fake ``testing`` when none are set there.
 
 The key itself is never stored; it is shown once.
 """
@@ -85,13 +86,15 @@ def _local_stack_table(environ: Mapping[str, str]) -> KeysTable:
         raise CliError(f"cannot read the local stack's template.yaml ({error}); {hint}") from None
     except KeyError:
         raise CliError(f"template.yaml has no {KEYS_TABLE_ID}; {hint}") from None
-    region = template.account.region
-    session = boto3.session.Session(region_name=region)
-    if session.get_credentials() is None:
-        # The local endpoint takes any credentials; boto3 refuses to sign without some.
-        session = boto3.session.Session(
-            aws_access_key_id=LOCAL_FAKE_CREDENTIAL, aws_secret_access_key=LOCAL_FAKE_CREDENTIAL, region_name=region
-        )
+    # The local endpoint takes any credentials, but boto3 will not sign without some. Only the
+    # environment's are used: looking further (profiles, SSO, instance metadata) is slow or
+    # interactive, and real credentials buy nothing against a local endpoint.
+    session = boto3.session.Session(
+        aws_access_key_id=environ.get("AWS_ACCESS_KEY_ID") or LOCAL_FAKE_CREDENTIAL,
+        aws_secret_access_key=environ.get("AWS_SECRET_ACCESS_KEY") or LOCAL_FAKE_CREDENTIAL,
+        aws_session_token=environ.get("AWS_SESSION_TOKEN") or None,
+        region_name=template.account.region,
+    )
     endpoint = environ.get("AWS_ENDPOINT_URL") or LOCAL_AWS_ENDPOINT
     return KeysTable(spec.name, session, endpoint, f"local stack at {endpoint}", local=True)
 
