@@ -10,6 +10,7 @@ fresh execution environment after a crash.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import multiprocessing
@@ -19,6 +20,7 @@ import sys
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,6 +49,15 @@ FAKE_CREDENTIALS = {
 _PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TERM", "COVERAGE_PROCESS_START")
 
 _spawn = multiprocessing.get_context("spawn")
+# Every live worker of this process. multiprocessing joins its children at exit; a worker left
+# running (by a crash of the stack itself) would make that wait forever, so they are ended first.
+_live_workers: weakref.WeakSet[FunctionWorker] = weakref.WeakSet()
+
+
+@atexit.register
+def _end_live_workers() -> None:
+    for worker in list(_live_workers):
+        worker.kill()
 
 
 class PayloadTooLarge(Exception):
@@ -136,6 +147,10 @@ class FunctionWorker:
         self._output = sink.forward(f"[{settings.function_id}]", log_reader)
         self._ready = False
         self._init_error: dict[str, Any] | None = None
+        # The invoking thread and a stopping stack may both end a worker: one of them does it.
+        self._ending = threading.Lock()
+        self._ended = False
+        _live_workers.add(self)
 
     @property
     def alive(self) -> bool:
@@ -145,7 +160,7 @@ class FunctionWorker:
         """Waits for the handler's import; answers Lambda's init error, if any."""
         if self._ready or self._init_error:
             return self._init_error
-        if not self._control.poll(WORKER_INIT_TIMEOUT_SECONDS):
+        if not self._poll(WORKER_INIT_TIMEOUT_SECONDS):
             self.kill()
             raise WorkerLost(
                 error_payload(
@@ -169,7 +184,7 @@ class FunctionWorker:
             self._control.send(("invoke", request_id, event_json, timeout_seconds))
         except OSError:
             raise WorkerLost(self._exit_error(request_id)) from None
-        if not self._control.poll(timeout_seconds + TIMEOUT_GRACE_SECONDS):
+        if not self._poll(timeout_seconds + TIMEOUT_GRACE_SECONDS, request_id):
             self.kill()
             raise WorkerLost(
                 error_payload("Sandbox.Timedout", f"Task timed out after {timeout_seconds:.2f} seconds")
@@ -180,20 +195,28 @@ class FunctionWorker:
             return InvocationResult(request_id, result_json=value)
         return InvocationResult(request_id, error=value)
 
+    def _poll(self, timeout: float, request_id: str = "") -> bool:
+        try:
+            return self._control.poll(timeout)
+        except (OSError, ValueError):  # closed by a stopping stack meanwhile
+            raise WorkerLost(self._exit_error(request_id)) from None
+
     def _receive(self, request_id: str = "") -> tuple[str, Any]:
         try:
             return self._control.recv()
-        except (EOFError, OSError):
+        except (EOFError, OSError, ValueError):
             raise WorkerLost(self._exit_error(request_id)) from None
 
     def _exit_error(self, request_id: str) -> dict[str, Any]:
-        self._process.join(5)
-        code = self._process.exitcode
-        died_of_signal = code is not None and code < 0
-        reason = f"signal: {signal.Signals(-code).name}" if died_of_signal else f"exit status {code}"  # type: ignore[operator]
-        return error_payload(
-            "Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
-        ) | {"requestId": request_id}
+        with self._ending:
+            self._process.join(5)
+            code = self._process.exitcode
+        if code is None:
+            message = f"RequestId: {request_id} Error: Runtime exited without providing a reason"
+        else:
+            reason = f"signal: {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
+            message = f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
+        return error_payload("Runtime.ExitError", message) | {"requestId": request_id}
 
     def stop(self, wait_seconds: float = 2.0) -> None:
         """Asks the worker to leave after its current invocation; kills it if it does not."""
@@ -203,10 +226,13 @@ class FunctionWorker:
         self.kill()
 
     def kill(self) -> None:
-        if self._process.is_alive():
-            self._process.kill()
-        self._process.join(5)
-        self._control.close()
+        with self._ending:
+            if not self._ended:
+                self._ended = True
+                if self._process.is_alive():
+                    self._process.kill()
+                self._process.join(5)
+                self._control.close()
         # The worker's last words (a trace before a crash) are still in the pipe: let them out.
         self._output.join(OUTPUT_DRAIN_SECONDS)
 
@@ -376,7 +402,8 @@ class FunctionRuntime:
             worker.kill()
             self._forget(worker)
             self.errors += 1
-            self._sink.write_line(f"[{self.spec.logical_id}]", f"[ERROR] {lost.error['errorMessage']}")
+            if not self._closed:  # a stopping stack ends busy workers on purpose
+                self._sink.write_line(f"[{self.spec.logical_id}]", f"[ERROR] {lost.error['errorMessage']}")
             return InvocationResult(request_id, error=lost.error)
         except BaseException:
             worker.kill()

@@ -13,8 +13,9 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -247,21 +248,23 @@ class LocalStack:
         """Stops serving, then the pumps, the workers and moto; every state is gone afterwards."""
         self._ready.clear()
         self._stopping.set()
+        steps: list[tuple[str, Callable[[], object]]] = []
         if self._api_server is not None:
-            self._api_server.shutdown()
+            steps.append(("the API server", self._api_server.shutdown))
         if self._gateway is not None:
-            self._gateway.close()
+            steps.append(("the gateway", self._gateway.close))
         if self._async is not None:
-            self._async.stop()
-        for pump in self._pumps:
-            if isinstance(pump, SqsEventPump):
-                pump.stop()
-        for runtime in self.runtimes.values():
-            runtime.close()
-        for pump in self._pumps:
-            pump.join(timeout=POLL_JOIN_SECONDS)
+            steps.append(("asynchronous invocations", self._async.stop))
+        steps += [(pump.name, pump.stop) for pump in self._pumps if isinstance(pump, SqsEventPump)]
+        steps += [(f"the workers of {fid}", runtime.close) for fid, runtime in self.runtimes.items()]
+        steps += [(pump.name, partial(pump.join, POLL_JOIN_SECONDS)) for pump in self._pumps]
         if self._moto is not None:
-            self._moto.stop()
+            steps.append(("the AWS endpoint", self._moto.stop))
+        for what, step in steps:
+            try:
+                step()
+            except Exception as exc:  # one part failing to stop must not keep the others running
+                self.log(f"[ERROR] stopping {what} failed: {exc!r}")
 
     # -- the banner
 
