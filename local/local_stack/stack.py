@@ -178,7 +178,8 @@ class LocalStack:
         self._start_moto()
         self._session = aws_session(template.account.region)
         self.resources = create_stack_resources(template, self._session, endpoint_url=config.aws_endpoint)
-        seed_local_api_key(template, self._session, config.aws_endpoint)
+        if not seed_local_api_key(template, self._session, config.aws_endpoint):
+            self.log(f"[WARN] no {API_KEYS_TABLE_ID} in {template.path.name}: the local API key was not seeded")
         self._start_event_sources()
 
         self.startup_seconds = time.monotonic() - started
