@@ -70,20 +70,10 @@ def parse_object_key(key: str) -> UploadedFile | DroppedFile:
         raise InvalidObjectKey(f"empty or relative part in {key!r}")
     if key.startswith(UPLOADS_PREFIX) and len(parts) == 4:
         _, account_id, job_id, file_name = parts
-        if (
-            ACCOUNT_ID_PATTERN.match(account_id)
-            and JOB_ID_PATTERN.match(job_id)
-            and len(file_name) <= MAX_NAME_CHARS
-        ):
+        if ACCOUNT_ID_PATTERN.match(account_id) and JOB_ID_PATTERN.match(job_id) and len(file_name) <= MAX_NAME_CHARS:
             return UploadedFile(account_id, job_id, file_name)
     if key.startswith(DROP_PREFIX) and len(parts) == 4:
         _, account_id, list_id, file_name = parts
-        if (
-            ACCOUNT_ID_PATTERN.match(account_id)
-            and LIST_ID_PATTERN.match(list_id)
-            and len(file_name) <= MAX_NAME_CHARS
-        ):
+        if ACCOUNT_ID_PATTERN.match(account_id) and LIST_ID_PATTERN.match(list_id) and len(file_name) <= MAX_NAME_CHARS:
             return DroppedFile(account_id, list_id, file_name)
-    raise InvalidObjectKey(
-        f"{key!r} fits neither uploads/<account>/<job>/<name> nor drop/<account>/<list>/<name>"
-    )
+    raise InvalidObjectKey(f"{key!r} fits neither uploads/<account>/<job>/<name> nor drop/<account>/<list>/<name>")

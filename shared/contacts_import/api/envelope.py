@@ -70,9 +70,7 @@ def data_response(
     )
 
 
-def page_response(
-    event: APIGatewayProxyEvent, items: list[Any], next_cursor: str | None, limit: int
-) -> Response:
+def page_response(event: APIGatewayProxyEvent, items: list[Any], next_cursor: str | None, limit: int) -> Response:
     body = {"data": items, "pagination": {"next_cursor": next_cursor, "limit": limit}, "meta": meta(event)}
     return Response(200, content_types.APPLICATION_JSON, body, headers=_headers(event, None))
 

@@ -77,9 +77,7 @@ def list_imports(limit: Limit = 100, cursor: Cursor = None) -> Response[PageEnve
     return page_response(event, [job_summary(job) for job in jobs], next_cursor, limit)
 
 
-@router.get(
-    "/imports/<job_id>", summary="An import job's status, counts and first 100 row errors", tags=["imports"]
-)
+@router.get("/imports/<job_id>", summary="An import job's status, counts and first 100 row errors", tags=["imports"])
 def get_import(job_id: JobId) -> Response[DataEnvelope[JobStatus]]:
     event = router.current_event
     who = caller(event)
@@ -112,9 +110,7 @@ def get_import_errors(job_id: JobId, limit: Limit = 100, cursor: Cursor = None):
     if "text/csv" in accept:
         lines = errors_csv(list(job.get("column_names") or []), deps().row_errors.all(who.account_id, job_id))
         disposition = f'attachment; filename="{job_id}-errors.csv"'
-        return text_response(
-            event, "".join(lines), "text/csv; charset=utf-8", {"Content-Disposition": disposition}
-        )
+        return text_response(event, "".join(lines), "text/csv; charset=utf-8", {"Content-Disposition": disposition})
     errors, next_cursor = deps().row_errors.page(who.account_id, job_id, limit, cursor)
     return page_response(event, [public_error(e) for e in errors], next_cursor, limit)
 
@@ -131,9 +127,7 @@ def get_list(list_id: ListId) -> Response[DataEnvelope[ListOut]]:
 
 
 @router.get("/lists/<list_id>/contacts", summary="A list's contacts, paged", tags=["lists"])
-def list_contacts(
-    list_id: ListId, limit: Limit = 100, cursor: Cursor = None
-) -> Response[PageEnvelope[ContactOut]]:
+def list_contacts(list_id: ListId, limit: Limit = 100, cursor: Cursor = None) -> Response[PageEnvelope[ContactOut]]:
     event = router.current_event
     who = caller(event)
     who.require("contacts:read")
@@ -148,9 +142,7 @@ def list_contacts(
     summary="One contact, by its E.164 phone (URL-encoded)",
     tags=["lists"],
 )
-def get_contact(
-    list_id: ListId, phone: Annotated[str, Path(max_length=64)]
-) -> Response[DataEnvelope[ContactOut]]:
+def get_contact(list_id: ListId, phone: Annotated[str, Path(max_length=64)]) -> Response[DataEnvelope[ContactOut]]:
     event = router.current_event
     who = caller(event)
     who.require("contacts:read")

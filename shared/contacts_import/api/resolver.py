@@ -46,9 +46,7 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
         if error.status >= 500:
             logger.exception("Domain error answered as 5xx")
         extra = getattr(error, "headers", None)
-        return error_response(
-            app.current_event, error.status, error.api_code, error.message, error.details, extra
-        )
+        return error_response(app.current_event, error.status, error.api_code, error.message, error.details, extra)
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(error: RequestValidationError) -> Response:

@@ -56,9 +56,7 @@ def new_api_key() -> str:
 
 def record_for_key(api_key: str, account_id: str, scopes: tuple[str, ...] = ALL_SCOPES) -> ApiKeyRecord:
     # The hint (last four characters) lets a person tell keys apart in a listing without the secret.
-    return ApiKeyRecord(
-        key_hash=hash_api_key(api_key), account_id=account_id, scopes=scopes, key_hint=api_key[-4:]
-    )
+    return ApiKeyRecord(key_hash=hash_api_key(api_key), account_id=account_id, scopes=scopes, key_hint=api_key[-4:])
 
 
 def bearer_token(authorization_header: str | None) -> str | None:

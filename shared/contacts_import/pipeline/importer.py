@@ -141,9 +141,7 @@ class _Run:
     def _take(self, record: Record | RowError) -> None:
         counts = self.counts
         counts.total_rows += 1
-        result = (
-            record if isinstance(record, RowError) else self._normalizer.normalize(record.row, record.fields)
-        )
+        result = record if isinstance(record, RowError) else self._normalizer.normalize(record.row, record.fields)
         if isinstance(result, RowError):
             counts.invalid += 1
             counts.processed_rows += 1
@@ -168,9 +166,7 @@ class _Run:
             self._pending.clear()
 
 
-def _plan(
-    records: Iterable[Record | RowError], options: ImportOptions
-) -> tuple[ColumnPlan, list[Record | RowError]]:
+def _plan(records: Iterable[Record | RowError], options: ImportOptions) -> tuple[ColumnPlan, list[Record | RowError]]:
     """The column plan, and the records read to make it that are data (none when there is a header)."""
     iterator = iter(records)
     first = next(iterator, None)

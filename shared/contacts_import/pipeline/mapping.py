@@ -94,9 +94,7 @@ def _column_names(header: list[str] | None, width: int) -> list[str]:
     return [name or f"column {i + 1}" for i, name in enumerate(names)]
 
 
-def _targets(
-    header: list[str] | None, names: list[str], options: ImportOptions
-) -> list[tuple[str | None, bool]]:
+def _targets(header: list[str] | None, names: list[str], options: ImportOptions) -> list[tuple[str | None, bool]]:
     """(target, explicitly chosen) for each column."""
     if options.headers is not None:
         positional = list(options.headers)

@@ -122,9 +122,7 @@ class RowNormalizer:
                     value=_excerpt(extra[0]),
                 )
         if sum(len(value) for value in fields) > MAX_ROW_CHARS:
-            return RowError(
-                row=row, code="row_too_long", message=f"The row is over {MAX_ROW_CHARS} characters."
-            )
+            return RowError(row=row, code="row_too_long", message=f"The row is over {MAX_ROW_CHARS} characters.")
         for index, value in enumerate(fields):
             if len(value) > MAX_FIELD_CHARS:
                 return RowError(

@@ -51,9 +51,7 @@ def decide(
     now: str,
 ) -> Decision:
     if existing is None:
-        return Decision(
-            draft, Outcome.CREATED, new_contact_item(draft, job_id=job_id, list_id=list_id, now=now)
-        )
+        return Decision(draft, Outcome.CREATED, new_contact_item(draft, job_id=job_id, list_id=list_id, now=now))
     if existing.created_job_id == job_id:
         return Decision(draft, Outcome.CREATED, None)  # written by an earlier run of this job
     if on_existing != "update":
@@ -76,9 +74,7 @@ def new_contact_item(draft: ContactDraft, *, job_id: str, list_id: str, now: str
     return item
 
 
-def merged_contact_item(
-    stored: dict[str, Any], draft: ContactDraft, *, job_id: str, now: str
-) -> dict[str, Any]:
+def merged_contact_item(stored: dict[str, Any], draft: ContactDraft, *, job_id: str, now: str) -> dict[str, Any]:
     """An update: values in the file replace stored ones, empty cells erase nothing, tags and
     custom fields are merged, creation facts are kept."""
     item = dict(stored)

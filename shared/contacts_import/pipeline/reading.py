@@ -148,9 +148,7 @@ class Record:
 class CsvSource:
     """A readable CSV: the decided encoding and delimiter, and the records, numbered."""
 
-    def __init__(
-        self, stream: BinaryIO, *, encoding: str | None = None, delimiter: str | None = None
-    ) -> None:
+    def __init__(self, stream: BinaryIO, *, encoding: str | None = None, delimiter: str | None = None) -> None:
         head = read_head(stream)
         sniff_content(head)
         self.encoding = encoding or detect_encoding(head)
@@ -174,9 +172,7 @@ class CsvSource:
     def records(self) -> Iterator[Record | RowError]:
         """Every record with its row number (1-based, the header is row 1), or a RowError for a record
         the reader could not take. Blank lines are yielded too: they still use up a row number."""
-        reader = csv.reader(
-            self._text, delimiter=self.delimiter, quotechar='"', doublequote=True, strict=False
-        )
+        reader = csv.reader(self._text, delimiter=self.delimiter, quotechar='"', doublequote=True, strict=False)
         row = 0
         last_line = 0
         while True:
@@ -230,7 +226,5 @@ def _reader_error(row: int, spanned: int, line: int, message: str) -> RowError:
                     f"characters; reading resumed at line {line + 1} of the file."
                 ),
             )
-        return RowError(
-            row=row, code="field_too_long", message=f"A field is over {CSV_FIELD_LIMIT - 1} characters."
-        )
+        return RowError(row=row, code="field_too_long", message=f"A field is over {CSV_FIELD_LIMIT - 1} characters.")
     return RowError(row=row, code="unterminated_quote", message=f"The row is not valid CSV: {message}.")

@@ -71,9 +71,7 @@ def check_direct_body(body: bytes, options: ImportOptions) -> None:
         if isinstance(record, Record) and record.fields:
             width = max(len(record.fields), len(options.headers or ()))
             header = record.fields if options.has_header else None
-            plan_columns(
-                header, width if options.has_header else len(options.headers or record.fields), options
-            )
+            plan_columns(header, width if options.has_header else len(options.headers or record.fields), options)
             return
         if not isinstance(record, Record):
             return  # an unreadable first row becomes the job's own answer
@@ -130,9 +128,7 @@ def pause(seconds: float) -> None:
     time.sleep(seconds)
 
 
-def create_upload(
-    account_id: str, file_name: str, options: ImportOptions, deps: CreateDeps
-) -> dict[str, Any]:
+def create_upload(account_id: str, file_name: str, options: ImportOptions, deps: CreateDeps) -> dict[str, Any]:
     now = utc_now()
     job_id = new_job_id()
     name = safe_file_name(file_name)
@@ -152,9 +148,7 @@ def create_upload(
     expires_in = min(deps.settings.upload_url_expiry_seconds, 900)
     post = deps.objects.presigned_post(key, max_bytes=deps.settings.max_upload_bytes, expires_in=expires_in)
     expires_at = (
-        (datetime.now(UTC) + timedelta(seconds=expires_in))
-        .isoformat(timespec="seconds")
-        .replace("+00:00", "Z")
+        (datetime.now(UTC) + timedelta(seconds=expires_in)).isoformat(timespec="seconds").replace("+00:00", "Z")
     )
     return UploadAccepted(
         job_id=job_id,

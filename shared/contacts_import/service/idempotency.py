@@ -49,12 +49,8 @@ def idempotent_creator(
         expires_after_seconds=DAY_SECONDS,
     )
 
-    @idempotent_function(
-        data_keyword_argument="request_fingerprint", config=config, persistence_store=persistence
-    )
-    def _create(
-        request_fingerprint: dict[str, str], request: DirectImport, deps: CreateDeps
-    ) -> dict[str, Any]:
+    @idempotent_function(data_keyword_argument="request_fingerprint", config=config, persistence_store=persistence)
+    def _create(request_fingerprint: dict[str, str], request: DirectImport, deps: CreateDeps) -> dict[str, Any]:
         return create_direct_import(request, deps)
 
     def create(request: DirectImport, deps: CreateDeps) -> dict[str, Any]:
@@ -66,8 +62,6 @@ def idempotent_creator(
                 details={"idempotency_key": request.idempotency_key},
             ) from None
         except IdempotencyAlreadyInProgressError:
-            raise Conflict(
-                "A request with this Idempotency-Key is still being handled; retry shortly."
-            ) from None
+            raise Conflict("A request with this Idempotency-Key is still being handled; retry shortly.") from None
 
     return create

@@ -44,6 +44,7 @@ metrics = Metrics()  # shares the handler's metric set: Powertools keeps one per
 class ProcessDeps:
     settings: ProcessImportSettings
     dynamodb: Any
+    dynamodb_client: Any
     objects: ObjectStore
     jobs: JobStore
     lists: ListStore
@@ -65,9 +66,7 @@ class StoredObject:
 class JobProgress:
     """The run's ProgressSink: writes counts to the job, and learns there of a cancel."""
 
-    def __init__(
-        self, jobs: JobStore, account_id: str, job_id: str, bytes_total: int, errors: RowErrorWriter
-    ) -> None:
+    def __init__(self, jobs: JobStore, account_id: str, job_id: str, bytes_total: int, errors: RowErrorWriter) -> None:
         self._jobs = jobs
         self._account_id = account_id
         self._job_id = job_id
@@ -196,7 +195,9 @@ def _run(job: dict[str, Any], key: str, stored: StoredObject, deps: ProcessDeps)
         job_id,
         deps.settings.row_error_retention_days,
     )
-    contacts = ContactStore(deps.dynamodb, deps.settings.contacts_table, account_id, options.list_id)
+    contacts = ContactStore(
+        deps.dynamodb, deps.settings.contacts_table, account_id, options.list_id, deps.dynamodb_client
+    )
     progress = JobProgress(deps.jobs, account_id, job_id, stored.size, errors)
     try:
         source = CsvSource(deps.objects.open(key), encoding=options.encoding, delimiter=options.delimiter)
@@ -272,7 +273,7 @@ def _write_result(location: DroppedFile, account_id: str, job_id: str, deps: Pro
 
 def process_deps() -> ProcessDeps:
     """The processor's adapters, from its environment (called once per cold start)."""
-    from contacts_import.store.dynamo import dynamodb_resource
+    from contacts_import.store.dynamo import dynamodb_fast_client, dynamodb_resource
     from contacts_import.store.objects import s3_client
 
     settings = ProcessImportSettings()  # type: ignore[call-arg]
@@ -280,6 +281,7 @@ def process_deps() -> ProcessDeps:
     return ProcessDeps(
         settings=settings,
         dynamodb=dynamodb,
+        dynamodb_client=dynamodb_fast_client(),
         objects=ObjectStore(s3_client(), settings.bucket_name),
         jobs=JobStore(dynamodb, settings.jobs_table, settings.lists_table),
         lists=ListStore(dynamodb, settings.lists_table),

@@ -86,7 +86,5 @@ def errors_csv(column_names: list[str], errors: Iterable[dict[str, Any]]) -> Ite
     for error in errors:
         raw = list(error.get("raw") or [])
         cells = (raw + [""] * width)[:width] if width else raw
-        writer.writerow(
-            [spreadsheet_safe(str(c)) for c in [*cells, error["row"], error["code"], error["message"]]]
-        )
+        writer.writerow([spreadsheet_safe(str(c)) for c in [*cells, error["row"], error["code"], error["message"]]])
         yield flush()

@@ -8,7 +8,15 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from contacts_import.pipeline.outcomes import ExistingContact
-from contacts_import.store.dynamo import batch_get, batch_write, decode_cursor, encode_cursor, plain
+from contacts_import.store.dynamo import (
+    batch_get,
+    batch_write,
+    decode_cursor,
+    decode_item,
+    dynamodb_fast_client,
+    encode_cursor,
+    plain,
+)
 
 
 def list_key(account_id: str, list_id: str) -> str:
@@ -16,21 +24,33 @@ def list_key(account_id: str, list_id: str) -> str:
 
 
 class ContactStore:
-    """Contacts of one list: the repository the import run reads and writes through."""
+    """Contacts of one list: the repository the import run reads and writes through.
 
-    def __init__(self, resource: Any, table_name: str, account_id: str, list_id: str) -> None:
+    Batches go through a plain client with items encoded by hand (the hot path of an import);
+    single reads and pages through the resource.
+    """
+
+    def __init__(self, resource: Any, table_name: str, account_id: str, list_id: str, fast_client: Any = None) -> None:
         self._resource = resource
+        self._fast_client = fast_client
         self._table_name = table_name
         self._table = resource.Table(table_name)
         self._account_id = account_id
         self._list_id = list_id
         self._list_key = list_key(account_id, list_id)
 
+    @property
+    def _client(self) -> Any:
+        if self._fast_client is None:
+            self._fast_client = dynamodb_fast_client()
+        return self._fast_client
+
     def find_existing(self, phones: Sequence[str]) -> dict[str, ExistingContact]:
-        keys = [{"list_key": self._list_key, "phone": phone} for phone in phones]
+        list_key = {"S": self._list_key}
+        keys = [{"list_key": list_key, "phone": {"S": phone}} for phone in phones]
         found: dict[str, ExistingContact] = {}
-        for item in batch_get(self._resource, self._table_name, keys):
-            stored = _from_item(item)
+        for item in batch_get(self._client, self._table_name, keys):
+            stored = _from_item(decode_item(item))
             found[stored["phone"]] = ExistingContact(
                 phone=stored["phone"],
                 created_job_id=stored.get("created_job_id"),
@@ -40,9 +60,7 @@ class ContactStore:
         return found
 
     def write(self, items: Sequence[dict[str, Any]]) -> None:
-        batch_write(
-            self._resource, self._table_name, [{"PutRequest": {"Item": self._to_item(i)}} for i in items]
-        )
+        batch_write(self._resource, self._table_name, [{"PutRequest": {"Item": self._to_item(i)}} for i in items])
 
     def delete(self, phones: Sequence[str]) -> None:
         batch_write(
@@ -61,9 +79,7 @@ class ContactStore:
         if start:
             query["ExclusiveStartKey"] = start
         response = self._table.query(**query)
-        return [_from_item(i) for i in response.get("Items", [])], encode_cursor(
-            response.get("LastEvaluatedKey")
-        )
+        return [_from_item(i) for i in response.get("Items", [])], encode_cursor(response.get("LastEvaluatedKey"))
 
     def all_phones(self) -> Iterator[str]:
         query: dict[str, Any] = {

@@ -49,14 +49,10 @@ class JobStore:
             raise
 
     def get(self, account_id: str, job_id: str) -> dict[str, Any] | None:
-        item = self._table.get_item(
-            Key={"account_id": account_id, "job_id": job_id}, ConsistentRead=True
-        ).get("Item")
+        item = self._table.get_item(Key={"account_id": account_id, "job_id": job_id}, ConsistentRead=True).get("Item")
         return plain(item) if item else None
 
-    def page(
-        self, account_id: str, limit: int, cursor: str | None
-    ) -> tuple[list[dict[str, Any]], str | None]:
+    def page(self, account_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         query: dict[str, Any] = {
             "KeyConditionExpression": Key("account_id").eq(account_id),
             "ScanIndexForward": False,  # job ids sort by creation time: newest first
@@ -114,8 +110,7 @@ class JobStore:
         try:
             self._table.update_item(
                 Key={"account_id": account_id, "job_id": job_id},
-                UpdateExpression="SET #c = :counts, error_count = :errors, progress = :progress, "
-                "updated_at = :now",
+                UpdateExpression="SET #c = :counts, error_count = :errors, progress = :progress, updated_at = :now",
                 ConditionExpression="#s = :processing",
                 ExpressionAttributeNames={"#s": "status", "#c": "counts"},
                 ExpressionAttributeValues={
@@ -273,9 +268,7 @@ def _low_level(operation: dict[str, Any]) -> dict[str, Any]:
     kind, body = next(iter(operation.items()))
     typed = dict(body)
     if "ExpressionAttributeValues" in body:
-        typed["ExpressionAttributeValues"] = {
-            k: _decimals(v) for k, v in body["ExpressionAttributeValues"].items()
-        }
+        typed["ExpressionAttributeValues"] = {k: _decimals(v) for k, v in body["ExpressionAttributeValues"].items()}
     return {kind: typed}
 
 

@@ -12,9 +12,7 @@ class ListStore:
         self._table = resource.Table(table_name)
 
     def get(self, account_id: str, list_id: str) -> dict[str, Any] | None:
-        item = self._table.get_item(
-            Key={"account_id": account_id, "list_id": list_id}, ConsistentRead=True
-        ).get("Item")
+        item = self._table.get_item(Key={"account_id": account_id, "list_id": list_id}, ConsistentRead=True).get("Item")
         return plain(item) if item else None
 
     def total_contacts(self, account_id: str, list_id: str) -> int:

@@ -26,9 +26,7 @@ def job_key(account_id: str, job_id: str) -> str:
 class RowErrorWriter:
     """Collects a run's row errors and writes them in batches (the run's RowErrorSink)."""
 
-    def __init__(
-        self, resource: Any, table_name: str, account_id: str, job_id: str, retention_days: int
-    ) -> None:
+    def __init__(self, resource: Any, table_name: str, account_id: str, job_id: str, retention_days: int) -> None:
         self._resource = resource
         self._table_name = table_name
         self._job_key = job_key(account_id, job_id)
