@@ -5,18 +5,26 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from importlib import metadata
 from typing import Any
 from urllib.parse import quote
 
 import requests
 
-from contacts_import_cli import __name__ as package_name
 from contacts_import_cli.errors import ApiError, Unreachable
+
+
+def _version() -> str:
+    try:
+        return metadata.version("contacts-import")
+    except metadata.PackageNotFoundError:
+        return "dev"
+
 
 # (connect, read) seconds. Every API call answers quickly (the work happens in the background).
 API_TIMEOUT = (5, 60)
 PAGE_LIMIT = 1000  # the API's maximum page size: fewest round trips for `errors`
-USER_AGENT = f"{package_name.replace('_', '-')}/0.1"
+USER_AGENT = f"contacts-import-cli/{_version()}"
 
 # What an answer without the error envelope (an API Gateway default answer, a proxy) stands for.
 _CODE_BY_STATUS = {

@@ -108,7 +108,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
 
     console = output.stderr()
     show_progress = not args.json and console.is_terminal
-    with output.job_progress(console) if show_progress else _NoProgress() as progress:
+    with output.job_progress(console, show=show_progress) as progress:
         sending = progress.add_task("upload", total=path.stat().st_size, detail=path.name)
         try:
             send_file(accepted["upload"], path, on_bytes=lambda n: progress.advance(sending, n))
@@ -150,28 +150,6 @@ def cmd_upload(args: argparse.Namespace) -> int:
     else:
         output.print_job(final)
     return ExitCode.OK if final.get("status") == "completed" else ExitCode.JOB_FAILED
-
-
-class _NoProgress:
-    """Progress's interface, showing nothing (for --json and when stderr is not a terminal)."""
-
-    def __enter__(self) -> _NoProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-    def add_task(self, *args: Any, **kwargs: Any) -> int:
-        return 0
-
-    def advance(self, *args: Any) -> None:
-        return None
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-    def stop(self) -> None:
-        return None
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -217,7 +195,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     console = output.stderr()
     show_progress = not args.json and console.is_terminal
     size = path.stat().st_size
-    with output.job_progress(console) if show_progress else _NoProgress() as progress:
+    with output.job_progress(console, show=show_progress) as progress:
         task = progress.add_task("validate", total=size, detail="")
 
         def show(counts: Counts, bytes_read: int) -> None:

@@ -53,8 +53,9 @@ def note(message: str) -> None:
     stderr().print(Text(message, style="dim"), soft_wrap=True)
 
 
-def job_progress(console: Console) -> Progress:
-    """The bar of ``upload --wait``: the upload's bytes, then the job's progress."""
+def job_progress(console: Console, *, show: bool) -> Progress:
+    """Bars for the upload's bytes and the job's progress (or validate's bytes read); with
+    ``show`` false (``--json``, stderr not a terminal) it draws nothing."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -63,6 +64,7 @@ def job_progress(console: Console) -> Progress:
         TimeElapsedColumn(),
         console=console,
         transient=False,
+        disable=not show,
     )
 
 
