@@ -165,9 +165,7 @@ def test_row_outcomes_and_errors_with_row_numbers(stack):
 def test_errors_report_paged_and_as_spreadsheet_safe_csv(stack):
     body = b'phone,name\n12345,"=HYPERLINK(""http://evil.example"",""x"")"\n+1invalid,"@SUM(1+1)"\n'
     job = import_and_finish(stack, body, list_id="err")
-    event = api_event(
-        "api_get_import_errors.json", path_parameters={"job_id": job["job_id"]}, query={"limit": "1"}
-    )
+    event = api_event("api_get_import_errors.json", path_parameters={"job_id": job["job_id"]}, query={"limit": "1"})
     page = body_of(stack.invoke("ImportStatusFunction", event))
     assert [e["row"] for e in page["data"]] == [2]
     assert page["pagination"]["limit"] == 1 and page["pagination"]["next_cursor"]
@@ -193,9 +191,7 @@ def test_errors_report_paged_and_as_spreadsheet_safe_csv(stack):
 
 def test_idempotency_key_answers_the_same_job_and_refuses_a_different_body(stack):
     headers = {"Idempotency-Key": "k-1"}
-    event = api_event(
-        "api_post_imports_csv.json", body=SMALL, content_type="text/csv", query={}, headers=headers
-    )
+    event = api_event("api_post_imports_csv.json", body=SMALL, content_type="text/csv", query={}, headers=headers)
     first = body_of(stack.invoke("CreateImportFunction", event))["data"]["job_id"]
     again = body_of(stack.invoke("CreateImportFunction", event))["data"]["job_id"]
     assert first == again
@@ -235,9 +231,7 @@ def test_another_account_sees_404(stack):
 def test_list_and_contacts_pages(stack):
     import_and_finish(stack, b"phone\n+12127365000\n+16502530000\n+14155552671\n", list_id="pages")
     lst = body_of(
-        stack.invoke(
-            "ImportStatusFunction", api_event("api_get_list.json", path_parameters={"list_id": "pages"})
-        )
+        stack.invoke("ImportStatusFunction", api_event("api_get_list.json", path_parameters={"list_id": "pages"}))
     )["data"]
     assert lst == {"list_id": "pages", "total_contacts": 3}
     seen, cursor = [], None

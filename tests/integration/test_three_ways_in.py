@@ -57,9 +57,7 @@ def test_text_csv_import_creates_every_contact(stack):
 
 
 def test_json_rows_import(stack):
-    body = json.dumps(
-        {"rows": [{"phone": "+14155552671", "first_name": "Li", "last_name": "Ito"}], "list_id": "rows"}
-    )
+    body = json.dumps({"rows": [{"phone": "+14155552671", "first_name": "Li", "last_name": "Ito"}], "list_id": "rows"})
     response = stack.invoke(
         "CreateImportFunction",
         api_event("api_post_imports_json_rows.json", body=body.encode(), content_type="application/json"),
@@ -152,3 +150,26 @@ def test_drop_folder_key_outside_the_pattern_is_refused(stack):
     key = "drop/local/only-two-parts.csv"
     stack.s3().put_object(Bucket=stack.bucket, Key=key, Body=CSV)
     assert stack.deliver_s3(key, "s3_put_drop.json")["job_ids"] == []
+
+
+def test_an_upload_whose_mapping_names_a_missing_column_fails_the_job(stack):
+    options = {"file_name": "c.csv", "list_id": "bad-map", "mapping": {"Mobile Number": "phone"}}
+    response = stack.invoke(
+        "CreateImportFunction",
+        api_event("api_post_uploads.json", body=json.dumps(options).encode(), content_type="application/json"),
+    )
+    data = body_of(response)["data"]
+    stack.s3().put_object(Bucket=stack.bucket, Key=data["upload"]["fields"]["key"], Body=CSV)
+    stack.deliver_s3(data["upload"]["fields"]["key"])
+    job = _status(stack, data["job_id"])
+    assert job["status"] == "failed"
+    assert job["failure"]["code"] == "validation_error"
+    assert "Mobile Number" in job["failure"]["message"]
+
+
+def test_a_dropped_file_without_a_phone_column_fails_with_its_code(stack):
+    key = "drop/local/nophone/people.csv"
+    stack.s3().put_object(Bucket=stack.bucket, Key=key, Body=b"name,email\nJane,j@a.co\n")
+    job_id = stack.deliver_s3(key, "s3_put_drop.json")["job_ids"][0]
+    job = _status(stack, job_id)
+    assert (job["status"], job["failure"]["code"]) == ("failed", "missing_required_column")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contacts_import.clock import utc_now
-from contacts_import.errors import Conflict, FileTooLarge, NotFound
+from contacts_import.errors import Conflict, EmptyFile, FileTooLarge, NotFound
 from contacts_import.ids import new_job_id
 from contacts_import.models import (
     ENDED_STATES,
@@ -67,18 +67,14 @@ def check_direct_body(body: bytes, options: ImportOptions) -> None:
             details={"limit_bytes": MAX_DIRECT_BODY_BYTES, "size_bytes": len(body)},
         )
     source = CsvSource(io.BytesIO(body), encoding=options.encoding, delimiter=options.delimiter)
-    for record in source.records():
-        if isinstance(record, Record) and record.fields:
-            width = max(len(record.fields), len(options.headers or ()))
-            header = record.fields if options.has_header else None
-            plan_columns(header, width if options.has_header else len(options.headers or record.fields), options)
-            return
-        if not isinstance(record, Record):
-            return  # an unreadable first row becomes the job's own answer
-    # Only blank lines: nothing that could be a header.
-    from contacts_import.errors import EmptyFile
-
-    raise EmptyFile("The file has no rows.")
+    first = next((r for r in source.records() if not isinstance(r, Record) or r.fields), None)
+    if first is None:
+        raise EmptyFile("The file has only blank lines.")
+    if isinstance(first, Record):
+        # The same plan the processor will make: a missing phone column or a bad mapping is a 4xx now.
+        width = max(len(first.fields), len(options.headers or ()))
+        plan_columns(first.fields if options.has_header else None, width, options)
+    # An unreadable first row is left for the job to report, with its row number.
 
 
 def create_direct_import(request: DirectImport, deps: CreateDeps) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from contacts_import.clock import epoch_ms_of, utc_now
-from contacts_import.errors import FileRejected, FileTooLarge
+from contacts_import.errors import ContactsImportError, FileTooLarge
 from contacts_import.ids import job_id_for_object
 from contacts_import.models import ENDED_STATES, Counts, ImportOptions
 from contacts_import.object_keys import (
@@ -209,7 +209,10 @@ def _run(job: dict[str, Any], key: str, stored: StoredObject, deps: ProcessDeps)
             errors,
             progress,
         )
-    except FileRejected as rejection:
+    except ContactsImportError as rejection:
+        # A refused file (FileRejected) or options that do not fit it (a mapping naming a column
+        # the file lacks): the job ends failed with the error's code. Anything else is re-raised,
+        # for Lambda to retry.
         logger.info("File refused", extra={"failure": rejection.code})
         _finish(deps, job, "failed", Counts(), errors.count, rejection, None, 0)
         return
@@ -235,7 +238,7 @@ def _finish(
     status: str,
     counts: Counts,
     error_count: int,
-    failure: FileRejected | None,
+    failure: ContactsImportError | None,
     column_names: list[str] | None,
     contacts_added: int,
 ) -> None:
