@@ -31,7 +31,7 @@ from contacts_import.pipeline.reading import CsvSource
 from contacts_import.service.reports import status_document
 from contacts_import.settings import ProcessImportSettings
 from contacts_import.store.contacts import ContactStore
-from contacts_import.store.jobs import JobStore
+from contacts_import.store.jobs import JobEnding, JobStore
 from contacts_import.store.lists import ListStore
 from contacts_import.store.objects import ObjectStore
 from contacts_import.store.row_errors import RowErrorReader, RowErrorWriter
@@ -103,21 +103,13 @@ def process_object(stored: StoredObject, deps: ProcessDeps) -> str | None:
         return job_id
 
     if stored.size > deps.settings.max_upload_bytes:
-        _finish(
-            deps,
-            job,
-            "failed",
-            Counts(),
-            0,
-            FileTooLarge(f"The file is {stored.size} bytes; the limit is {deps.settings.max_upload_bytes}."),
-            None,
-            0,
-        )
+        too_large = FileTooLarge(f"The file is {stored.size} bytes; the limit is {deps.settings.max_upload_bytes}.")
+        _finish(deps, job, JobEnding("failed", failure=_failure(too_large)))
     elif deps.jobs.start(account_id, job_id, now=utc_now(), bytes_total=stored.size):
         _run(job, key, stored, deps)
     else:
         logger.info("Job was cancelled before it started")
-        _finish(deps, job, "cancelled", Counts(), 0, None, None, 0)
+        _finish(deps, job, JobEnding("cancelled"))
 
     if isinstance(location, DroppedFile):
         _write_result(location, account_id, job_id, deps)
@@ -214,15 +206,25 @@ def _run(job: dict[str, Any], key: str, stored: StoredObject, deps: ProcessDeps)
         # the file lacks): the job ends failed with the error's code. Anything else is re-raised,
         # for Lambda to retry.
         logger.info("File refused", extra={"failure": rejection.code})
-        _finish(deps, job, "failed", Counts(), errors.count, rejection, None, 0)
+        _finish(deps, job, JobEnding("failed", error_count=errors.count, failure=_failure(rejection)))
         return
 
     counts = result.counts
     status = "failed" if result.failure else ("cancelled" if result.cancelled else "completed")
     if status == "completed" and options.replace_list and not options.dry_run:
         counts.deleted = _delete_missing(contacts, result)
-    added = 0 if options.dry_run else counts.created - counts.deleted
-    _finish(deps, job, status, counts, errors.count, result.failure, list(result.column_names), added)
+    _finish(
+        deps,
+        job,
+        JobEnding(
+            status,
+            counts=counts,
+            error_count=errors.count,
+            failure=_failure(result.failure) if result.failure else None,
+            column_names=result.column_names,
+            contacts_added=0 if options.dry_run else counts.created - counts.deleted,
+        ),
+    )
 
 
 def _delete_missing(contacts: ContactStore, result: ImportResult) -> int:
@@ -232,36 +234,19 @@ def _delete_missing(contacts: ContactStore, result: ImportResult) -> int:
     return len(missing)
 
 
-def _finish(
-    deps: ProcessDeps,
-    job: dict[str, Any],
-    status: str,
-    counts: Counts,
-    error_count: int,
-    failure: ContactsImportError | None,
-    column_names: list[str] | None,
-    contacts_added: int,
-) -> None:
+def _failure(error: ContactsImportError) -> dict[str, str]:
+    return {"code": error.code, "message": error.message}
+
+
+def _finish(deps: ProcessDeps, job: dict[str, Any], ending: JobEnding) -> None:
     account_id, job_id = job["account_id"], job["job_id"]
-    finished = deps.jobs.finish(
-        account_id,
-        job_id,
-        list_id=job["list_id"],
-        status=status,
-        counts=counts,
-        error_count=error_count,
-        failure={"code": failure.code, "message": failure.message} if failure else None,
-        column_names=column_names,
-        contacts_added=contacts_added,
-        now=utc_now(),
-    )
-    if finished:
+    if deps.jobs.finish(account_id, job_id, job["list_id"], ending, now=utc_now()):
         total = deps.lists.total_contacts(account_id, job["list_id"])
         deps.jobs.set_total_contacts(account_id, job_id, total)
-        logger.info("Job ended", extra={"status": status, "counts": counts.model_dump()})
-        metrics.add_metric(name=f"Jobs{status.capitalize()}", unit=MetricUnit.Count, value=1)
+        logger.info("Job ended", extra={"status": ending.status, "counts": ending.counts.model_dump()})
+        metrics.add_metric(name=f"Jobs{ending.status.capitalize()}", unit=MetricUnit.Count, value=1)
         for outcome in ("created", "updated", "skipped_existing", "skipped_duplicates", "invalid", "deleted"):
-            metrics.add_metric(name=f"Rows_{outcome}", unit=MetricUnit.Count, value=getattr(counts, outcome))
+            metrics.add_metric(name=f"Rows_{outcome}", unit=MetricUnit.Count, value=getattr(ending.counts, outcome))
     else:
         logger.info("Job had already been finished by another delivery")
 

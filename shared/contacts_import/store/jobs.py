@@ -6,6 +6,7 @@ never move a job backwards or finish it twice.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
@@ -16,6 +17,18 @@ from contacts_import.models import Counts
 from contacts_import.store.dynamo import decode_cursor, encode_cursor, plain
 
 ACTIVE_STATES = ("awaiting_upload", "queued", "processing")
+
+
+@dataclass(frozen=True)
+class JobEnding:
+    """How a run ended: what the job records, and how many contacts its list gained."""
+
+    status: str
+    counts: Counts = field(default_factory=Counts)
+    error_count: int = 0
+    failure: dict[str, str] | None = None
+    column_names: tuple[str, ...] = ()
+    contacts_added: int = 0
 
 
 def _condition_failed(error: ClientError) -> bool:
@@ -126,65 +139,25 @@ class JobStore:
                 raise ImportCancelled(job_id) from None
             raise
 
-    def finish(
-        self,
-        account_id: str,
-        job_id: str,
-        *,
-        list_id: str,
-        status: str,
-        counts: Counts,
-        error_count: int,
-        failure: dict[str, str] | None,
-        column_names: list[str] | None,
-        contacts_added: int,
-        now: str,
-    ) -> bool:
+    def finish(self, account_id: str, job_id: str, list_id: str, ending: JobEnding, *, now: str) -> bool:
         """End a job and move its list's size, in one transaction, exactly once.
 
         A job cancelled while it ran stays ``cancelled`` (what it wrote stays, and is counted).
         False when an earlier delivery had already finished it.
         """
-        if self._finish_once(
-            account_id,
-            job_id,
-            list_id,
-            status,
-            ("processing", "queued", "awaiting_upload"),
-            counts,
-            error_count,
-            failure,
-            column_names,
-            contacts_added,
-            now,
-        ):
+        running = ("processing", "queued", "awaiting_upload")
+        if self._finish_once(account_id, job_id, list_id, ending, ending.status, running, now):
             return True
-        return self._finish_once(
-            account_id,
-            job_id,
-            list_id,
-            "cancelled",
-            ("cancelled",),
-            counts,
-            error_count,
-            failure,
-            column_names,
-            contacts_added,
-            now,
-        )
+        return self._finish_once(account_id, job_id, list_id, ending, "cancelled", ("cancelled",), now)
 
     def _finish_once(
         self,
         account_id: str,
         job_id: str,
         list_id: str,
+        ending: JobEnding,
         final_status: str,
         expected_states: tuple[str, ...],
-        counts: Counts,
-        error_count: int,
-        failure: dict[str, str] | None,
-        column_names: list[str] | None,
-        contacts_added: int,
         now: str,
     ) -> bool:
         states = {f":state{i}": state for i, state in enumerate(expected_states)}
@@ -199,11 +172,11 @@ class JobStore:
                 "ExpressionAttributeNames": {"#s": "status", "#c": "counts"},
                 "ExpressionAttributeValues": {
                     ":final": final_status,
-                    ":counts": counts.model_dump(),
-                    ":errors": error_count,
-                    ":failure": failure,
+                    ":counts": ending.counts.model_dump(),
+                    ":errors": ending.error_count,
+                    ":failure": ending.failure,
                     ":now": now,
-                    ":columns": column_names or [],
+                    ":columns": list(ending.column_names),
                     ":one": 1,
                     ":true": True,
                     **states,
@@ -215,7 +188,7 @@ class JobStore:
                 "TableName": self._lists_table,
                 "Key": {"account_id": account_id, "list_id": list_id},
                 "UpdateExpression": "ADD total_contacts :added SET updated_at = :now",
-                "ExpressionAttributeValues": {":added": contacts_added, ":now": now},
+                "ExpressionAttributeValues": {":added": ending.contacts_added, ":now": now},
             }
         }
         try:
