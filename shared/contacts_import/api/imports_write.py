@@ -7,9 +7,11 @@ from functools import cache
 from typing import Annotated, Any
 
 import boto3
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import Router
+from aws_lambda_powertools.metrics import MetricUnit
 
 from contacts_import.api.envelope import DataEnvelope, ErrorEnvelope, data_response
 from contacts_import.api.requests import raw_body, read_import_request
@@ -33,6 +35,7 @@ from contacts_import.store.objects import ObjectStore, s3_client
 from contacts_import.store.row_errors import RowErrorReader
 
 router = Router()
+metrics = Metrics()  # the handler's metric set: Powertools keeps one per namespace
 
 ERRORS = {
     400: {
@@ -96,7 +99,11 @@ def post_import() -> Response[DataEnvelope[JobStatus] | DataEnvelope[JobAccepted
         options=options,
         idempotency_key=key,
     )
-    accepted = idempotent_create()(direct, deps()) if key else create_direct_import(direct, deps())
+    if key:
+        accepted = idempotent_create()(direct, deps(), router.lambda_context)
+    else:
+        accepted = create_direct_import(direct, deps())
+    metrics.add_metric(name="ImportsAccepted", unit=MetricUnit.Count, value=1)
     job_id = accepted["job_id"]
     location = {"Location": status_url(job_id)}
     if options.wait:
@@ -127,6 +134,7 @@ def post_upload() -> Response[DataEnvelope[UploadAccepted]]:
     file_name = str(document.pop("file_name", None) or "contacts.csv")
     options = ImportOptions.parse(document)
     accepted = create_upload(who.account_id, file_name, options, deps())
+    metrics.add_metric(name="UploadsIssued", unit=MetricUnit.Count, value=1)
     return data_response(event, accepted, 201, {"Location": status_url(accepted["job_id"])})
 
 

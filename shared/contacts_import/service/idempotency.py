@@ -53,7 +53,9 @@ def idempotent_creator(
     def _create(request_fingerprint: dict[str, str], request: DirectImport, deps: CreateDeps) -> dict[str, Any]:
         return create_direct_import(request, deps)
 
-    def create(request: DirectImport, deps: CreateDeps) -> dict[str, Any]:
+    def create(request: DirectImport, deps: CreateDeps, lambda_context: Any) -> dict[str, Any]:
+        # The remaining time bounds how long an in-progress record blocks a retry of the same key.
+        config.register_lambda_context(lambda_context)
         try:
             return _create(request_fingerprint=fingerprint(request), request=request, deps=deps)
         except IdempotencyValidationError:
