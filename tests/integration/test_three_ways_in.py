@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.sample_events import api_event, body_of
+from tests.sample_events import api_event, body_of, load_event
 
 CSV = (
     b"phone,name,email,company\n"
@@ -173,3 +173,9 @@ def test_a_dropped_file_without_a_phone_column_fails_with_its_code(stack):
     job_id = stack.deliver_s3(key, "s3_put_drop.json")["job_ids"][0]
     job = _status(stack, job_id)
     assert (job["status"], job["failure"]["code"]) == ("failed", "missing_required_column")
+
+
+def test_an_event_for_an_object_that_is_gone_is_passed_over(stack):
+    event = load_event("s3_put_drop.json")  # the sample event, its object never put
+    event["Records"][0]["s3"]["bucket"]["name"] = stack.bucket
+    assert stack.invoke("ProcessImportFunction", event) == {"job_ids": []}

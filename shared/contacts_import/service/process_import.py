@@ -93,6 +93,10 @@ def process_object(stored: StoredObject, deps: ProcessDeps) -> str | None:
         logger.warning("Refused an object outside the key patterns", extra={"reason": str(error)})
         return None
 
+    if not deps.objects.exists(key):
+        # Deleted or expired since the event was sent: retrying cannot help, so it is passed over.
+        logger.warning("The object of an S3 event no longer exists", extra={"prefix": key.split("/", 1)[0]})
+        return None
     job = _find_or_create_job(location, key, stored, deps)
     if job is None:
         return None

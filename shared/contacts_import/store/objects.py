@@ -8,6 +8,7 @@ from typing import Any, BinaryIO
 import boto3
 from aws_lambda_powertools.utilities.streaming import S3Object
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, signature_version="s3v4")
 
@@ -30,6 +31,15 @@ class ObjectStore:
 
     def size(self, key: str) -> int:
         return int(self._client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._client.head_object(Bucket=self.bucket, Key=key)
+            return True
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                return False
+            raise
 
     def open(self, key: str) -> BinaryIO:
         """A stream over the object: read sequentially with ranged GETs, never held whole."""
