@@ -198,8 +198,8 @@ def test_a_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
 def test_bad_encoding_after_the_first_rows_keeps_what_was_read(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Detection looks at the first 64 KiB (valid UTF-8); a Windows-1252 byte comes later.
-    good = "".join(f"P{i},+1415555{i % 10000:04d}\r\n" for i in range(4000)).encode()
+    # Valid UTF-8 (with a non-ASCII name) for the first 64 KiB, then a Windows-1252 byte: a mixed file.
+    good = "Zoë,+14155550001\r\n".encode() + "".join(f"P{i},+1415555{i % 10000:04d}\r\n" for i in range(4000)).encode()
     assert len(good) > 64 * 1024
     path = write(tmp_path, b"name,phone\r\n" + good + b"Ren\xe9,+14155550000\r\n")
     report_path = tmp_path / "errors.csv"
@@ -210,6 +210,18 @@ def test_bad_encoding_after_the_first_rows_keeps_what_was_read(
     assert report["failure"]["code"] == "bad_encoding"
     assert report["counts"]["total_rows"] > 0
     assert report_path.read_text(encoding="utf-8").startswith("name,phone,row,code,message")
+
+
+def test_an_ansi_export_whose_first_accent_comes_late_is_read_as_windows_1252(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = "".join(f"P{i},+1415555{i % 10000:04d}\r\n" for i in range(4000)).encode()
+    path = write(tmp_path, b"name,phone\r\n" + good + b"Ren\xe9,+14155550000\r\n")
+
+    code, report = run_json(capsys, str(path), "--possible")
+
+    assert code == 0 and report["failure"] is None
+    assert report["counts"]["total_rows"] == 4001
 
 
 def test_fail_on_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from contacts_import.errors import BadEncoding, EmptyFile, NotCsv
 from contacts_import.models import RowError
+from contacts_import.pipeline.encodings import AUTO
 from contacts_import.pipeline.reading import HEAD_BYTES, CsvSource, Record
 
 SPECTRUM = Path(__file__).resolve().parents[1] / "data" / "csv-spectrum"
@@ -92,7 +93,7 @@ def test_row_numbers_are_spreadsheet_rows_even_across_quoted_line_breaks():
 @pytest.mark.parametrize(
     ("data", "encoding"),
     [
-        ("phone,name\n1,Zoë\n".encode(), "utf-8-sig"),
+        ("phone,name\n1,Zoë\n".encode(), AUTO),
         (codecs.BOM_UTF8 + "phone,name\n1,Zoë\n".encode(), "utf-8-sig"),
         (codecs.BOM_UTF16_LE + "phone,name\n1,Zoë\n".encode("utf-16-le"), "utf-16"),
         ("phone,name\n1,Zoë “quoted”\n".encode("cp1252"), "cp1252"),
@@ -122,8 +123,9 @@ def test_delimiter_option_overrides_detection():
     assert CsvSource(io.BytesIO(b"a;b,c\n1;2,3\n"), delimiter=",").delimiter == ","
 
 
-def test_bad_bytes_after_the_first_block_fail_with_bad_encoding_and_say_where():
-    data = b"phone,name\n" + b"+12127365000,Jane\n" * (HEAD_BYTES // 18 + 10) + b"+12127365000,\xff\xfe\n"
+def test_bad_bytes_after_valid_utf8_fail_with_bad_encoding_and_say_where():
+    data = "phone,name\n+12127365000,Zoë\n".encode() + b"+12127365000,Jane\n" * (HEAD_BYTES // 18 + 10)
+    data += b"+12127365000,\xff\xfe\n"
     with pytest.raises(BadEncoding) as failure:
         list(CsvSource(io.BytesIO(data)).records())
     assert failure.value.details and failure.value.details["row"] > 3000

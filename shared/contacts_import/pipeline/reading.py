@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 from contacts_import.errors import BadEncoding, EmptyFile, NotCsv
 from contacts_import.models import RowError
+from contacts_import.pipeline.encodings import AUTO, WINDOWS_1252, detect_encoding, errors_for, utf16_without_bom
 
 HEAD_BYTES = 64 * 1024
 READ_BUFFER_BYTES = 1024 * 1024
@@ -89,52 +90,62 @@ def sniff_content(head: bytes) -> None:
     for signature, what in _BINARY_SIGNATURES:
         if head.startswith(signature):
             raise NotCsv(f"The file is {what}, not a CSV.", details={"detected": what})
-    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or utf16_without_bom(head)
     if not utf16 and b"\x00" in head:
         raise NotCsv("The file holds NUL bytes: it is binary, not a CSV text file.")
 
 
-def detect_encoding(head: bytes) -> str:
-    """UTF-8 (with or without BOM) or UTF-16 by BOM; otherwise Windows-1252, Excel's "ANSI"."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        decoder.decode(head, final=False)  # a multibyte character cut at 64 KiB is fine
-        return "utf-8-sig"
-    except UnicodeDecodeError:
-        pass
-    try:
-        head.decode("cp1252")
-        return "cp1252"
-    except UnicodeDecodeError:
-        return "latin-1"
+def detect_delimiter(head_text: str, complete: bool = True) -> str:
+    """The candidate that splits the first records into the same number of fields, most often and
+    into the most fields; comma when nothing splits the header. ``complete`` is False when the text
+    was cut at the end of the first block (its last record is then partial and not looked at)."""
+    records = _first_records(head_text, 25)
+    if not complete and len(records) > 1:
+        records = records[:-1]
+    if not records:
+        return ","
+    best, best_score = ",", (0.0, 0)
+    for delimiter in CANDIDATE_DELIMITERS:
+        widths = [_width(record, delimiter) for record in records]
+        if widths[0] < 2:
+            continue
+        rest = widths[1:]
+        agreeing = sum(1 for width in rest if width == widths[0]) / len(rest) if rest else 1.0
+        score = (agreeing, widths[0])
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
 
 
-def detect_delimiter(head_text: str) -> str:
-    """The candidate that splits the first line most often, outside quotes; comma on a tie."""
-    first_line = _first_record_text(head_text)
-    counts = dict.fromkeys(CANDIDATE_DELIMITERS, 0)
-    in_quotes = False
-    for char in first_line:
-        if char == '"':
-            in_quotes = not in_quotes
-        elif not in_quotes and char in counts:
-            counts[char] += 1
-    best = max(CANDIDATE_DELIMITERS, key=lambda d: (counts[d], d == ","))
-    return best if counts[best] else ","
-
-
-def _first_record_text(text: str) -> str:
-    in_quotes = False
-    for position, char in enumerate(text):
+def _first_records(text: str, limit: int) -> list[str]:
+    """Up to ``limit`` records of text, split on line breaks outside quotes; blank lines skipped."""
+    records: list[str] = []
+    in_quotes, start, position = False, 0, 0
+    length = len(text)
+    while position < length and len(records) < limit:
+        char = text[position]
         if char == '"':
             in_quotes = not in_quotes
         elif char in "\r\n" and not in_quotes:
-            return text[:position]
-    return text
+            if text[start:position].strip():
+                records.append(text[start:position])
+            if char == "\r" and position + 1 < length and text[position + 1] == "\n":
+                position += 1
+            start = position + 1
+        position += 1
+    if len(records) < limit and text[start:].strip():
+        records.append(text[start:])
+    return records
+
+
+def _width(record: str, delimiter: str) -> int:
+    in_quotes, count = False, 1
+    for char in record:
+        if char == '"':
+            in_quotes = not in_quotes
+        elif char == delimiter and not in_quotes:
+            count += 1
+    return count
 
 
 @dataclass(slots=True)
@@ -152,16 +163,23 @@ class CsvSource:
         head = read_head(stream)
         sniff_content(head)
         self.encoding = encoding or detect_encoding(head)
+        # An encoding the user named is taken strictly: bytes it cannot decode are a bad_encoding.
+        errors = "strict" if encoding else errors_for(self.encoding)
         try:
-            head_text = head.decode(self.encoding, errors="ignore")
+            head_text = head.decode(
+                WINDOWS_1252
+                if self.encoding == AUTO and not _is_utf8(head)
+                else ("utf-8" if self.encoding == AUTO else self.encoding),
+                errors="ignore",
+            )
         except LookupError as error:  # already checked by the options model; be safe anyway
             raise BadEncoding(f"Unknown encoding {self.encoding!r}.") from error
-        self.delimiter = delimiter or detect_delimiter(head_text.lstrip("\ufeff"))
+        self.delimiter = delimiter or detect_delimiter(head_text.lstrip("\ufeff"), len(head) < HEAD_BYTES)
         self._counter = CountingReader(head, stream)
         self._text = io.TextIOWrapper(
             io.BufferedReader(self._counter, READ_BUFFER_BYTES),
             encoding=self.encoding,
-            errors="strict",
+            errors=errors,
             newline="",
         )
 
@@ -186,11 +204,13 @@ class CsvSource:
                 last_line = reader.line_num
                 yield _reader_error(row, spanned, reader.line_num, str(error))
                 continue
-            except UnicodeDecodeError as error:
+            except UnicodeDecodeError:
+                name = "UTF-8" if self.encoding in (AUTO, "utf-8-sig") else self.encoding
                 raise BadEncoding(
-                    f"The file is not valid {self.encoding} near row {row + 1} "
-                    f"(byte {error.start} of a read block): save it as UTF-8 or pass encoding.",
-                    details={"row": row + 1, "encoding": self.encoding},
+                    f"The file is not valid {name} near row {row + 1} (within the {READ_BUFFER_BYTES // 1024} KiB "
+                    f"before byte {self.bytes_read}): it mixes encodings. Save it as UTF-8, or name its "
+                    "encoding with the encoding option.",
+                    details={"row": row + 1, "encoding": name, "before_byte": self.bytes_read},
                 ) from None
             row += 1
             spanned = reader.line_num - last_line
@@ -228,3 +248,11 @@ def _reader_error(row: int, spanned: int, line: int, message: str) -> RowError:
             )
         return RowError(row=row, code="field_too_long", message=f"A field is over {CSV_FIELD_LIMIT - 1} characters.")
     return RowError(row=row, code="unterminated_quote", message=f"The row is not valid CSV: {message}.")
+
+
+def _is_utf8(head: bytes) -> bool:
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        return True
+    except UnicodeDecodeError:
+        return False
