@@ -1,6 +1,6 @@
 """Offline validation: the service's own reading and row rules over a local file; nothing is sent.
 
-The file runs through ``CsvSource`` and ``run_import`` as the processor runs them, into a list that
+The file runs through ``open_records`` and ``run_import`` as the processor runs them, into a list that
 is empty and keeps nothing (``EmptyListRepository``). The counts are those of an import into a new
 list: existing contacts are unknown offline, so ``updated`` and ``skipped_existing`` stay 0.
 
@@ -26,8 +26,8 @@ from typing import IO, Any
 from contacts_import.clock import utc_now
 from contacts_import.errors import FileRejected, InvalidOptions
 from contacts_import.models import Counts, Failure, ImportOptions, RowError
+from contacts_import.pipeline.containers import open_records
 from contacts_import.pipeline.importer import EmptyListRepository, RunContext, run_import
-from contacts_import.pipeline.reading import CsvSource
 from contacts_import.service.reports import FIRST_ERRORS, errors_csv
 from contacts_import.store.row_errors import MAX_RAW_CHARS
 
@@ -129,7 +129,7 @@ def validate_file(
             )
         errors = ErrorCollector(spool=spool)
         try:
-            source = CsvSource(stream, encoding=options.encoding, delimiter=options.delimiter)
+            source = open_records(stream, encoding=options.encoding, delimiter=options.delimiter)
             result = run_import(
                 source,
                 options,

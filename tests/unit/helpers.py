@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from contacts_import.models import Counts, ImportOptions, RowError
+from contacts_import.pipeline.containers import open_records
 from contacts_import.pipeline.importer import ImportResult, RunContext, run_import
 from contacts_import.pipeline.outcomes import ExistingContact
-from contacts_import.pipeline.reading import CsvSource
 
 
 class MemoryList:
@@ -69,7 +69,7 @@ def run(
     errors, progress = CollectedErrors(), Progress()
     parsed = ImportOptions.parse(options)
     result = run_import(
-        CsvSource(io.BytesIO(data), encoding=parsed.encoding, delimiter=parsed.delimiter),
+        open_records(io.BytesIO(data), encoding=parsed.encoding, delimiter=parsed.delimiter),
         parsed,
         RunContext(job_id=job_id, list_id=parsed.list_id, now="2026-11-21T00:00:00.000Z"),
         contacts,

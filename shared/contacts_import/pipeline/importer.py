@@ -12,10 +12,11 @@ from typing import Any, Protocol
 
 from contacts_import.errors import EmptyFile, FileRejected, ImportCancelled, NotCsv
 from contacts_import.models import Counts, ImportOptions, RowError
+from contacts_import.pipeline.containers import RecordSource
 from contacts_import.pipeline.mapping import ColumnPlan, plan_columns
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer, is_blank_record
 from contacts_import.pipeline.outcomes import Decision, ExistingContact, Outcome, decide
-from contacts_import.pipeline.reading import CsvSource, Record
+from contacts_import.pipeline.reading import Record
 
 # BatchGetItem takes at most 100 keys: one lookup per batch of new phones.
 LOOKUP_BATCH = 100
@@ -69,7 +70,7 @@ class EmptyListRepository:
 
 
 def run_import(
-    source: CsvSource,
+    source: RecordSource,
     options: ImportOptions,
     context: RunContext,
     contacts: ContactRepository,

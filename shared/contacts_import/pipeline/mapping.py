@@ -7,21 +7,23 @@ sent is dropped without saying so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from contacts_import.errors import InvalidOptions, MissingRequiredColumn, TooManyColumns
 from contacts_import.models import ImportOptions
 from contacts_import.pipeline.fields import (
     CUSTOM_PREFIX,
+    EMAIL,
     IGNORE,
+    MIDDLE_NAME,
     PHONE,
-    field_for_header,
+    PHONE_TYPE,
+    HeaderMatch,
+    classify_header,
     header_key,
-    phone_priority,
 )
 
 MAX_COLUMNS = 1000
-SINGLE_VALUE_FIELDS = ("name", "first_name", "last_name", "email", "company", "tags")
 
 
 @dataclass(frozen=True)
@@ -29,9 +31,12 @@ class ColumnPlan:
     """The result of mapping: where each field's value comes from, by column index."""
 
     column_names: tuple[str, ...]
-    phone_columns: tuple[int, ...]
-    field_columns: dict[str, int]
+    phone_columns: tuple[int, ...]  # in priority order: the first non-empty one is the phone
+    field_columns: dict[str, int]  # name, first_name, last_name, middle_name, company, tags
     custom_columns: tuple[tuple[int, str], ...]
+    email_columns: tuple[int, ...] = ()  # in priority order, like phones
+    # Google's "Phone N - Type" column for a "Phone N - Value" column: a mobile type goes first.
+    phone_type_columns: dict[int, int] = field(default_factory=dict)
 
     @property
     def width(self) -> int:
@@ -51,16 +56,19 @@ def plan_columns(header: list[str] | None, width: int, options: ImportOptions) -
     names = _column_names(header, width)
     targets = _targets(header, names, options)
 
-    phone_columns: list[tuple[int, int]] = []
+    ranked: dict[str, list[tuple[int, int]]] = {PHONE: [], EMAIL: []}
+    type_columns: dict[str, int] = {}
     field_columns: dict[str, int] = {}
     custom_columns: list[tuple[int, str]] = []
-    for index, (target, explicit) in enumerate(targets):
+    for index, (target, match) in enumerate(targets):
         if target is None or target == IGNORE:
             continue
-        if target == PHONE:
-            # Explicitly mapped phone columns come first, then by synonym priority (mobile first).
-            priority = -1 if explicit else phone_priority(names[index])
-            phone_columns.append((priority, index))
+        if target in ranked:
+            # Explicitly mapped columns come first, then by the header's rank (mobile first).
+            ranked[target].append((-1 if match is None else match.priority, index))
+        elif target == PHONE_TYPE:
+            if match and match.group:
+                type_columns[match.group] = index
         elif target.startswith(CUSTOM_PREFIX):
             custom_columns.append((index, target[len(CUSTOM_PREFIX) :]))
         elif target in field_columns:
@@ -68,8 +76,10 @@ def plan_columns(header: list[str] | None, width: int, options: ImportOptions) -
             custom_columns.append((index, names[index]))
         else:
             field_columns[target] = index
+            if target == MIDDLE_NAME:
+                custom_columns.append((index, names[index]))  # kept as well as composed into the name
 
-    if not phone_columns:
+    if not ranked[PHONE]:
         seen = [n for n in names if n]
         raise MissingRequiredColumn(
             "No phone column found and none mapped. Headers seen: "
@@ -77,12 +87,17 @@ def plan_columns(header: list[str] | None, width: int, options: ImportOptions) -
             + '. Name one with mapping, e.g. {"<header>": "phone"}.',
             details={"headers": seen[:MAX_COLUMNS]},
         )
-    ordered_phones = tuple(index for _, index in sorted(phone_columns))
+    phone_columns = tuple(index for _, index in sorted(ranked[PHONE]))
+    groups = {index: match.group for index, (_, match) in enumerate(targets) if match and match.group}
     return ColumnPlan(
         column_names=tuple(names),
-        phone_columns=ordered_phones,
+        phone_columns=phone_columns,
         field_columns=field_columns,
         custom_columns=tuple(custom_columns),
+        email_columns=tuple(index for _, index in sorted(ranked[EMAIL])),
+        phone_type_columns={
+            index: type_columns[groups[index]] for index in phone_columns if groups.get(index) in type_columns
+        },
     )
 
 
@@ -94,22 +109,24 @@ def _column_names(header: list[str] | None, width: int) -> list[str]:
     return [name or f"column {i + 1}" for i, name in enumerate(names)]
 
 
-def _targets(header: list[str] | None, names: list[str], options: ImportOptions) -> list[tuple[str | None, bool]]:
-    """(target, explicitly chosen) for each column."""
+def _targets(
+    header: list[str] | None, names: list[str], options: ImportOptions
+) -> list[tuple[str | None, HeaderMatch | None]]:
+    """(target, how the header matched) for each column; the match is None when the user chose."""
     if options.headers is not None:
         positional = list(options.headers)
-        return [(positional[i], True) if i < len(positional) else (None, False) for i in range(len(names))]
+        return [(positional[i], None) if i < len(positional) else (None, None) for i in range(len(names))]
 
     explicit = _explicit_targets(header, names, options)
-    targets: list[tuple[str | None, bool]] = []
+    targets: list[tuple[str | None, HeaderMatch | None]] = []
     for index, name in enumerate(names):
         if index in explicit:
-            targets.append((explicit[index], True))
+            targets.append((explicit[index], None))
         elif header is None:
-            targets.append((None, False))
+            targets.append((None, None))
         else:
-            field = field_for_header(name)
-            targets.append((field, False) if field else (f"{CUSTOM_PREFIX}{name}", False))
+            match = classify_header(name)
+            targets.append((match.field, match) if match else (f"{CUSTOM_PREFIX}{name}", None))
     return targets
 
 

@@ -7,12 +7,14 @@ Phones become E.164 with ``phonenumbers`` against the job's region; ``strict`` v
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from contacts_import.models import ImportOptions, RowError
+from contacts_import.pipeline.fields import is_mobile_type
 from contacts_import.pipeline.mapping import ColumnPlan
 
 # Every value must fit in a DynamoDB item with room to spare, and a spreadsheet cell holds 32,767.
@@ -20,7 +22,7 @@ MAX_FIELD_CHARS = 32 * 1024
 MAX_ROW_CHARS = 256 * 1024
 # Characters people and spreadsheets leave around values: spaces, non-breaking and zero-width ones.
 _TRIM = " \t\r\n\u00a0\u200b\ufeff"
-_TAG_SPLIT = re.compile(r"\s*[,;|]\s*")
+_TAG_SPLIT = re.compile(r"\s*(?:[,;|]|:::)\s*")
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+]?\d+$")
 
 
@@ -110,6 +112,15 @@ class RowNormalizer:
         self._option_tags = options.tags
         self._fields = plan.field_columns
 
+    def _phone_order(self, fields: list[str]) -> tuple[int, ...]:
+        """Phone columns in this row's order: a Google column whose type says mobile goes first."""
+        order = self._plan.phone_columns
+        types = self._plan.phone_type_columns
+        if not types:
+            return order
+        mobile = [i for i in order if i in types and types[i] < len(fields) and is_mobile_type(fields[types[i]])]
+        return (*mobile, *(i for i in order if i not in mobile))
+
     def normalize(self, row: int, fields: list[str]) -> ContactDraft | RowError:
         plan = self._plan
         if len(fields) > plan.width:
@@ -138,12 +149,7 @@ class RowNormalizer:
                 return ""
             return clean(fields[index])
 
-        phone_raw, phone_column = "", plan.phone_columns[0]
-        for index in plan.phone_columns:
-            candidate = value_at(index)
-            if candidate:
-                phone_raw, phone_column = candidate.split(" ::: ")[0], index
-                break
+        phone_raw, phone_column = _first_value(self._phone_order(fields), value_at)
         if not phone_raw:
             return RowError(
                 row=row,
@@ -155,36 +161,34 @@ class RowNormalizer:
         phone = self._phones.normalize(phone_raw)
         if isinstance(phone, str):
             return RowError(
-                row=row,
-                code="invalid_phone",
-                message=phone,
-                column=plan.column_name(phone_column),
-                value=phone_raw,
+                row=row, code="invalid_phone", message=phone, column=plan.column_name(phone_column), value=phone_raw
             )
 
         email = None
-        email_raw = value_at(self._fields.get("email"))
-        if email_raw:
-            email = normalize_email(email_raw.split(" ::: ")[0])
-            if email is None:
-                return RowError(
-                    row=row,
-                    code="invalid_email",
-                    message=f"{email_raw!r} is not a valid email address.",
-                    column=plan.column_name(self._fields["email"]),
-                    value=email_raw,
-                )
+        if plan.email_columns:
+            email_raw, email_column = _first_value(plan.email_columns, value_at)
+            if email_raw:
+                email = normalize_email(email_raw)
+                if email is None:
+                    return RowError(
+                        row=row,
+                        code="invalid_email",
+                        message=f"{email_raw!r} is not a valid email address.",
+                        column=plan.column_name(email_column),
+                        value=email_raw,
+                    )
 
         first_name = value_at(self._fields.get("first_name")) or None
         last_name = value_at(self._fields.get("last_name")) or None
         name = value_at(self._fields.get("name")) or None
         if name is None and (first_name or last_name):
-            name = " ".join(part for part in (first_name, last_name) if part)
+            middle_name = value_at(self._fields.get("middle_name"))
+            name = " ".join(part for part in (first_name, middle_name, last_name) if part)
 
         tags = self._option_tags
         tags_raw = value_at(self._fields.get("tags"))
         if tags_raw:
-            tags = tuple(dict.fromkeys([*(t for t in _TAG_SPLIT.split(tags_raw) if t), *tags]))
+            tags = tuple(dict.fromkeys([*_split_tags(tags_raw), *tags]))
 
         custom: dict[str, str] = {}
         for index, key in plan.custom_columns:
@@ -204,6 +208,21 @@ class RowNormalizer:
             tags=tags,
             custom_fields=custom,
         )
+
+
+def _first_value(columns: tuple[int, ...], value_at: Callable[[int], str]) -> tuple[str, int]:
+    """The first non-empty value among the columns, and its column. Google joins several values in
+    one cell with " ::: "; the first is taken."""
+    for index in columns:
+        value = value_at(index)
+        if value:
+            return clean(value.split(" ::: ")[0]), index
+    return "", columns[0]
+
+
+def _split_tags(raw: str) -> list[str]:
+    # Google's "Group Membership" reads "* myContacts ::: Friends": the star marks a system group.
+    return [tag.lstrip("* ").strip() for tag in _TAG_SPLIT.split(raw) if tag.lstrip("* ").strip()]
 
 
 def _excerpt(value: str, limit: int = 200) -> str:

@@ -25,8 +25,9 @@ from contacts_import.models import (
     UploadInstructions,
 )
 from contacts_import.object_keys import safe_file_name, upload_key
+from contacts_import.pipeline.containers import open_records
 from contacts_import.pipeline.mapping import plan_columns
-from contacts_import.pipeline.reading import CsvSource, Record
+from contacts_import.pipeline.reading import Record
 from contacts_import.service.process_import import new_job_item
 from contacts_import.service.reports import status_document, status_url
 from contacts_import.settings import CreateImportSettings
@@ -66,7 +67,7 @@ def check_direct_body(body: bytes, options: ImportOptions) -> None:
             "Use POST /imports/uploads for larger files.",
             details={"limit_bytes": MAX_DIRECT_BODY_BYTES, "size_bytes": len(body)},
         )
-    source = CsvSource(io.BytesIO(body), encoding=options.encoding, delimiter=options.delimiter)
+    source = open_records(io.BytesIO(body), encoding=options.encoding, delimiter=options.delimiter)
     first = next((r for r in source.records() if not isinstance(r, Record) or r.fields), None)
     if first is None:
         raise EmptyFile("The file has only blank lines.")

@@ -26,8 +26,8 @@ from contacts_import.object_keys import (
     parse_object_key,
     result_key,
 )
+from contacts_import.pipeline.containers import open_records
 from contacts_import.pipeline.importer import ImportResult, RunContext, run_import
-from contacts_import.pipeline.reading import CsvSource
 from contacts_import.service.reports import status_document
 from contacts_import.settings import ProcessImportSettings
 from contacts_import.store.contacts import ContactStore
@@ -196,7 +196,12 @@ def _run(job: dict[str, Any], key: str, stored: StoredObject, deps: ProcessDeps)
     )
     progress = JobProgress(deps.jobs, account_id, job_id, stored.size, errors)
     try:
-        source = CsvSource(deps.objects.open(key), encoding=options.encoding, delimiter=options.delimiter)
+        source = open_records(
+            deps.objects.open(key),
+            encoding=options.encoding,
+            delimiter=options.delimiter,
+            max_bytes=deps.settings.max_upload_bytes,
+        )
         result = run_import(
             source,
             options,
