@@ -221,8 +221,10 @@ def _first_value(columns: tuple[int, ...], value_at: Callable[[int], str]) -> tu
 
 
 def _split_tags(raw: str) -> list[str]:
-    # Google's "Group Membership" reads "* myContacts ::: Friends": the star marks a system group.
-    return [tag.lstrip("* ").strip() for tag in _TAG_SPLIT.split(raw) if tag.lstrip("* ").strip()]
+    # Google's "Group Membership" reads "* myContacts ::: Friends" (the star marks a system group);
+    # Mailchimp's TAGS reads "vip","newsletter".
+    tags = (tag.lstrip("* ").strip().strip("\"'").strip() for tag in _TAG_SPLIT.split(raw))
+    return [tag for tag in tags if tag]
 
 
 def _excerpt(value: str, limit: int = 200) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -190,7 +190,10 @@ class CsvSource:
     def records(self) -> Iterator[Record | RowError]:
         """Every record with its row number (1-based, the header is row 1), or a RowError for a record
         the reader could not take. Blank lines are yielded too: they still use up a row number."""
-        reader = csv.reader(self._text, delimiter=self.delimiter, quotechar='"', doublequote=True, strict=False)
+        record_lines: list[str] = []
+        reader = csv.reader(
+            _remembering(self._text, record_lines), delimiter=self.delimiter, quotechar='"', doublequote=True
+        )
         row = 0
         last_line = 0
         while True:
@@ -202,6 +205,7 @@ class CsvSource:
                 row += 1
                 spanned = reader.line_num - last_line
                 last_line = reader.line_num
+                record_lines.clear()
                 yield _reader_error(row, spanned, reader.line_num, str(error))
                 continue
             except UnicodeDecodeError:
@@ -215,24 +219,29 @@ class CsvSource:
             row += 1
             spanned = reader.line_num - last_line
             last_line = reader.line_num
-            if spanned > 1 and fields and _ends_unterminated(fields[-1]):
+            if spanned > 1 and "".join(record_lines).count('"') % 2:
+                # Closed quotes come in pairs (doubled ones too): an odd count over several lines is a
+                # quote that never closed, which the csv module (non-strict) runs to the end of the file.
+                record_lines.clear()
                 yield RowError(
                     row=row,
                     code="unterminated_quote",
                     message=(
                         f"A quoted field opens in row {row} and never closes; it ran to the end of the "
-                        f"file ({spanned} lines)."
+                        f"file ({spanned} lines were read into it)."
                     ),
-                    value=fields[-1][:200],
+                    value=fields[-1][:200] if fields else None,
                 )
                 continue
+            record_lines.clear()
             yield Record(row, fields)
 
 
-def _ends_unterminated(last_field: str) -> bool:
-    # The csv module (non-strict) ends an unclosed quoted field at end of file, keeping the final
-    # line break inside it; a properly closed field cannot end with the record's own line break.
-    return last_field.endswith(("\n", "\r"))
+def _remembering(lines: Iterable[str], record_lines: list[str]) -> Iterator[str]:
+    """The text's lines, each also kept in ``record_lines`` until the reader's record is done."""
+    for line in lines:
+        record_lines.append(line)
+        yield line
 
 
 def _reader_error(row: int, spanned: int, line: int, message: str) -> RowError:

@@ -1,0 +1,152 @@
+"""Hostile and broken input: every case ends in its stated answer, and nothing crashes the pipeline."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import io
+import zipfile
+
+import pytest
+from contacts_import.errors import ContactsImportError, FileTooLarge, NotCsv, TooManyColumns
+from contacts_import.pipeline import containers
+from contacts_import.pipeline.containers import open_records
+from contacts_import.pipeline.reading import Record
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.unit.helpers import run
+
+
+def test_a_gzip_bomb_is_refused_by_its_decompressed_size():
+    bomb = gzip.compress(b"phone\n" + b"1" * (4 * 1024 * 1024))
+    with pytest.raises(FileTooLarge):
+        list(open_records(io.BytesIO(bomb), max_bytes=1024 * 1024).records())
+
+
+def test_a_gzip_bomb_is_refused_by_its_ratio(monkeypatch):
+    monkeypatch.setattr(containers, "GZIP_RATIO_GRACE_BYTES", 1024 * 1024)
+    bomb = gzip.compress(b"phone\n" + b"0" * (8 * 1024 * 1024))
+    assert len(bomb) * containers.MAX_GZIP_RATIO < 8 * 1024 * 1024
+    with pytest.raises(FileTooLarge, match="decompression bomb"):
+        list(open_records(io.BytesIO(bomb)).records())
+
+
+def test_damaged_gzip_is_not_csv():
+    whole = gzip.compress(b"phone\n" + b"".join(f"+1212736{n:04d}\n".encode() for n in range(3000)))
+    damaged = whole[: len(whole) // 2]
+    with pytest.raises(NotCsv):
+        list(open_records(io.BytesIO(damaged)).records())
+
+
+def test_a_zip_that_is_not_a_workbook_is_not_csv():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("contacts.csv", "phone\n+12127365000\n")
+    with pytest.raises(NotCsv, match="zip"):
+        open_records(io.BytesIO(buffer.getvalue()))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"%PDF-1.7\n", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff\xe0JFIF", b"MZ\x90\x00", b"\x7fELF\x02", b"phone\x00\n1"],
+)
+def test_binary_files_are_not_csv(data):
+    with pytest.raises(NotCsv):
+        open_records(io.BytesIO(data + bytes(range(256))))
+
+
+def test_more_than_a_thousand_columns_fails_the_file():
+    header = ",".join(["phone", *(f"c{i}" for i in range(1000))])
+    with pytest.raises(TooManyColumns):
+        run(f"{header}\n+12127365000\n".encode())
+
+
+def test_an_unclosed_quote_reports_its_row_and_keeps_the_rows_before():
+    data = b'phone,name\n+12127365000,Ann\n+16502530000,"Bob\n+14155552671,Cy\n+16172531000,Di\n'
+    result, contacts, errors, _ = run(data)
+    assert set(contacts.items) == {"+12127365000"}
+    assert errors.codes() == [(3, "unterminated_quote")]
+    ((error, _),) = errors.errors
+    assert "row 3" in error.message and "end of the file" in error.message
+    assert result.counts.total_rows == 2
+
+
+def test_an_unclosed_quote_does_not_swallow_more_than_the_field_limit():
+    rows = b"".join(f"+1212736{n:04d},Row {n}\n".encode() for n in range(4000))  # ~80 KiB after the quote
+    data = b'phone,name\n+16502530000,"Open quote\n' + rows
+    result, contacts, errors, _ = run(data, phone_validation="possible")
+    assert errors.codes()[0] == (2, "unterminated_quote")
+    assert "reading resumed" in errors.errors[0][0].message
+    assert len(contacts.items) > 2000  # rows past the swallowed 32 KiB are read again
+    assert result.counts.total_rows == result.counts.created + result.counts.invalid + result.counts.skipped_duplicates
+
+
+def test_a_field_over_32_kib_is_field_too_long():
+    result, _, errors, _ = run(b"phone,name\n+12127365000," + b"x" * (40 * 1024) + b"\n+16502530000,ok\n")
+    assert errors.codes() == [(2, "field_too_long")]
+    assert result.counts.created == 1
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.binary(max_size=3000))
+def test_random_bytes_never_crash_the_pipeline(data):
+    try:
+        result, _, errors, _ = run(data, mapping=None)
+    except ContactsImportError:
+        return  # a failure code: an answer, not a crash
+    counts = result.counts
+    outcomes = counts.created + counts.updated + counts.skipped_existing + counts.skipped_duplicates + counts.invalid
+    assert outcomes == counts.total_rows or result.failure is not None
+    assert counts.invalid == len(errors.errors)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.binary(max_size=3000))
+def test_random_bytes_behind_a_phone_header_never_crash_the_pipeline(data):
+    try:
+        result, _, errors, _ = run(b"phone,name\n" + data)
+    except ContactsImportError:
+        return
+    assert result.counts.invalid == len(errors.errors)
+
+
+CELL = st.text(
+    alphabet=st.one_of(
+        st.characters(codec="cp1252", categories=("L", "N", "P", "Zs", "S")),
+        st.sampled_from([",", ";", "|", "\t", '"', "\n", "\r", "'", " "]),
+    ),
+    max_size=12,
+)
+ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "cp1252"]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    width=st.integers(min_value=2, max_value=6),
+    cells=st.lists(st.lists(CELL, min_size=6, max_size=6), max_size=12),
+    delimiter=st.sampled_from([",", ";", "\t", "|"]),
+    newline=st.sampled_from(["\n", "\r\n", "\r"]),
+    encoding=st.sampled_from(ENCODINGS),
+)
+def test_any_table_comes_back_as_the_same_values(width, cells, delimiter, newline, encoding):
+    header = [f"col{i}" for i in range(width)]
+    rows = [row[:width] for row in cells]
+    buffer = io.StringIO()
+    # csv.writer quotes only the line-break characters of its own line terminator; a file with a bare
+    # "\r" inside a value and "\n" line ends is ambiguous, so such tables are written fully quoted.
+    bare_breaks = any(ch in cell for row in rows for cell in row for ch in "\r\n" if ch not in newline)
+    quoting = csv.QUOTE_ALL if bare_breaks else csv.QUOTE_MINIMAL
+    writer = csv.writer(buffer, delimiter=delimiter, lineterminator=newline, quoting=quoting)
+    writer.writerow(header)
+    writer.writerows(rows)
+    data = buffer.getvalue().encode(encoding)
+    if encoding == "utf-16":
+        assert data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    source = open_records(io.BytesIO(data))
+    got = [r.fields for r in source.records() if isinstance(r, Record)]
+    # A row of only empty cells is written as a line of delimiters; a lone empty cell as an empty line.
+    expected = [header, *rows]
+    assert source.delimiter == delimiter
+    assert got == [row if any(row) or len(row) > 1 else [] for row in expected]
