@@ -20,6 +20,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from contacts_import.redaction import redact_text
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from local_stack.api_events import (
@@ -133,7 +134,9 @@ class LocalApiGateway:
         self.authorizer_cache = AuthorizerCache()
         self.stats = GatewayStats()
         self._invoke = invoke
-        self._log = log
+        # Request lines and error messages may hold a phone (/lists/{list_id}/contacts/{phone})
+        # or a value quoted in an error: masked as the functions' own logs are.
+        self._log = lambda line: log(redact_text(line))
         self._ready = ready
         self._local_stats = local_stats
         self._throttles = {
