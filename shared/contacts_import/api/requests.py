@@ -29,6 +29,10 @@ RAW_CSV_TYPES = frozenset(
         "text/plain",
         "text/tab-separated-values",
         "application/vnd.ms-excel",  # what browsers label a .csv file with on Windows
+        # containers the pipeline opens itself (the bytes decide, not the label)
+        "application/gzip",
+        "application/x-gzip",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         "",
     }
 )
