@@ -55,8 +55,22 @@ class IdempotencyKeyReused(ContactsImportError):
 
 
 class RateLimited(ContactsImportError):
+    """429, with the headers a client's back-off reads: ``Retry-After`` (seconds), and
+    ``X-RateLimit-Limit``/``-Remaining``/``-Reset`` (Unix time in seconds, as GitHub's API has it)."""
+
     code = "rate_limited"
     status = 429
+
+    def __init__(
+        self, message: str, *, limit: int, retry_after_seconds: int, now: float, details: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, details=details)
+        self.headers = {
+            "Retry-After": str(retry_after_seconds),
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": str(int(now) + retry_after_seconds),
+        }
 
 
 # ---- a file that cannot be imported at all: a job's `failure`, or a 4xx on a direct request

@@ -23,6 +23,12 @@ def new_job_id(now_ms: int | None = None) -> str:
     return "imp_" + _base32(millis, 10) + _base32(secrets.randbits(80), 16)
 
 
+def first_job_id_at(now_ms: int) -> str:
+    """The lowest job id created at or after ``now_ms``: ids sort by time, so a key condition
+    ``job_id >= first_job_id_at(t)`` reads only the jobs created since ``t``."""
+    return "imp_" + _base32(now_ms, 10)
+
+
 def job_id_for_object(now_ms: int, identity: str) -> str:
     """The same id for the same object, however often its event is delivered."""
     digest = int.from_bytes(hashlib.sha256(identity.encode("utf-8")).digest()[:10], "big")

@@ -20,6 +20,7 @@ class CreateImportSettings(_Settings):
     row_errors_table: str
     lists_table: str
     idempotency_table: str
+    max_jobs_in_flight: int
     max_upload_bytes: int = ONE_GIB
     upload_url_expiry_seconds: int = 900
 

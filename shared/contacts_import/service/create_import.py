@@ -28,6 +28,7 @@ from contacts_import.object_keys import safe_file_name, upload_key
 from contacts_import.pipeline.containers import open_records
 from contacts_import.pipeline.mapping import plan_columns
 from contacts_import.pipeline.reading import Record
+from contacts_import.service.jobs_in_flight import check_jobs_in_flight, upload_expiry_seconds
 from contacts_import.service.process_import import new_job_item
 from contacts_import.service.reports import status_document, status_url
 from contacts_import.settings import CreateImportSettings
@@ -81,6 +82,7 @@ def check_direct_body(body: bytes, options: ImportOptions) -> None:
 def create_direct_import(request: DirectImport, deps: CreateDeps) -> dict[str, Any]:
     """Store the job and its file; the JobAccepted document (as JSON-ready dict)."""
     check_direct_body(request.body, request.options)
+    check_jobs_in_flight(request.account_id, deps.jobs, deps.settings)
     now = utc_now()
     job_id = new_job_id()
     key = upload_key(request.account_id, job_id, request.file_name)
@@ -126,6 +128,7 @@ def pause(seconds: float) -> None:
 
 
 def create_upload(account_id: str, file_name: str, options: ImportOptions, deps: CreateDeps) -> dict[str, Any]:
+    check_jobs_in_flight(account_id, deps.jobs, deps.settings)
     now = utc_now()
     job_id = new_job_id()
     name = safe_file_name(file_name)
@@ -142,7 +145,7 @@ def create_upload(account_id: str, file_name: str, options: ImportOptions, deps:
             now=now,
         )
     )
-    expires_in = min(deps.settings.upload_url_expiry_seconds, 900)
+    expires_in = upload_expiry_seconds(deps.settings)
     post = deps.objects.presigned_post(key, max_bytes=deps.settings.max_upload_bytes, expires_in=expires_in)
     expires_at = (
         (datetime.now(UTC) + timedelta(seconds=expires_in)).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -13,10 +13,12 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from contacts_import.errors import ImportCancelled
+from contacts_import.ids import first_job_id_at
 from contacts_import.models import Counts
 from contacts_import.store.dynamo import decode_cursor, encode_cursor, plain
 
 ACTIVE_STATES = ("awaiting_upload", "queued", "processing")
+IN_FLIGHT_SCAN_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -77,21 +79,33 @@ class JobStore:
         response = self._table.query(**query)
         return [plain(i) for i in response.get("Items", [])], encode_cursor(response.get("LastEvaluatedKey"))
 
-    def count_active(self, account_id: str) -> int:
-        query: dict[str, Any] = {
-            "KeyConditionExpression": Key("account_id").eq(account_id),
-            "FilterExpression": "#s IN (:a, :q, :p)",
-            "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": {":a": "awaiting_upload", ":q": "queued", ":p": "processing"},
-            "Select": "COUNT",
-        }
-        total = 0
-        while True:
-            response = self._table.query(**query)
-            total += response.get("Count", 0)
-            if "LastEvaluatedKey" not in response:
-                return total
-            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    def count_in_flight(
+        self, account_id: str, *, running_since_ms: int, awaiting_since_ms: int, scan_limit: int = IN_FLIGHT_SCAN_LIMIT
+    ) -> int:
+        """The account's jobs that hold a slot: queued or processing and created since
+        ``running_since_ms``, or awaiting an upload whose URL is still valid (created since
+        ``awaiting_since_ms``).
+
+        One Query on the newest ``scan_limit`` job ids of that window (ids sort by creation time),
+        so a POST costs the same however many jobs the account has had; jobs in flight are recent.
+        Beyond the window a job no longer counts: one still running after it is stuck, and must
+        not lock its account out for ever.
+        """
+        response = self._table.query(
+            KeyConditionExpression=Key("account_id").eq(account_id)
+            & Key("job_id").gte(first_job_id_at(running_since_ms)),
+            ScanIndexForward=False,
+            Limit=scan_limit,
+            ProjectionExpression="job_id, #s",
+            ExpressionAttributeNames={"#s": "status"},
+        )
+        awaiting_floor = first_job_id_at(awaiting_since_ms)
+        return sum(
+            1
+            for item in response.get("Items", [])
+            if item["status"] in ("queued", "processing")
+            or (item["status"] == "awaiting_upload" and item["job_id"] >= awaiting_floor)
+        )
 
     def start(self, account_id: str, job_id: str, *, now: str, bytes_total: int) -> bool:
         """Move a job to processing. False when it has ended (cancelled, or a late duplicate event)."""
