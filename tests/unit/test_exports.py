@@ -116,7 +116,7 @@ def test_hubspot_mailchimp_and_salesforce_exports():
 
 def test_european_excel_semicolons_in_windows_1252():
     jurgen = contacts_of(european_semicolons_windows_1252(), default_region="DE")["+4915123456789"]
-    assert (jurgen["first_name"], jurgen["company"]) == ("Jürgen", "Müller & Söhne")
+    assert (jurgen["name"], jurgen["last_name"], jurgen["company"]) == ("Jürgen Müller", "Müller", "Müller & Söhne")
     assert jurgen["custom_fields"]["Notiz"] == "Kunde seit 2019; bevorzugt Anruf"
 
 

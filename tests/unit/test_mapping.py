@@ -103,3 +103,22 @@ def test_no_phone_column_is_refused_naming_the_headers_seen():
 def test_more_than_a_thousand_columns_fails_the_file():
     with pytest.raises(TooManyColumns):
         plan(["phone", *[f"c{i}" for i in range(1001)]])
+
+
+@pytest.mark.parametrize(
+    ("header", "first", "last"),
+    [
+        (["Telefon", "Name", "Vorname"], 2, 1),
+        (["Tel", "Nom", "Prénom"], 2, 1),
+        (["Teléfono", "Nombre", "Apellidos"], 1, 2),
+    ],
+)
+def test_name_beside_a_first_or_last_name_column_is_the_other_half(header, first, last):
+    result = plan(header)
+    assert (result.field_columns.get("first_name"), result.field_columns.get("last_name")) == (first, last)
+    assert "name" not in result.field_columns
+
+
+def test_an_explicit_name_mapping_is_left_alone():
+    result = plan(["phone", "Name", "Vorname"], mapping={"Name": "name"})
+    assert result.field_columns == {"name": 1, "first_name": 2}

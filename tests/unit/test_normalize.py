@@ -103,3 +103,9 @@ def test_extra_empty_fields_are_ignored():
 def test_a_short_record_has_empty_values():
     draft = normalize(["phone", "name", "email"], ["+12127365000"])
     assert isinstance(draft, ContactDraft) and draft.name is None and draft.email is None
+
+
+def test_an_international_number_excel_stripped_of_its_plus_is_taken():
+    assert PhoneNormalizer("US", "strict").normalize("4915123456789") == ("+4915123456789", None)
+    assert PhoneNormalizer("US", "strict").normalize("442079460958") == ("+442079460958", None)
+    assert isinstance(PhoneNormalizer("US", "strict").normalize("99999999999"), str)

@@ -14,8 +14,11 @@ from contacts_import.models import ImportOptions
 from contacts_import.pipeline.fields import (
     CUSTOM_PREFIX,
     EMAIL,
+    FIRST_NAME,
     IGNORE,
+    LAST_NAME,
     MIDDLE_NAME,
+    NAME,
     PHONE,
     PHONE_TYPE,
     HeaderMatch,
@@ -79,6 +82,7 @@ def plan_columns(header: list[str] | None, width: int, options: ImportOptions) -
             if target == MIDDLE_NAME:
                 custom_columns.append((index, names[index]))  # kept as well as composed into the name
 
+    _surname_convention(field_columns, targets)
     if not ranked[PHONE]:
         seen = [n for n in names if n]
         raise MissingRequiredColumn(
@@ -99,6 +103,20 @@ def plan_columns(header: list[str] | None, width: int, options: ImportOptions) -
             index: type_columns[groups[index]] for index in phone_columns if groups.get(index) in type_columns
         },
     )
+
+
+def _surname_convention(field_columns: dict[str, int], targets: list[tuple[str | None, HeaderMatch | None]]) -> None:
+    """German and French sheets say "Name;Vorname" and "Nom;Prénom": beside a first-name column and
+    without a last-name one, a matched name column holds the surname (and beside a last-name column
+    without a first-name one, as in Spanish "Nombre;Apellidos", the given name). Explicit choices
+    are left alone."""
+    name_index = field_columns.get(NAME)
+    if name_index is None or targets[name_index][1] is None:
+        return
+    if FIRST_NAME in field_columns and LAST_NAME not in field_columns:
+        field_columns[LAST_NAME] = field_columns.pop(NAME)
+    elif LAST_NAME in field_columns and FIRST_NAME not in field_columns:
+        field_columns[FIRST_NAME] = field_columns.pop(NAME)
 
 
 def _column_names(header: list[str] | None, width: int) -> list[str]:

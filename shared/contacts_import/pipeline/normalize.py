@@ -23,6 +23,7 @@ MAX_ROW_CHARS = 256 * 1024
 # Characters people and spreadsheets leave around values: spaces, non-breaking and zero-width ones.
 _TRIM = " \t\r\n\u00a0\u200b\ufeff"
 _TAG_SPLIT = re.compile(r"\s*(?:[,;|]|:::)\s*")
+_NOT_DIGIT = re.compile(r"\D+")
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+]?\d+$")
 
 
@@ -70,13 +71,29 @@ class PhoneNormalizer:
             number = phonenumbers.parse(text, self._region)
         except phonenumbers.NumberParseException as error:
             return f"{raw!r} is not a phone number ({_parse_reason(error)})"
-        if self._strict:
-            if not phonenumbers.is_valid_number(number):
-                return f"{raw!r} is not a valid phone number for region {self._region} or its country code"
-        elif not phonenumbers.is_possible_number(number):
-            return f"{raw!r} is not a possible phone number for region {self._region} or its country code"
+        if not self._acceptable(number):
+            international = self._as_international(text)
+            if international is None:
+                kind = "valid" if self._strict else "possible"
+                return f"{raw!r} is not a {kind} phone number for region {self._region} or its country code"
+            number = international
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         return e164, number.extension or None
+
+    def _acceptable(self, number: phonenumbers.PhoneNumber) -> bool:
+        return phonenumbers.is_valid_number(number) if self._strict else phonenumbers.is_possible_number(number)
+
+    def _as_international(self, text: str) -> phonenumbers.PhoneNumber | None:
+        """Excel drops the "+" of a number it stores as a number (4915123456789): digits that are no
+        number of the default region, but a valid one with a "+", are taken as international."""
+        digits = _NOT_DIGIT.sub("", text)
+        if not (11 <= len(digits) <= 15) or digits.startswith("0") or text.lstrip().startswith(("+", "0")):
+            return None
+        try:
+            number = phonenumbers.parse("+" + digits, None)
+        except phonenumbers.NumberParseException:
+            return None
+        return number if phonenumbers.is_valid_number(number) else None
 
 
 def _parse_reason(error: phonenumbers.NumberParseException) -> str:
