@@ -12,6 +12,12 @@ Which table, first match wins:
    environment or the fake ``testing`` when none are set there.
 
 The key itself is never stored; it is shown once.
+
+Deployed, API Gateway also throttles each account through a usage plan, by a usage identifier the
+authorizer derives from the account (``usage_identifier_key``). That identifier must be one of the
+plan's API Gateway keys, so for a deployed stack (``--stack``: its ``AccountUsagePlanId`` output;
+with ``--table``: ``CONTACTS_USAGE_PLAN_ID``) the account's identifier is registered in the plan
+too, once per account. The local stack needs no registration.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from botocore.exceptions import (
     NoCredentialsError,
     NoRegionError,
 )
-from contacts_import.auth.keys import ApiKeyRecord, new_api_key, record_for_key
+from contacts_import.auth.keys import ApiKeyRecord, new_api_key, record_for_key, usage_identifier_key
 from contacts_import.store.api_keys import ApiKeyStore
 
 from contacts_import_cli.errors import CliError, ExitCode, Unreachable
@@ -36,6 +42,8 @@ from contacts_import_cli.errors import CliError, ExitCode, Unreachable
 KEYS_TABLE_ID = "ApiKeysTable"  # the table's logical id in template.yaml
 KEYS_TABLE_OUTPUT = "ApiKeysTableName"  # the template output that names it in a deployed stack
 KEYS_TABLE_ENV = "CONTACTS_API_KEYS_TABLE"
+USAGE_PLAN_OUTPUT = "AccountUsagePlanId"  # the template output that names the per-account usage plan
+USAGE_PLAN_ENV = "CONTACTS_USAGE_PLAN_ID"
 LOCAL_AWS_ENDPOINT = "http://127.0.0.1:4566"  # contract §6
 LOCAL_FAKE_CREDENTIAL = "testing"
 
@@ -49,15 +57,18 @@ class KeysTable:
     endpoint_url: str | None  # None: boto3 decides (AWS, or AWS_ENDPOINT_URL)
     where: str  # for people: "local stack at http://127.0.0.1:4566", "stack prod (eu-west-1)"
     local: bool = False
+    usage_plan_id: str | None = None  # where the account's usage identifier is registered (deployed)
 
 
 def locate_keys_table(*, table: str | None, stack: str | None, environ: Mapping[str, str]) -> KeysTable:
+    usage_plan = environ.get(USAGE_PLAN_ENV) or None
     if table:
-        return KeysTable(table, boto3.session.Session(), None, "--table")
+        return KeysTable(table, boto3.session.Session(), None, "--table", usage_plan_id=usage_plan)
     if stack:
         return _deployed_stack_table(stack)
     if environ.get(KEYS_TABLE_ENV):
-        return KeysTable(environ[KEYS_TABLE_ENV], boto3.session.Session(), None, KEYS_TABLE_ENV)
+        session = boto3.session.Session()
+        return KeysTable(environ[KEYS_TABLE_ENV], session, None, KEYS_TABLE_ENV, usage_plan_id=usage_plan)
     return _local_stack_table(environ)
 
 
@@ -70,7 +81,13 @@ def _deployed_stack_table(stack: str) -> KeysTable:
     outputs = {o["OutputKey"]: o["OutputValue"] for s in described["Stacks"] for o in s.get("Outputs", [])}
     if KEYS_TABLE_OUTPUT not in outputs:
         raise CliError(f"stack {stack} has no output {KEYS_TABLE_OUTPUT}: is it this project's stack?")
-    return KeysTable(outputs[KEYS_TABLE_OUTPUT], session, None, f"stack {stack} ({session.region_name})")
+    return KeysTable(
+        outputs[KEYS_TABLE_OUTPUT],
+        session,
+        None,
+        f"stack {stack} ({session.region_name})",
+        usage_plan_id=outputs.get(USAGE_PLAN_OUTPUT),
+    )
 
 
 def _local_stack_table(environ: Mapping[str, str]) -> KeysTable:
@@ -109,6 +126,34 @@ def create_key(target: KeysTable, account_id: str, scopes: Sequence[str]) -> tup
     except (ClientError, BotoCoreError) as error:
         raise _aws_problem(error, f"table {target.name} ({target.where})", local=target.local) from None
     return api_key, record
+
+
+def register_usage_key(target: KeysTable, account_id: str) -> str | None:
+    """Makes the account's usage identifier a key of the deployed stack's usage plan (nothing to
+    do when it already is); the API Gateway key's id, or None when the target names no plan."""
+    if target.usage_plan_id is None:
+        return None
+    name, value = f"contacts-import-account-{account_id}", usage_identifier_key(account_id)
+    try:
+        client = target.session.client("apigateway", endpoint_url=target.endpoint_url)
+        # nameQuery matches by prefix: the value tells this account's key from acme2's.
+        found = client.get_api_keys(nameQuery=name, includeValues=True).get("items", [])
+        key = next((k for k in found if k.get("value") == value), None)
+        if key is None:
+            key = client.create_api_key(
+                name=name,
+                value=value,
+                enabled=True,
+                description="Usage identifier of a contacts-import account; its Lambda authorizer names it.",
+            )
+        try:
+            client.create_usage_plan_key(usagePlanId=target.usage_plan_id, keyId=key["id"], keyType="API_KEY")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ConflictException":  # already in the plan
+                raise
+    except (ClientError, BotoCoreError) as error:
+        raise _aws_problem(error, f"usage plan {target.usage_plan_id} ({target.where})") from None
+    return str(key["id"])
 
 
 def _aws_problem(error: ClientError | BotoCoreError, what: str, *, local: bool = False) -> CliError:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from contacts_import_cli import output
 from contacts_import_cli.api import ApiClient, job_path
 from contacts_import_cli.errors import ApiError, CliError, ExitCode
-from contacts_import_cli.keys import create_key, locate_keys_table
+from contacts_import_cli.keys import USAGE_PLAN_ENV, create_key, locate_keys_table, register_usage_key
 from contacts_import_cli.settings import ClientSettings
 from contacts_import_cli.upload import send_file, wait_for_job
 from contacts_import_cli.validate import validate_file
@@ -228,6 +228,12 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     scopes = tuple(dict.fromkeys(args.scopes or ALL_SCOPES))
     target = locate_keys_table(table=args.table, stack=args.stack, environ=os.environ)
     api_key, record = create_key(target, args.account, scopes)
+    usage_key_id = register_usage_key(target, args.account)
+    if usage_key_id is None and not target.local:
+        output.note(
+            f"No usage plan named (--stack gives it, or {USAGE_PLAN_ENV}): deployed, requests of account "
+            f"{record.account_id} are refused with 403 until its usage identifier is a key of the API's usage plan."
+        )
     if args.json:
         output.print_json(
             {
@@ -236,6 +242,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
                 "key_hint": record.key_hint,
                 "created_at": record.created_at,
                 "table": target.name,
+                "usage_plan_key_id": usage_key_id,
                 "api_key": api_key,
             }
         )

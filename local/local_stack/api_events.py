@@ -320,6 +320,7 @@ _BUILT_IN: dict[str, tuple[int, str, str]] = {
     "METHOD_NOT_ALLOWED": (405, "method_not_allowed", "This path does not accept this method."),
     "UNAUTHORIZED": (401, "unauthorized", "Unauthorized"),
     "ACCESS_DENIED": (403, "forbidden", "User is not authorized to access this resource"),
+    "INVALID_API_KEY": (403, "forbidden", "Forbidden"),
     "REQUEST_TOO_LARGE": (413, "payload_too_large", "Request Too Long"),
     "THROTTLED": (429, "rate_limited", "Too Many Requests"),
     "AUTHORIZER_FAILURE": (500, "internal_error", "Internal server error"),
@@ -405,6 +406,7 @@ def _error_type(response_type: str) -> str:
     return {
         "UNAUTHORIZED": "UnauthorizedException",
         "ACCESS_DENIED": "AccessDeniedException",
+        "INVALID_API_KEY": "ForbiddenException",
         "MISSING_AUTHENTICATION_TOKEN": "MissingAuthenticationTokenException",
         "REQUEST_TOO_LARGE": "RequestTooLargeException",
         "THROTTLED": "TooManyRequestsException",

@@ -31,6 +31,7 @@ class AuthorizerAnswer:
     principal_id: str
     statements: tuple[dict[str, Any], ...]
     context: dict[str, str | None]
+    usage_identifier_key: str | None = None  # the caller's usage plan key, when the API takes it from here
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,10 @@ def parse_answer(result: Any) -> AuthorizerAnswer:
         else:
             # API Gateway answers 500 (AuthorizerConfigurationException) for objects and arrays.
             raise ValueError(f"context.{key} must be a string, number or boolean")
-    return AuthorizerAnswer(str(principal_id), tuple(statements), stringified)
+    usage_key = result.get("usageIdentifierKey")
+    if usage_key is not None and not isinstance(usage_key, str):
+        raise ValueError("usageIdentifierKey must be a string")
+    return AuthorizerAnswer(str(principal_id), tuple(statements), stringified, usage_key)
 
 
 def _as_list(value: Any) -> list[str]:

@@ -1,9 +1,10 @@
 """The local API Gateway: a threaded HTTP server that serves the template's routes as a REST API
 with Lambda proxy integrations would, authorizer, limits and gateway responses included.
 
-For each request: route matching (404/405), throttling (429), the Lambda authorizer (401/403),
-API Gateway's 10 MB body limit and Lambda's 6 MB event limit (413), the proxy event to the
-function, and its answer back as HTTP. ``GET /health`` is the local gateway's own.
+For each request: route matching (404/405), the stage's throttling (429), the Lambda authorizer
+(401/403), the API key and its usage plan's throttle (403/429), API Gateway's 10 MB body limit
+and Lambda's 6 MB event limit (413), the proxy event to the function, and its answer back as HTTP.
+``GET /health`` is the local gateway's own.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from local_stack.api_events import (
 from local_stack.api_routing import MethodNotAllowed, RouteMatch, RouteTable
 from local_stack.authorizer import AuthorizerCache, AuthorizerDecision, decide, evaluate, identity_values
 from local_stack.lambda_runtime import MAX_SYNC_PAYLOAD_BYTES, InvocationResult, PayloadTooLarge
-from local_stack.template import ApiSpec, StackTemplate, ThrottleSpec
+from local_stack.template import ApiSpec, StackTemplate, ThrottleSpec, UsagePlanSpec
 
 # API Gateway REST APIs stop waiting for an integration after 29 s (504).
 INTEGRATION_TIMEOUT_SECONDS = 29.0
@@ -86,6 +87,32 @@ class Throttles:
             if key in self._buckets:
                 return self._buckets[key].take()
         return True
+
+
+class UsagePlanThrottles:
+    """The usage plans' throttles of one API, one bucket per API key (usage identifier).
+
+    Locally every identifier counts as a key of the API's usage plan (the first, if it has
+    several): deployed, one that is not registered in it is refused with INVALID_API_KEY.
+    """
+
+    def __init__(self, plans: Iterable[UsagePlanSpec], clock: Callable[[], float] = time.monotonic) -> None:
+        self._plan = next(iter(plans), None)
+        self._clock = clock
+        self._buckets: dict[str, TokenBucket] = {}
+        self._lock = threading.Lock()
+
+    def admit(self, usage_key: str) -> bool:
+        plan = self._plan
+        if plan is None or (plan.rate_limit is None and plan.burst_limit is None):
+            return True
+        with self._lock:
+            bucket = self._buckets.get(usage_key)
+            if bucket is None:
+                rate = plan.rate_limit if plan.rate_limit is not None else 10000.0
+                burst = plan.burst_limit if plan.burst_limit is not None else 5000
+                bucket = self._buckets[usage_key] = TokenBucket(rate, burst, self._clock)
+        return bucket.take()
 
 
 @dataclass
@@ -141,6 +168,9 @@ class LocalApiGateway:
         self._local_stats = local_stats
         self._throttles = {
             api_id: Throttles(api.throttles if throttling else ()) for api_id, api in template.apis.items()
+        }
+        self._usage_throttles = {
+            api_id: UsagePlanThrottles(api.usage_plans if throttling else ()) for api_id, api in template.apis.items()
         }
         # API Gateway keeps waiting for nobody: a request thread gives up after the integration
         # timeout while the invocation runs on here, as the Lambda function would in AWS.
@@ -227,11 +257,22 @@ class LocalApiGateway:
             return gateway_response(request, api, "REQUEST_TOO_LARGE")
 
         authorizer_context = None
+        decision = None
         if match.route.authorizer is not None:
             decision = self._authorize(request, match, api)
             if decision.outcome != "allow":
                 return gateway_response(request, api, _DECISION_RESPONSE[decision.outcome])
             authorizer_context = decision.request_context_authorizer()
+        if match.route.api_key_required:
+            # After the authorizer, as in AWS: the key may be its answer (API key source AUTHORIZER).
+            if api.api_key_source == "AUTHORIZER":
+                usage_key = decision.answer.usage_identifier_key if decision and decision.answer else None
+            else:
+                usage_key = request.header("x-api-key")
+            if not usage_key:
+                return gateway_response(request, api, "INVALID_API_KEY")
+            if not self._usage_throttles[api.logical_id].admit(usage_key):
+                return gateway_response(request, api, "THROTTLED")
 
         event = proxy_event(
             request,

@@ -276,6 +276,13 @@ class Resolver:
             return self._pseudo[name]
         if name in self.parameter_values:
             return self.parameter_values[name]
+        api_id, _, generated = name.partition(".")
+        if generated in ("Stage", "Deployment") and api_id in self.resources:
+            # SAM's references to the stage and deployment it generates for an API.
+            properties = self.resources[api_id].get("Properties") or {}
+            if generated == "Stage":
+                return _stringify(self.resolve(properties.get("StageName", IMPLICIT_API_STAGE)))
+            return f"{self.api_id(api_id)}-deployment"
         resource = self._resource(name)
         resource_type = resource.get("Type", "")
         if resource_type == "AWS::SQS::Queue":
@@ -562,6 +569,15 @@ class ThrottleSpec:
 
 
 @dataclass(frozen=True)
+class UsagePlanSpec:
+    """An ``AWS::ApiGateway::UsagePlan`` on an API's stage: the throttle of each of its keys."""
+
+    logical_id: str
+    rate_limit: float | None = None
+    burst_limit: int | None = None
+
+
+@dataclass(frozen=True)
 class CorsSpec:
     """SAM's ``Cors`` of an API: the answer to preflight requests."""
 
@@ -586,6 +602,9 @@ class ApiSpec:
     stage_variables: dict[str, str] = field(default_factory=dict)
     throttles: tuple[ThrottleSpec, ...] = ()
     cors: CorsSpec | None = None
+    api_key_required: bool = False  # SAM's Auth.ApiKeyRequired: every route's default
+    api_key_source: str = "HEADER"  # or AUTHORIZER: the authorizer's usageIdentifierKey
+    usage_plans: tuple[UsagePlanSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -598,6 +617,7 @@ class ApiRoute:
     function_id: str
     event_id: str
     authorizer: str | None  # the authorizer's name, None for an open route
+    api_key_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -748,6 +768,10 @@ _GLOBALS_SECTION = {
     "AWS::Serverless::SimpleTable": "SimpleTable",
     "AWS::Serverless::LayerVersion": "LayerVersion",
 }
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).strip().lower() == "true"
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
@@ -1098,7 +1122,27 @@ class _Builder:
             stage_variables={k: _stringify(v) for k, v in (props.get("Variables") or {}).items()},
             throttles=tuple(throttles),
             cors=self.cors(props.get("Cors")),
+            api_key_required=_truthy(auth.get("ApiKeyRequired")),
+            api_key_source=str(props.get("ApiKeySourceType") or "HEADER").upper(),
+            usage_plans=self.usage_plans(lid),
         )
+
+    def usage_plans(self, api_lid: str) -> tuple[UsagePlanSpec, ...]:
+        """The usage plans whose ``ApiStages`` name this API (``ApiId: !Ref <api>``)."""
+        plans = []
+        for lid in self.of_type("AWS::ApiGateway::UsagePlan"):
+            stages = self.raw[lid].get("ApiStages") or []
+            if not any(isinstance(stage, dict) and stage.get("ApiId") == {"Ref": api_lid} for stage in stages):
+                continue
+            throttle = self.resolved[lid].get("Throttle") or {}
+            plans.append(
+                UsagePlanSpec(
+                    logical_id=lid,
+                    rate_limit=float(throttle["RateLimit"]) if "RateLimit" in throttle else None,
+                    burst_limit=int(throttle["BurstLimit"]) if "BurstLimit" in throttle else None,
+                )
+            )
+        return tuple(plans)
 
     @staticmethod
     def cors(cors: Any) -> CorsSpec | None:
@@ -1140,6 +1184,7 @@ class _Builder:
                 f"{lid}.{event_id}: authorizer {authorizer} cannot run locally; the route answers 401"
             )
         path = str(props["Path"])
+        api_key_required = (props.get("Auth") or {}).get("ApiKeyRequired", api.api_key_required)
         return ApiRoute(
             api_id=api_id,
             path=path if path == "/" else "/" + path.strip("/"),
@@ -1147,6 +1192,7 @@ class _Builder:
             function_id=lid,
             event_id=event_id,
             authorizer=authorizer,
+            api_key_required=_truthy(api_key_required),
         )
 
     def s3_source(
@@ -1220,6 +1266,7 @@ __all__ = [
     "TableSpec",
     "TemplateError",
     "ThrottleSpec",
+    "UsagePlanSpec",
     "default_template_path",
     "env_file_overrides",
     "load_template",

@@ -7,6 +7,7 @@ import io
 import json
 
 import pytest
+from contacts_import.auth.keys import usage_identifier_key
 
 from tests.sample_events import api_event, body_of, load_event
 
@@ -276,6 +277,7 @@ def test_authorizer_allows_a_known_key_and_refuses_others(stack):
     allowed = stack.invoke("AuthorizerFunction", load_event("authorizer_request.json"))
     assert allowed["policyDocument"]["Statement"][0]["Effect"] == "Allow"
     assert allowed["context"]["account_id"] == "local"
+    assert allowed["usageIdentifierKey"] == usage_identifier_key("local")  # the account's usage plan key
     wrong = load_event("authorizer_request.json")
     wrong["headers"]["Authorization"] = "Bearer nope"
     with pytest.raises(Exception, match=r"^Unauthorized$"):

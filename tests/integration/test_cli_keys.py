@@ -10,7 +10,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from contacts_import.auth.keys import ALL_SCOPES, hash_api_key
+from contacts_import.auth.keys import ALL_SCOPES, hash_api_key, usage_identifier_key
 from contacts_import_cli.main import main
 from local_stack.resources import create_stack_resources
 from local_stack.template import StackTemplate, load_template
@@ -145,3 +145,53 @@ def test_local_stack_not_running_says_so(monkeypatch: pytest.MonkeyPatch, capsys
 
     assert main(["keys", "create", "--account", "acme"]) == 3
     assert "is `make local` running?" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("aws_environment")
+def test_a_deployed_stack_gets_the_account_registered_in_its_usage_plan_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with mock_aws():
+        apigateway = boto3.client("apigateway", region_name=REGION)
+        plan_id = apigateway.create_usage_plan(name="per-account", throttle={"rateLimit": 20, "burstLimit": 40})["id"]
+        keys_table = {
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": {
+                "TableName": "prod-api-keys",
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": "key_hash", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "key_hash", "KeyType": "HASH"}],
+            },
+        }
+        boto3.client("cloudformation", region_name=REGION).create_stack(
+            StackName="contacts-prod",
+            TemplateBody=json.dumps(
+                {
+                    "Resources": {"Keys": keys_table},
+                    "Outputs": {
+                        "ApiKeysTableName": {"Value": {"Ref": "Keys"}},
+                        "AccountUsagePlanId": {"Value": plan_id},
+                    },
+                }
+            ),
+        )
+
+        for account in ("acme", "acme", "acme2"):
+            assert main(["keys", "create", "--account", account, "--stack", "contacts-prod", "--json"]) == 0
+            document = json.loads(capsys.readouterr().out)
+            assert document["usage_plan_key_id"]
+
+        keys = apigateway.get_api_keys(includeValues=True)["items"]
+        plan_keys = apigateway.get_usage_plan_keys(usagePlanId=plan_id)["items"]
+    assert sorted(k["value"] for k in keys) == sorted([usage_identifier_key("acme"), usage_identifier_key("acme2")])
+    assert {k["id"] for k in plan_keys} == {k["id"] for k in keys}
+
+
+@pytest.mark.usefixtures("aws_environment")
+def test_without_a_usage_plan_a_deployed_key_comes_with_a_warning(
+    template: StackTemplate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with mock_aws():
+        created = create_stack_resources(template, boto3.session.Session())
+        assert main(["keys", "create", "--account", "acme", "--table", created.tables["ApiKeysTable"]]) == 0
+    assert "CONTACTS_USAGE_PLAN_ID" in capsys.readouterr().err

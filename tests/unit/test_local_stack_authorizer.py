@@ -58,8 +58,20 @@ def test_explicit_deny_and_missing_allow_are_403() -> None:
 
 
 def test_invalid_answers_are_configuration_errors() -> None:
-    for answer in ("Allow", {"principalId": "p"}, _answer(context={"nested": {"a": 1}}), _answer(context=[1])):
+    for answer in (
+        "Allow",
+        {"principalId": "p"},
+        _answer(context={"nested": {"a": 1}}),
+        _answer(context=[1]),
+        {**_answer(), "usageIdentifierKey": 42},
+    ):
         assert decide(None, answer, ARN).outcome == "configuration_error", answer
+
+
+def test_the_usage_identifier_key_is_kept_with_the_answer() -> None:
+    decision = decide(None, {**_answer(), "usageIdentifierKey": "ciu_0123456789abcdef0123"}, ARN)
+    assert decision.answer is not None and decision.answer.usage_identifier_key == "ciu_0123456789abcdef0123"
+    assert "usageIdentifierKey" not in decision.request_context_authorizer()
 
 
 def test_policy_wildcards_and_deny_precedence() -> None:

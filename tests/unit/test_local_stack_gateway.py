@@ -326,3 +326,58 @@ def test_throttled_requests_get_429(template: StackTemplate, functions: FakeFunc
     throttled = _get(gateway, "/open")
     assert throttled.status_code == 429
     assert json.loads(throttled.data)["error"]["code"] == "rate_limited"
+
+
+USAGE_PLAN = """
+  Plan:
+    Type: AWS::ApiGateway::UsagePlan
+    Properties:
+      ApiStages: [{ApiId: !Ref Api, Stage: !Ref Api.Stage}]
+      Throttle: {RateLimit: 0.001, BurstLimit: 2}
+"""
+
+
+def _with_usage_plan(tmp_path: Path, key_source: str = "AUTHORIZER") -> StackTemplate:
+    path = tmp_path / "usage.yaml"
+    path.write_text(
+        TEMPLATE.replace(
+            "      StageName: v1\n",
+            f"      StageName: v1\n      ApiKeySourceType: {key_source}\n",
+        ).replace(
+            "      Auth:\n        DefaultAuthorizer: Keys\n",
+            "      Auth:\n        ApiKeyRequired: true\n        DefaultAuthorizer: Keys\n",
+        )
+        + USAGE_PLAN,
+        encoding="utf-8",
+    )
+    return load_template(path)
+
+
+def test_usage_plan_throttles_each_usage_identifier_the_authorizer_names(
+    tmp_path: Path, functions: FakeFunctions
+) -> None:
+    template = _with_usage_plan(tmp_path)
+    assert template.apis["Api"].usage_plans[0].burst_limit == 2
+    assert all(route.api_key_required for route in template.routes)
+    functions.authorizer = lambda event: {**ALLOW_ALL, "usageIdentifierKey": event["headers"]["Authorization"][-1]}
+    gateway = LocalApiGateway(template, functions, server_port=3000)
+
+    assert [_get(gateway, "/things", key="Bearer a").status_code for _ in range(3)] == [200, 200, 429]
+    assert _get(gateway, "/things", key="Bearer b").status_code == 200  # another identifier, its own bucket
+    throttled = _get(gateway, "/things", key="Bearer a")
+    assert json.loads(throttled.data)["error"]["code"] == "rate_limited"
+    assert functions.count("Web") == 3
+
+
+def test_a_required_key_the_authorizer_does_not_name_is_403(tmp_path: Path, functions: FakeFunctions) -> None:
+    gateway = LocalApiGateway(_with_usage_plan(tmp_path), functions, server_port=3000)
+    refused = _get(gateway, "/things")  # ALLOW_ALL answers no usageIdentifierKey
+    assert refused.status_code == 403
+    assert json.loads(refused.data)["error"]["code"] == "forbidden"
+    assert functions.count("Web") == 0
+
+
+def test_with_the_header_as_key_source_the_x_api_key_counts(tmp_path: Path, functions: FakeFunctions) -> None:
+    gateway = LocalApiGateway(_with_usage_plan(tmp_path, "HEADER"), functions, server_port=3000)
+    assert _get(gateway, "/things").status_code == 403
+    assert _get(gateway, "/things", headers={"x-api-key": "k" * 20}).status_code == 200

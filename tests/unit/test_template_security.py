@@ -12,3 +12,16 @@ TEMPLATE = load_template(Path(__file__).resolve().parents[2] / "template.yaml")
 def test_no_function_logs_its_events():
     for function in TEMPLATE.functions.values():
         assert function.environment.get("POWERTOOLS_LOGGER_LOG_EVENT") == "false", function.logical_id
+
+
+def test_each_account_is_throttled_by_the_usage_plan_under_the_stage_throttle():
+    api = TEMPLATE.apis["ContactsApi"]
+    (plan,) = api.usage_plans
+    (stage,) = api.throttles
+    assert api.api_key_source == "AUTHORIZER" and api.api_key_required
+    assert all(route.api_key_required for route in TEMPLATE.routes)
+    assert plan.rate_limit and plan.burst_limit
+    assert plan.rate_limit < stage.rate_limit and plan.burst_limit < stage.burst_limit
+    assert {"THROTTLED", "INVALID_API_KEY"} <= set(api.gateway_responses)
+    assert api.gateway_responses["THROTTLED"].headers["Retry-After"] == "'1'"
+    assert "AccountUsagePlanId" in TEMPLATE.outputs

@@ -3,7 +3,8 @@
 API Gateway answers 401 when the authorizer raises an error whose message is exactly
 "Unauthorized"; an allowed caller's ``account_id`` and ``scopes`` reach every function in
 ``requestContext.authorizer``. The policy allows every route because API Gateway caches it per
-key for all routes; scopes are checked by each route.
+key for all routes; scopes are checked by each route. ``usageIdentifierKey`` names the account's
+key in the usage plan, which throttles each account (the API's key source is AUTHORIZER).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerResponse,
 )
 
-from contacts_import.auth.keys import bearer_token, hash_api_key
+from contacts_import.auth.keys import bearer_token, hash_api_key, usage_identifier_key
 from contacts_import.store.api_keys import ApiKeyStore
 
 
@@ -42,6 +43,7 @@ def authorize(event: APIGatewayAuthorizerRequestEvent, keys: ApiKeyStore) -> dic
         api_id=arn.api_id,
         stage=arn.stage,
         context={"account_id": record.account_id, "scopes": " ".join(record.scopes)},
+        usage_identifier_key=usage_identifier_key(record.account_id),
     )
     policy.allow_all_routes()
     return policy.asdict()

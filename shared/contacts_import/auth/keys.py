@@ -59,6 +59,16 @@ def record_for_key(api_key: str, account_id: str, scopes: tuple[str, ...] = ALL_
     return ApiKeyRecord(key_hash=hash_api_key(api_key), account_id=account_id, scopes=scopes, key_hint=api_key[-4:])
 
 
+def usage_identifier_key(account_id: str) -> str:
+    """The account's key in API Gateway's usage plan: the authorizer answers it as
+    ``usageIdentifierKey`` and API Gateway throttles each account by it.
+
+    Derived from the account, so nothing more is stored. It is not a secret: with the API's key
+    source set to AUTHORIZER, API Gateway takes it only from the authorizer, never from a request.
+    """
+    return "ciu_" + hashlib.sha256(f"contacts-import usage plan:{account_id}".encode()).hexdigest()[:40]
+
+
 def bearer_token(authorization_header: str | None) -> str | None:
     """The key from ``Authorization: Bearer <key>``; None when the header is absent or malformed."""
     if not authorization_header:
