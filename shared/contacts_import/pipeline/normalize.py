@@ -24,6 +24,7 @@ MAX_ROW_CHARS = 256 * 1024
 _TRIM = " \t\r\n\u00a0\u200b\ufeff"
 _TAG_SPLIT = re.compile(r"\s*(?:[,;|]|:::)\s*")
 _NOT_DIGIT = re.compile(r"\D+")
+_DIGITS_AND_PUNCTUATION = re.compile(r"[\d\s().+\-/]+")
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+]?\d+$")
 
 
@@ -51,12 +52,20 @@ def is_blank_record(fields: list[str]) -> bool:
 
 
 class PhoneNormalizer:
-    def __init__(self, default_region: str, validation: str) -> None:
+    def __init__(self, default_region: str, validation: str, *, fast_path: bool = True) -> None:
         self._region = default_region
         self._strict = validation == "strict"
+        # North American numbers (most of what we see) written with digits and punctuation only skip
+        # the general parser; tests prove the two paths equal.
+        self._nanp_region = phonenumbers.country_code_for_region(default_region) == 1
+        self._fast_path = fast_path
 
     def normalize(self, raw: str) -> tuple[str, str | None] | str:
         """(E.164, extension) for a good number, else the message of the row error."""
+        if self._fast_path:
+            fast = self._nanp_fast(raw)
+            if fast is not None:
+                return fast
         text = raw
         if text.startswith("'"):
             text = text[1:]  # a spreadsheet's "keep as text" apostrophe
@@ -80,6 +89,35 @@ class PhoneNormalizer:
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         return e164, number.extension or None
 
+    def _nanp_fast(self, raw: str) -> tuple[str, None] | None:
+        """A North American number written as digits and punctuation, validated without the
+        general parser; None when the number is not of that shape or not valid (the full path then
+        decides, and words the error)."""
+        if not _DIGITS_AND_PUNCTUATION.fullmatch(raw):
+            return None
+        plus = raw.count("+")
+        if plus > 1 or (plus == 1 and not raw.lstrip().startswith("+")):
+            return None
+        digits = _NOT_DIGIT.sub("", raw)
+        if len(digits) == 11 and digits[0] == "1":
+            national = digits[1:]
+        elif len(digits) == 10 and not plus and self._nanp_region:
+            national = digits
+        else:
+            return None
+        if (plus == 0 and not self._nanp_region) or national[0] in "01":
+            return None
+        # The US is first among +1's regions and has no leading-digit rule: a number valid for it
+        # is valid (is_valid_number would find the US first). Others take the full path.
+        if self._strict:
+            if not _US_NUMBERS.valid(national):
+                return None
+        elif not phonenumbers.is_possible_number(
+            phonenumbers.PhoneNumber(country_code=1, national_number=int(national))
+        ):
+            return None
+        return "+1" + national, None
+
     def _acceptable(self, number: phonenumbers.PhoneNumber) -> bool:
         return phonenumbers.is_valid_number(number) if self._strict else phonenumbers.is_possible_number(number)
 
@@ -96,6 +134,45 @@ class PhoneNormalizer:
         return number if phonenumbers.is_valid_number(number) else None
 
 
+class _RegionPatterns:
+    """A region's validity rule from phonenumbers' own metadata, its patterns compiled once: the
+    general pattern, then any number type whose possible lengths and pattern match (what
+    phonenumbers' _number_type_helper decides, without its per-call pattern lookups)."""
+
+    _TYPES = (
+        "premium_rate",
+        "toll_free",
+        "shared_cost",
+        "voip",
+        "personal_number",
+        "pager",
+        "uan",
+        "voicemail",
+        "fixed_line",
+        "mobile",
+    )
+
+    def __init__(self, region: str) -> None:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+        self._general = re.compile(metadata.general_desc.national_number_pattern)
+        self._types: list[tuple[frozenset[int], re.Pattern[str]]] = []
+        for name in self._TYPES:
+            desc = getattr(metadata, name)
+            if desc is not None and desc.national_number_pattern:
+                self._types.append((frozenset(desc.possible_length or ()), re.compile(desc.national_number_pattern)))
+
+    def valid(self, national: str) -> bool:
+        if self._general.fullmatch(national) is None:
+            return False
+        length = len(national)
+        return any(
+            (not lengths or length in lengths) and pattern.fullmatch(national) for lengths, pattern in self._types
+        )
+
+
+_US_NUMBERS = _RegionPatterns("US")
+
+
 def _parse_reason(error: phonenumbers.NumberParseException) -> str:
     reasons = {
         phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
@@ -107,6 +184,27 @@ def _parse_reason(error: phonenumbers.NumberParseException) -> str:
     return reasons.get(error.error_type, "unparseable")
 
 
+# An everyday ASCII address that email-validator certainly accepts: dot-atoms, a domain of LDH
+# labels ending in a TLD that starts and ends with a letter. Anything else (quoted local parts,
+# IDN, punycode, special-use domains, edge lengths) goes to email-validator itself; tests prove
+# the two agree.
+_PLAIN_ADDRESS = re.compile(
+    r"(?P<local>[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*)"
+    r"@(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z])?)"
+)
+_SPECIAL_USE_DOMAINS = ("arpa", "invalid", "local", "localhost", "onion", "test")
+
+
+def _plain_ascii_address(text: str) -> str | None:
+    match = _PLAIN_ADDRESS.fullmatch(text)
+    if match is None or len(text) > 254 or len(match["local"]) > 64:
+        return None
+    domain = match["domain"].lower()
+    if "--" in domain or domain.rsplit(".", 1)[-1] in _SPECIAL_USE_DOMAINS or len(domain) > 253:
+        return None
+    return f"{match['local']}@{domain}"
+
+
 def normalize_email(raw: str) -> str | None:
     """The address, or None when it is not a syntactically valid one."""
     text = raw
@@ -114,6 +212,9 @@ def normalize_email(raw: str) -> str | None:
         text = text[text.rindex("<") + 1 : -1].strip()  # "Jane Doe <jane@a.com>"
     if text[:7].lower() == "mailto:":
         text = text[7:]
+    fast = _plain_ascii_address(text)
+    if fast is not None:
+        return fast
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError:

@@ -1,0 +1,135 @@
+"""The fast paths are the slow paths, faster: proven equal on the benchmark corpus and on generated
+numbers and addresses.
+
+- Phones: the North American fast path against `phonenumbers.parse` + `is_valid_number` (or
+  `is_possible_number`) + E.164 formatting, and against our own normalizer with the fast path off.
+- Emails: the plain-ASCII fast path against email-validator.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import phonenumbers
+import pytest
+from contacts_import.pipeline import normalize
+from contacts_import.pipeline.normalize import PhoneNormalizer, _plain_ascii_address
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from benchmarks.generate import sample
+
+CORPUS = list(csv.reader(io.StringIO(sample(20_000).decode("utf-8"))))[1:]
+
+
+def reference(raw: str, region: str, validation: str) -> str | None:
+    """What phonenumbers alone says: the E.164 number, or None."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    ok = phonenumbers.is_valid_number(number) if validation == "strict" else phonenumbers.is_possible_number(number)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) if ok else None
+
+
+def fast_only(raw: str, region: str, validation: str) -> tuple[str, None] | None:
+    return PhoneNormalizer(region, validation)._nanp_fast(raw)
+
+
+@pytest.mark.parametrize("validation", ["strict", "possible"])
+@pytest.mark.parametrize("region", ["US", "CA", "DE"])
+def test_phone_fast_path_equals_phonenumbers_on_the_corpus(region, validation):
+    taken = 0
+    for raw in {row[0].strip() for row in CORPUS if row[0].strip()}:
+        fast = fast_only(raw, region, validation)
+        if fast is not None:
+            taken += 1
+            assert fast[0] == reference(raw, region, validation), raw
+    if region != "DE":
+        assert taken > 5000  # the fast path is really taken on what we see
+
+
+@pytest.mark.parametrize("validation", ["strict", "possible"])
+def test_phone_normalizer_answers_the_same_with_and_without_its_fast_path(validation):
+    fast, slow = PhoneNormalizer("US", validation), PhoneNormalizer("US", validation, fast_path=False)
+    for row in CORPUS:
+        raw = row[0].strip()
+        if raw:
+            assert fast.normalize(raw) == slow.normalize(raw), raw
+
+
+punctuation = st.sampled_from(["", " ", "-", ".", "(", ")", "/", "  "])
+nanp_like = st.builds(
+    lambda plus, one, digits, seps: (
+        ("+" if plus else "") + ("1" if one else "") + "".join(d + s for d, s in zip(digits, seps, strict=False))
+    ),
+    st.booleans(),
+    st.booleans(),
+    st.text(alphabet="0123456789", min_size=9, max_size=12),
+    st.lists(punctuation, min_size=12, max_size=12),
+)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    raw=st.one_of(nanp_like, st.text(alphabet="0123456789 +-().", max_size=18)),
+    region=st.sampled_from(["US", "CA", "GB"]),
+    validation=st.sampled_from(["strict", "possible"]),
+)
+@example(raw="+1 212 736 5000", region="US", validation="strict")
+@example(raw="12127365000", region="GB", validation="strict")
+@example(raw="(800) 356-9377", region="CA", validation="strict")
+def test_phone_fast_path_equals_phonenumbers_on_generated_numbers(raw, region, validation):
+    fast = fast_only(raw, region, validation)
+    if fast is not None:
+        assert fast[0] == reference(raw, region, validation)
+
+
+def test_us_patterns_compiled_from_metadata_decide_like_phonenumbers():
+    for area in range(200, 1000, 7):
+        for exchange in (200, 555, 736, 911, 958):
+            national = f"{area}{exchange}4567"
+            number = phonenumbers.PhoneNumber(country_code=1, national_number=int(national))
+            assert normalize._US_NUMBERS.valid(national) == phonenumbers.is_valid_number_for_region(number, "US")
+
+
+def email_validator_says(text: str) -> str | None:
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+def test_email_fast_path_equals_email_validator_on_the_corpus():
+    taken = 0
+    for row in CORPUS:
+        text = row[3].strip()
+        fast = _plain_ascii_address(text)
+        if fast is not None:
+            taken += 1
+            assert fast == email_validator_says(text), text
+    assert taken > 10_000
+
+
+atext = st.text(alphabet="abcXYZ019!#$%&'*+/=?^_`{|}~-", min_size=1, max_size=8)
+label = st.text(alphabet="abcDEF0189-", min_size=1, max_size=10)
+addresses = st.builds(
+    lambda local, dots, labels, tld: ".".join([local, *dots]) + "@" + ".".join([*labels, tld]),
+    atext,
+    st.lists(atext, max_size=2),
+    st.lists(label, min_size=1, max_size=3),
+    st.sampled_from(["com", "org", "CO", "uk", "io", "test", "local", "x1", "1x", "localhost", "xn--p1ai", "a"]),
+)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.one_of(addresses, st.text(alphabet="ab.@-_+ \"'xn", max_size=20)))
+@example(text="a" * 65 + "@example.com")
+@example(text="jane@mail.example--x.com")
+@example(text="jane@EXAMPLE.COM")
+def test_email_fast_path_equals_email_validator_on_generated_addresses(text):
+    fast = _plain_ascii_address(text)
+    if fast is not None:
+        assert fast == email_validator_says(text)
