@@ -34,8 +34,14 @@ def reference(raw: str, region: str, validation: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) if ok else None
 
 
-def fast_only(raw: str, region: str, validation: str) -> tuple[str, None] | None:
+def fast_only(raw: str, region: str, validation: str) -> tuple[str, None] | str | None:
+    """The fast path's answer: a number, an error message, or None when it does not decide."""
     return PhoneNormalizer(region, validation)._nanp_fast(raw)
+
+
+def same_as_reference(fast: tuple[str, None] | str, raw: str, region: str, validation: str) -> bool:
+    expected = reference(raw, region, validation)
+    return (fast[0] == expected) if isinstance(fast, tuple) else (expected is None)
 
 
 @pytest.mark.parametrize("validation", ["strict", "possible"])
@@ -46,7 +52,7 @@ def test_phone_fast_path_equals_phonenumbers_on_the_corpus(region, validation):
         fast = fast_only(raw, region, validation)
         if fast is not None:
             taken += 1
-            assert fast[0] == reference(raw, region, validation), raw
+            assert same_as_reference(fast, raw, region, validation), raw
     if region != "DE":
         assert taken > 5000  # the fast path is really taken on what we see
 
@@ -84,7 +90,7 @@ nanp_like = st.builds(
 def test_phone_fast_path_equals_phonenumbers_on_generated_numbers(raw, region, validation):
     fast = fast_only(raw, region, validation)
     if fast is not None:
-        assert fast[0] == reference(raw, region, validation)
+        assert same_as_reference(fast, raw, region, validation)
 
 
 def test_us_patterns_compiled_from_metadata_decide_like_phonenumbers():

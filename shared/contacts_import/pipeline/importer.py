@@ -6,7 +6,7 @@ validator (an empty list, nothing written); they differ only in the interfaces p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,6 +16,7 @@ from contacts_import.pipeline.containers import RecordSource
 from contacts_import.pipeline.mapping import ColumnPlan, plan_columns
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer, is_blank_record
 from contacts_import.pipeline.outcomes import Decision, ExistingContact, Outcome, decide
+from contacts_import.pipeline.parallel import normalized_in_workers
 from contacts_import.pipeline.reading import Record
 
 # BatchGetItem takes at most 100 keys: one lookup per batch of new phones.
@@ -62,6 +63,8 @@ class ImportResult:
 class EmptyListRepository:
     """A list with no contacts that keeps nothing: what the offline validator imports into."""
 
+    keeps_contacts = False
+
     def find_existing(self, phones: Sequence[str]) -> dict[str, ExistingContact]:
         return {}
 
@@ -78,18 +81,19 @@ def run_import(
     progress: ProgressSink,
     *,
     progress_every: int = PROGRESS_EVERY_ROWS,
+    workers: int = 1,
 ) -> ImportResult:
+    """Run an import over ``source``. With ``workers`` > 1, rows are normalized in that many worker
+    processes (the offline validator's use); the outcome is the same as with one."""
     records = source.records()
     plan, first_data = _plan(records, options)
     run = _Run(RowNormalizer(plan, options), options, context, contacts, row_errors)
     failure: FileRejected | None = None
     cancelled = False
+    data_records = _chain(first_data, records)
+    normalized = normalized_in_workers(data_records, plan, options, workers) if workers > 1 else None
     try:
-        run.read(
-            _chain(first_data, records),
-            lambda: progress.report(run.counts, source.bytes_read),
-            progress_every,
-        )
+        run.read(data_records, lambda: progress.report(run.counts, source.bytes_read), progress_every, normalized)
     except FileRejected as rejection:
         failure = rejection
     except ImportCancelled:
@@ -126,12 +130,18 @@ class _Run:
         self._contacts = contacts
         self._row_errors = row_errors
 
-    def read(self, records: Iterable[Record | RowError], report: Callable[[], None], every: int) -> None:
+    def read(
+        self,
+        records: Iterable[Record | RowError],
+        report: Callable[[], None],
+        every: int,
+        normalized: Iterable[tuple[Record | RowError, ContactDraft | RowError]] | None = None,
+    ) -> None:
+        if normalized is None:
+            normalized = self._normalized_here(records)
         since_report = 0
-        for record in records:
-            if isinstance(record, Record) and is_blank_record(record.fields):
-                continue
-            self._take(record)
+        for record, result in normalized:
+            self._take(record, result)
             since_report += 1
             if since_report >= every:
                 # Counts are settled before they are reported, so a poller never sees a half batch.
@@ -143,10 +153,19 @@ class _Run:
     def counts(self) -> Counts:
         return self._tally.as_counts()
 
-    def _take(self, record: Record | RowError) -> None:
+    def _normalized_here(
+        self, records: Iterable[Record | RowError]
+    ) -> Iterator[tuple[Record | RowError, ContactDraft | RowError]]:
+        normalize = self._normalizer.normalize
+        for record in records:
+            if isinstance(record, RowError):
+                yield record, record
+            elif not is_blank_record(record.fields):
+                yield record, normalize(record.row, record.fields)
+
+    def _take(self, record: Record | RowError, result: ContactDraft | RowError) -> None:
         counts = self._tally
         counts.total_rows += 1
-        result = record if isinstance(record, RowError) else self._normalizer.normalize(record.row, record.fields)
         if isinstance(result, RowError):
             counts.invalid += 1
             counts.processed_rows += 1
@@ -197,6 +216,8 @@ def _decide_batch(
     drafts: list[ContactDraft], contacts: ContactRepository, options: ImportOptions, context: RunContext
 ) -> list[Decision]:
     existing = contacts.find_existing([draft.phone for draft in drafts])
+    # Items are built only for a list that keeps them (not the offline validator's, not a dry run).
+    build_items = not options.dry_run and getattr(contacts, "keeps_contacts", True)
     decisions = [
         decide(
             draft,
@@ -205,6 +226,7 @@ def _decide_batch(
             on_existing=options.on_existing,
             list_id=context.list_id,
             now=context.now,
+            build_items=build_items,
         )
         for draft in drafts
     ]

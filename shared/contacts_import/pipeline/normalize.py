@@ -89,10 +89,10 @@ class PhoneNormalizer:
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         return e164, number.extension or None
 
-    def _nanp_fast(self, raw: str) -> tuple[str, None] | None:
-        """A North American number written as digits and punctuation, validated without the
-        general parser; None when the number is not of that shape or not valid (the full path then
-        decides, and words the error)."""
+    def _nanp_fast(self, raw: str) -> tuple[str, None] | str | None:
+        """A North American number written as digits and punctuation, decided without the general
+        parser: (E.164, None), or the error message the full path would give; None when the number
+        is not of that shape (the full path then decides)."""
         if not _DIGITS_AND_PUNCTUATION.fullmatch(raw):
             return None
         plus = raw.count("+")
@@ -108,10 +108,13 @@ class PhoneNormalizer:
         if (plus == 0 and not self._nanp_region) or national[0] in "01":
             return None
         # The US is first among +1's regions and has no leading-digit rule: a number valid for it
-        # is valid (is_valid_number would find the US first). Others take the full path.
+        # is valid (is_valid_number would find the US first). Others are checked against every +1
+        # region, as the full path does, but without parsing again.
         if self._strict:
-            if not _US_NUMBERS.valid(national):
-                return None
+            if not _US_NUMBERS.valid(national) and not phonenumbers.is_valid_number(
+                phonenumbers.PhoneNumber(country_code=1, national_number=int(national))
+            ):
+                return f"{raw!r} is not a valid phone number for region {self._region} or its country code"
         elif not phonenumbers.is_possible_number(
             phonenumbers.PhoneNumber(country_code=1, national_number=int(national))
         ):
@@ -250,22 +253,24 @@ class RowNormalizer:
                     message=f"The row has {len(fields)} fields; the header has {plan.width}.",
                     value=_excerpt(extra[0]),
                 )
-        if sum(len(value) for value in fields) > MAX_ROW_CHARS:
+        lengths = list(map(len, fields))
+        if lengths and max(lengths) > MAX_FIELD_CHARS:
+            if sum(lengths) > MAX_ROW_CHARS:
+                return RowError(row=row, code="row_too_long", message=f"The row is over {MAX_ROW_CHARS} characters.")
+            index = next(i for i, length in enumerate(lengths) if length > MAX_FIELD_CHARS)
+            return RowError(
+                row=row,
+                code="field_too_long",
+                message=f"The value is over {MAX_FIELD_CHARS} characters.",
+                column=plan.column_name(index),
+                value=_excerpt(fields[index]),
+            )
+        if sum(lengths) > MAX_ROW_CHARS:
             return RowError(row=row, code="row_too_long", message=f"The row is over {MAX_ROW_CHARS} characters.")
-        for index, value in enumerate(fields):
-            if len(value) > MAX_FIELD_CHARS:
-                return RowError(
-                    row=row,
-                    code="field_too_long",
-                    message=f"The value is over {MAX_FIELD_CHARS} characters.",
-                    column=plan.column_name(index),
-                    value=_excerpt(value),
-                )
+        width = len(fields)
 
         def value_at(index: int | None) -> str:
-            if index is None or index >= len(fields):
-                return ""
-            return clean(fields[index])
+            return fields[index].strip(_TRIM) if index is not None and index < width else ""
 
         phone_raw, phone_column = _first_value(self._phone_order(fields), value_at)
         if not phone_raw:

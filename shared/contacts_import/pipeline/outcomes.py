@@ -49,16 +49,20 @@ def decide(
     on_existing: str,
     list_id: str,
     now: str,
+    build_items: bool = True,
 ) -> Decision:
+    """``build_items`` False decides the outcome only (a dry run, or a list that keeps nothing)."""
     if existing is None:
-        return Decision(draft, Outcome.CREATED, new_contact_item(draft, job_id=job_id, list_id=list_id, now=now))
+        item = new_contact_item(draft, job_id=job_id, list_id=list_id, now=now) if build_items else None
+        return Decision(draft, Outcome.CREATED, item)
     if existing.created_job_id == job_id:
         return Decision(draft, Outcome.CREATED, None)  # written by an earlier run of this job
     if on_existing != "update":
         return Decision(draft, Outcome.SKIPPED_EXISTING, None)
     if existing.import_job_id == job_id:
         return Decision(draft, Outcome.UPDATED, None)  # updated by an earlier run of this job
-    return Decision(draft, Outcome.UPDATED, merged_contact_item(existing.item, draft, job_id=job_id, now=now))
+    item = merged_contact_item(existing.item, draft, job_id=job_id, now=now) if build_items else None
+    return Decision(draft, Outcome.UPDATED, item)
 
 
 def new_contact_item(draft: ContactDraft, *, job_id: str, list_id: str, now: str) -> dict[str, Any]:
