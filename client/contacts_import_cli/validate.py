@@ -108,6 +108,7 @@ def validate_file(
     *,
     errors_csv_path: Path | None = None,
     on_progress: ProgressCallback | None = None,
+    workers: int = 1,
 ) -> Validation:
     """Run the import pipeline over ``path`` offline. A file or options refused as a whole come
     back as a Validation with a ``failure`` (nothing is raised for them); an unreadable path or
@@ -137,6 +138,7 @@ def validate_file(
                 EmptyListRepository(),
                 errors,
                 CallbackProgress(on_progress),
+                workers=workers,
             )
         except (FileRejected, InvalidOptions) as error:
             # Refused before any row was read (not a CSV, no phone column, a bad mapping): there is

@@ -255,7 +255,7 @@ def test_memory_stays_bounded_on_a_long_file(tmp_path: Path, capsys: pytest.Capt
 
     tracemalloc.start()
     try:
-        code = main(["validate", str(path), "--possible", "--json", "--errors-csv", str(report_path)])
+        code = main(["validate", str(path), "--possible", "--json", "--errors-csv", str(report_path), "--workers", "1"])
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()

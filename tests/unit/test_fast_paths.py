@@ -139,3 +139,68 @@ def test_email_fast_path_equals_email_validator_on_generated_addresses(text):
     fast = _plain_ascii_address(text)
     if fast is not None:
         assert fast == email_validator_says(text)
+
+
+def test_validation_on_two_workers_answers_exactly_as_on_one():
+    from contacts_import.models import ImportOptions
+    from contacts_import.pipeline.containers import open_records
+    from contacts_import.pipeline.importer import EmptyListRepository, RunContext, run_import
+
+    from tests.unit.helpers import CollectedErrors, Progress
+
+    data = sample(12_000)
+    answers = []
+    for workers in (1, 2):
+        errors = CollectedErrors()
+        result = run_import(
+            open_records(io.BytesIO(data)),
+            ImportOptions(),
+            RunContext("job", "default", "now"),
+            EmptyListRepository(),
+            errors,
+            Progress(),
+            workers=workers,
+        )
+        answers.append(
+            (result.counts, [(e.row, e.code, e.message) for e, _ in errors.errors], sorted(result.seen_phones))
+        )
+    assert answers[0] == answers[1]
+    assert answers[0][0].total_rows == 12_000
+
+
+def test_memory_on_two_workers_does_not_grow_with_the_file():
+    """Batches in flight are bounded: twice the rows, about the same peak of Python allocations."""
+    import tracemalloc
+
+    from contacts_import.models import ImportOptions
+    from contacts_import.pipeline.containers import open_records
+    from contacts_import.pipeline.importer import EmptyListRepository, RunContext, run_import
+
+    from tests.unit.helpers import Progress
+
+    class CountOnly:
+        def add(self, error, raw):
+            pass
+
+        def flush(self):
+            pass
+
+    peaks = []
+    for rows in (30_000, 60_000):
+        data = io.BytesIO(sample(rows))
+        tracemalloc.start()
+        try:
+            run_import(
+                open_records(data),
+                ImportOptions(phone_validation="possible"),
+                RunContext("j", "l", "now"),
+                EmptyListRepository(),
+                CountOnly(),
+                Progress(),
+                workers=2,
+            )
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        peaks.append(peak - data.getbuffer().nbytes)
+    assert peaks[1] < peaks[0] * 1.5, peaks

@@ -17,6 +17,7 @@ from contacts_import.pipeline.mapping import ColumnPlan, plan_columns
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer, is_blank_record
 from contacts_import.pipeline.outcomes import Decision, ExistingContact, Outcome, decide
 from contacts_import.pipeline.parallel import normalized_in_workers
+from contacts_import.pipeline.phone_set import PhoneSet
 from contacts_import.pipeline.reading import Record
 
 # BatchGetItem takes at most 100 keys: one lookup per batch of new phones.
@@ -54,7 +55,7 @@ class ImportResult:
     column_names: tuple[str, ...]
     encoding: str
     delimiter: str
-    seen_phones: set[str] = field(default_factory=set)
+    seen_phones: PhoneSet = field(default_factory=PhoneSet)
     # A file refused part-way (bad encoding after the first rows, say): what was read stays counted.
     failure: FileRejected | None = None
     cancelled: bool = False
@@ -122,7 +123,7 @@ class _Run:
         row_errors: RowErrorSink,
     ) -> None:
         self._tally = _Tally()
-        self.seen: set[str] = set()
+        self.seen = PhoneSet()
         self._pending: list[ContactDraft] = []
         self._normalizer = normalizer
         self._options = options
@@ -170,11 +171,10 @@ class _Run:
             counts.invalid += 1
             counts.processed_rows += 1
             self._row_errors.add(result, record.fields if isinstance(record, Record) else None)
-        elif result.phone in self.seen:
+        elif not self.seen.add(result.phone):
             counts.skipped_duplicates += 1
             counts.processed_rows += 1
         else:
-            self.seen.add(result.phone)
             self._pending.append(result)
             if len(self._pending) >= LOOKUP_BATCH:
                 self._settle_pending()
