@@ -205,8 +205,8 @@ class Failure(BaseModel):
     message: str
 
 
-class JobStatus(BaseModel):
-    """The status document of ``GET /imports/{job_id}``, also the drop folder's result file."""
+class JobSummary(BaseModel):
+    """A job in ``GET /imports``: its status document without the row errors."""
 
     job_id: str
     status: JobState
@@ -216,7 +216,6 @@ class JobStatus(BaseModel):
     dry_run: bool
     counts: Counts
     progress: float = Field(ge=0.0, le=1.0)
-    errors: list[RowError]
     error_count: int
     errors_url: str
     failure: Failure | None
@@ -224,6 +223,12 @@ class JobStatus(BaseModel):
     created_at: str
     started_at: str | None
     completed_at: str | None
+
+
+class JobStatus(JobSummary):
+    """The status document of ``GET /imports/{job_id}``, also the drop folder's result file."""
+
+    errors: list[RowError]  # the first 100
 
 
 class JobAccepted(BaseModel):

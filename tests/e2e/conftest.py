@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,9 @@ from typing import Any
 import boto3
 import pytest
 import requests
-from local_stack.stack import LOCAL_ACCOUNT_ID, LOCAL_API_KEY
+from contacts_import.auth.keys import ALL_SCOPES, new_api_key, record_for_key
+from contacts_import.store.api_keys import ApiKeyStore
+from local_stack.stack import API_KEYS_TABLE_ID, LOCAL_ACCOUNT_ID, LOCAL_API_KEY
 from local_stack.template import StackTemplate, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +86,16 @@ class LocalStackHandle:
     def log_tail(self, lines: int = 80) -> str:
         return _tail(self.log_path, lines)
 
+    def keys_table(self) -> Any:
+        dynamodb = boto3.resource(
+            "dynamodb",
+            endpoint_url=self.aws_endpoint,
+            region_name=self.template.account.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        return dynamodb.Table(self.template.tables[API_KEYS_TABLE_ID].name)
+
 
 def _wait_until_healthy(process: subprocess.Popen[bytes], health_url: str, log_path: Path) -> None:
     give_up_at = time.monotonic() + STARTUP_TIMEOUT_SECONDS
@@ -144,3 +156,22 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         )
     finally:
         _stop(process)
+
+
+@pytest.fixture
+def make_api_key(local_stack: LocalStackHandle) -> Iterator[Callable[..., str]]:
+    """Makes API keys as `contacts-import keys create` does (the hash in the stack's keys table),
+    for any account and scopes; they are deleted again after the test."""
+    table = local_stack.keys_table()
+    made: list[str] = []
+
+    def make(account_id: str, scopes: tuple[str, ...] = ALL_SCOPES) -> str:
+        api_key = new_api_key()
+        record = record_for_key(api_key, account_id, scopes)
+        ApiKeyStore(table).put(record)
+        made.append(record.key_hash)
+        return api_key
+
+    yield make
+    for key_hash in made:
+        table.delete_item(Key={"key_hash": key_hash})

@@ -259,18 +259,21 @@ def test_a_missing_scope_is_403(stack):
 
 def test_openapi_document_describes_every_route(stack):
     response = stack.invoke("ImportStatusFunction", api_event("api_get_openapi.json"))
-    paths = json.loads(response["body"])["paths"]
-    for path in (
-        "/imports",
-        "/imports/uploads",
-        "/imports/{job_id}",
-        "/imports/{job_id}/errors",
-        "/imports/{job_id}/cancel",
-        "/lists/{list_id}",
-        "/lists/{list_id}/contacts",
-        "/lists/{list_id}/contacts/{phone}",
-    ):
-        assert path in paths
+    document = json.loads(response["body"])
+    error_envelope = "#/components/schemas/ErrorEnvelope"
+    for route in stack.template.routes:
+        operation = document["paths"][route.path][route.method.lower()]
+        (requirement,) = operation["security"]
+        assert list(requirement) == ["apiKey"], route
+        answers = operation["responses"]
+        assert any(status.startswith("2") for status in answers), route
+        for status in ("401", "403", "429", "500"):
+            assert answers[status]["content"]["application/json"]["schema"]["$ref"] == error_envelope, (route, status)
+        assert all(answer["headers"]["X-Request-ID"]["required"] for answer in answers.values()), route
+        assert "Retry-After" in answers["429"]["headers"], route
+    request_body = document["paths"]["/imports"]["post"]["requestBody"]["content"]
+    assert {"text/csv", "multipart/form-data", "application/json"} <= set(request_body)
+    assert "HTTPValidationError" not in json.dumps(document)  # this API answers 400 validation_error
 
 
 def test_authorizer_allows_a_known_key_and_refuses_others(stack):

@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import Router
 
+from contacts_import.api.docs import answers, json_answer, requires
 from contacts_import.api.envelope import (
     DataEnvelope,
     PageEnvelope,
@@ -20,7 +21,7 @@ from contacts_import.api.envelope import (
 )
 from contacts_import.api.resolver import caller
 from contacts_import.errors import NotFound
-from contacts_import.models import ContactOut, JobStatus, ListOut, RowError
+from contacts_import.models import ContactOut, JobStatus, JobSummary, ListOut, RowError
 from contacts_import.service.reports import (
     contact_document,
     errors_csv,
@@ -68,8 +69,14 @@ def _job(account_id: str, job_id: str) -> dict[str, Any]:
     return job
 
 
-@router.get("/imports", summary="The account's import jobs, newest first", tags=["imports"])
-def list_imports(limit: Limit = 100, cursor: Cursor = None) -> Response[PageEnvelope[dict[str, Any]]]:
+@router.get(
+    "/imports",
+    summary="The account's import jobs, newest first",
+    responses=answers({200: json_answer("A page of jobs.", PageEnvelope[JobSummary])}, 400),
+    security=requires("imports:read"),
+    tags=["imports"],
+)
+def list_imports(limit: Limit = 100, cursor: Cursor = None) -> Response[PageEnvelope[JobSummary]]:
     event = router.current_event
     who = caller(event)
     who.require("imports:read")
@@ -77,7 +84,13 @@ def list_imports(limit: Limit = 100, cursor: Cursor = None) -> Response[PageEnve
     return page_response(event, [job_summary(job) for job in jobs], next_cursor, limit)
 
 
-@router.get("/imports/<job_id>", summary="An import job's status, counts and first 100 row errors", tags=["imports"])
+@router.get(
+    "/imports/<job_id>",
+    summary="An import job's status, counts and first 100 row errors",
+    responses=answers({200: json_answer("The job's status.", DataEnvelope[JobStatus])}, 400, 404),
+    security=requires("imports:read"),
+    tags=["imports"],
+)
 def get_import(job_id: JobId) -> Response[DataEnvelope[JobStatus]]:
     event = router.current_event
     who = caller(event)
@@ -90,15 +103,20 @@ def get_import(job_id: JobId) -> Response[DataEnvelope[JobStatus]]:
 @router.get(
     "/imports/<job_id>/errors",
     summary="Every row error of a job, paged; with Accept: text/csv a spreadsheet-safe CSV of them all",
-    responses={
-        200: {
-            "description": "Row errors",
-            "content": {
-                "application/json": {"schema": PageEnvelope[RowError].model_json_schema()},
-                "text/csv": {"schema": {"type": "string"}},
-            },
-        }
-    },
+    responses=answers(
+        {
+            200: {
+                "description": "A page of row errors; with Accept: text/csv every one of them as a CSV.",
+                "content": {
+                    "application/json": {"model": PageEnvelope[RowError]},
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+            }
+        },
+        400,
+        404,
+    ),
+    security=requires("imports:read"),
     tags=["imports"],
 )
 def get_import_errors(job_id: JobId, limit: Limit = 100, cursor: Cursor = None):
@@ -115,7 +133,13 @@ def get_import_errors(job_id: JobId, limit: Limit = 100, cursor: Cursor = None):
     return page_response(event, [public_error(e) for e in errors], next_cursor, limit)
 
 
-@router.get("/lists/<list_id>", summary="A list and its size", tags=["lists"])
+@router.get(
+    "/lists/<list_id>",
+    summary="A list and its size",
+    responses=answers({200: json_answer("The list.", DataEnvelope[ListOut])}, 400, 404),
+    security=requires("contacts:read"),
+    tags=["lists"],
+)
 def get_list(list_id: ListId) -> Response[DataEnvelope[ListOut]]:
     event = router.current_event
     who = caller(event)
@@ -126,7 +150,13 @@ def get_list(list_id: ListId) -> Response[DataEnvelope[ListOut]]:
     return data_response(event, list_document(list_id, int(stored.get("total_contacts", 0))))
 
 
-@router.get("/lists/<list_id>/contacts", summary="A list's contacts, paged", tags=["lists"])
+@router.get(
+    "/lists/<list_id>/contacts",
+    summary="A list's contacts, paged",
+    responses=answers({200: json_answer("A page of contacts.", PageEnvelope[ContactOut])}, 400, 404),
+    security=requires("contacts:read"),
+    tags=["lists"],
+)
 def list_contacts(list_id: ListId, limit: Limit = 100, cursor: Cursor = None) -> Response[PageEnvelope[ContactOut]]:
     event = router.current_event
     who = caller(event)
@@ -140,6 +170,8 @@ def list_contacts(list_id: ListId, limit: Limit = 100, cursor: Cursor = None) ->
 @router.get(
     "/lists/<list_id>/contacts/<phone>",
     summary="One contact, by its E.164 phone (URL-encoded)",
+    responses=answers({200: json_answer("The contact.", DataEnvelope[ContactOut])}, 400, 404),
+    security=requires("contacts:read"),
     tags=["lists"],
 )
 def get_contact(list_id: ListId, phone: Annotated[str, Path(max_length=64)]) -> Response[DataEnvelope[ContactOut]]:
@@ -165,7 +197,15 @@ def _e164(text: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-@router.get("/openapi.json", summary="The OpenAPI document of this API", include_in_schema=False)
+@router.get(
+    "/openapi.json",
+    summary="The OpenAPI document of this API",
+    responses=answers(
+        {200: {"description": "This document.", "content": {"application/json": {"schema": {"type": "object"}}}}}
+    ),
+    security=requires(None),
+    tags=["meta"],
+)
 def openapi_document():
     from contacts_import.api.openapi import openapi_json
 

@@ -13,7 +13,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.metrics import MetricUnit
 
-from contacts_import.api.envelope import DataEnvelope, ErrorEnvelope, data_response
+from contacts_import.api.docs import LOCATION, answers, import_request, json_answer, requires, upload_request
+from contacts_import.api.envelope import DataEnvelope, data_response
 from contacts_import.api.requests import raw_body, read_import_request
 from contacts_import.api.resolver import caller
 from contacts_import.errors import InvalidOptions
@@ -36,20 +37,6 @@ from contacts_import.store.row_errors import RowErrorReader
 
 router = Router()
 metrics = Metrics()  # the handler's metric set: Powertools keeps one per namespace
-
-ERRORS = {
-    400: {
-        "description": "validation_error: bad options",
-        "content": {"application/json": {"schema": ErrorEnvelope.model_json_schema()}},
-    },
-    401: {"description": "unauthorized"},
-    403: {"description": "forbidden"},
-    404: {"description": "not_found"},
-    413: {"description": "payload_too_large: use POST /imports/uploads"},
-    415: {"description": "unsupported_media_type: not a CSV"},
-    422: {"description": "missing_required_column, empty_file, idempotency_key_reused"},
-    429: {"description": "rate_limited"},
-}
 
 
 @cache
@@ -76,13 +63,21 @@ def idempotent_create() -> Any:
     description="Body as text/csv (options in the query), multipart/form-data (field 'file') or "
     "application/json ({'csv': ...} or {'rows': [...]}, options as members). Answers 202 with the job, "
     "or 201 with the finished status when wait=true and the job ends within 10 s.",
-    responses={
-        202: {
-            "description": "Accepted",
-            "content": {"application/json": {"schema": DataEnvelope[JobAccepted].model_json_schema()}},
+    responses=answers(
+        {
+            201: json_answer(
+                "wait=true, and the job ended within 10 s: its status.", DataEnvelope[JobStatus], LOCATION
+            ),
+            202: json_answer("Accepted: the job is queued.", DataEnvelope[JobAccepted], LOCATION),
         },
-        **ERRORS,
-    },
+        400,
+        409,
+        413,
+        415,
+        422,
+    ),
+    security=requires("imports:write"),
+    openapi_extensions=import_request(),
     tags=["imports"],
 )
 def post_import() -> Response[DataEnvelope[JobStatus] | DataEnvelope[JobAccepted]]:
@@ -118,7 +113,13 @@ def post_import() -> Response[DataEnvelope[JobStatus] | DataEnvelope[JobAccepted
     summary="Get a presigned upload for a large file",
     description="JSON body {'file_name': ..., options}. POST the file to upload.url with upload.fields "
     "first; the upload starts the job.",
-    responses=ERRORS,
+    responses=answers(
+        {201: json_answer("The job, awaiting its upload, and how to upload.", DataEnvelope[UploadAccepted], LOCATION)},
+        400,
+        413,
+    ),
+    security=requires("imports:write"),
+    openapi_extensions=upload_request(),
     tags=["imports"],
 )
 def post_upload() -> Response[DataEnvelope[UploadAccepted]]:
@@ -142,7 +143,8 @@ def post_upload() -> Response[DataEnvelope[UploadAccepted]]:
     "/imports/<job_id>/cancel",
     summary="Cancel a queued or processing job",
     description="What the job has written stays. 409 when the job has already ended.",
-    responses={409: {"description": "conflict: the job has ended"}, **ERRORS},
+    responses=answers({200: json_answer("The cancelled job's status.", DataEnvelope[JobStatus])}, 400, 404, 409),
+    security=requires("imports:write"),
     tags=["imports"],
 )
 def post_cancel(job_id: Annotated[str, Path(max_length=64)]) -> Response[DataEnvelope[JobStatus]]:

@@ -1,0 +1,183 @@
+"""What the OpenAPI document says beyond what Powertools derives from a route's signature: the
+scope each route needs, every answer it can give (errors in the contract's envelope, including
+those API Gateway gives itself: 401, 403, 429), the headers that come with them, and the bodies of
+the routes that read their body raw (``POST /imports`` takes three content types).
+
+The routes use these in their decorators; the e2e tests hold the running API to them (the
+authorization matrix to the scopes, schemathesis to the answers).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+from contacts_import.api.envelope import ErrorEnvelope
+from contacts_import.models import ImportOptions
+
+SECURITY_SCHEME = "apiKey"
+
+_ERRORS: dict[int, str] = {
+    400: "validation_error: an option, parameter or body is not valid (the message names it).",
+    401: "unauthorized: no API key, or not a valid one (answered by API Gateway).",
+    403: "forbidden: the API key lacks the scope this route needs.",
+    404: "not_found: no such job, list or contact in this account (another account's answers the same).",
+    409: "conflict: the job has already ended, or a request with this Idempotency-Key is still being handled.",
+    413: "payload_too_large: the body is over the direct limit (4 MiB of file): use POST /imports/uploads.",
+    415: "unsupported_media_type: the body is not a CSV (PDF, image, zip, ...) or its Content-Type is not one "
+    "this route takes.",
+    422: "missing_required_column (no phone column found and none mapped; the message names the headers seen), "
+    "empty_file, or idempotency_key_reused (the same Idempotency-Key with another request within 24 h).",
+    429: "rate_limited: the account's request rate (Retry-After), or its imports in flight (Retry-After and "
+    "X-RateLimit-Limit, -Remaining, -Reset).",
+    500: "internal_error: quote the request id (X-Request-ID) when you report it.",
+}
+# Every route can meet these: API Gateway answers them before any code of ours runs (403 also
+# when the account is not enabled for the API), and anything can fail.
+ALWAYS = (401, 403, 429, 500)
+
+_REQUEST_ID = {
+    "description": "The request's id, also in meta.request_id.",
+    "required": True,
+    "schema": {"type": "string"},
+}
+_RATE_HEADERS = {
+    "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}},
+    "X-RateLimit-Limit": {"description": "The account's cap of imports in flight.", "schema": {"type": "string"}},
+    "X-RateLimit-Remaining": {"description": "Imports the account may still start: 0.", "schema": {"type": "string"}},
+    "X-RateLimit-Reset": {"description": "Unix time (seconds) worth retrying at.", "schema": {"type": "string"}},
+}
+_EXAMPLE_CSV = "phone,name,email\n(212) 736-5000,Jane Doe,jane@example.com\n"
+LOCATION = {"Location": {"description": "The job's status URL: /imports/<job_id>.", "schema": {"type": "string"}}}
+
+
+def requires(scope: str | None) -> list[dict[str, list[str]]]:
+    """The route's security requirement: a Bearer API key, with ``scope`` among its scopes."""
+    return [{SECURITY_SCHEME: [scope] if scope else []}]
+
+
+def answers(success: dict[int, OpenAPIResponse], *errors: int) -> dict[int, OpenAPIResponse]:
+    """The route's ``responses``: its successes, then ``errors`` and ALWAYS, every one in the error
+    envelope; every answer carries X-Request-ID."""
+    documented: dict[int, OpenAPIResponse] = {}
+    for status, response in success.items():
+        documented[status] = {**response, "headers": {"X-Request-ID": _REQUEST_ID, **response.get("headers", {})}}
+    for status in sorted({*errors, *ALWAYS}):
+        headers: dict[str, Any] = {"X-Request-ID": _REQUEST_ID}
+        if status == 429:
+            headers["Retry-After"] = {**_RATE_HEADERS["Retry-After"], "required": True}
+            headers |= {name: spec for name, spec in _RATE_HEADERS.items() if name != "Retry-After"}
+        documented[status] = {
+            "description": _ERRORS[status],
+            "headers": headers,
+            "content": {"application/json": {"model": ErrorEnvelope}},
+        }
+    return documented
+
+
+def json_answer(description: str, model: Any, headers: dict[str, Any] | None = None) -> OpenAPIResponse:
+    response: OpenAPIResponse = {"description": description, "content": {"application/json": {"model": model}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _options_schema() -> dict[str, Any]:
+    """The import options as JSON members (JSON body); the same names are query parameters and
+    form fields, where every value is a string (booleans as true/false, lists comma-separated,
+    mapping as a JSON string)."""
+    schema = ImportOptions.model_json_schema()
+    return {name: {k: v for k, v in spec.items() if k != "title"} for name, spec in schema["properties"].items()}
+
+
+def _option_query_parameters() -> list[dict[str, Any]]:
+    return [
+        {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": spec.get("description") or "An import option (contract §4).",
+            "schema": {"type": "string"},
+        }
+        for name, spec in _options_schema().items()
+    ]
+
+
+def import_request() -> dict[str, Any]:
+    """``POST /imports``: the file as the body (options in the query), as a form (field ``file``,
+    options as other fields) or as JSON (``csv`` or ``rows``, options as members)."""
+    options = _options_schema()
+    raw_file = {"schema": {"type": "string", "format": "binary"}, "example": _EXAMPLE_CSV}
+    form_fields = {name: {"type": "string"} for name in options}
+    return {
+        "parameters": _option_query_parameters(),
+        "requestBody": {
+            "required": True,
+            "description": "The CSV file. Raw (options in the query), multipart/form-data (the file in the field "
+            "'file', options as other fields, mapping as a JSON string), or JSON ({'csv': text} or "
+            "{'rows': [objects]}, options as members).",
+            "content": {
+                "text/csv": raw_file,
+                "application/octet-stream": raw_file,
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}, **form_fields},
+                    },
+                    "example": {"file": _EXAMPLE_CSV, "list_id": "default"},
+                },
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {
+                                "type": "object",
+                                "required": ["csv"],
+                                "properties": {"csv": {"type": "string"}, "file_name": {"type": "string"}, **options},
+                                "additionalProperties": False,
+                            },
+                            {
+                                "type": "object",
+                                "required": ["rows"],
+                                "properties": {
+                                    "rows": {"type": "array", "items": {"type": "object"}},
+                                    "file_name": {"type": "string"},
+                                    **options,
+                                },
+                                "additionalProperties": False,
+                            },
+                        ]
+                    },
+                    "examples": {
+                        "csv": {"value": {"csv": _EXAMPLE_CSV, "list_id": "default", "tags": ["vip"]}},
+                        "rows": {
+                            "value": {
+                                "rows": [{"phone": "+14155552671", "first_name": "Li", "last_name": "Ito"}],
+                                "on_existing": "update",
+                            }
+                        },
+                    },
+                },
+            },
+        },
+    }
+
+
+def upload_request() -> dict[str, Any]:
+    """``POST /imports/uploads``: a JSON object, the file's name and the import options."""
+    return {
+        "requestBody": {
+            "required": False,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file_name": {"type": "string", "default": "contacts.csv"}, **_options_schema()},
+                        "additionalProperties": False,
+                    },
+                    "example": {"file_name": "contacts.csv", "list_id": "default"},
+                }
+            },
+        }
+    }

@@ -1,0 +1,100 @@
+"""The authorization matrix over every route of template.yaml, through the local stack over HTTP:
+no key and a wrong key are 401, a key without the route's scope is 403, a key with exactly that
+scope gets through, and another account's job, list or contact is 404 (and never shows up).
+
+Routes come from the template (as the local stack serves them), the scope each needs from the
+API's own /openapi.json: what the document promises is what the API enforces.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable
+from urllib.parse import quote
+
+import pytest
+import requests
+from contacts_import.auth.keys import ALL_SCOPES
+
+from tests.e2e.conftest import LocalStackHandle
+
+pytestmark = pytest.mark.e2e
+
+PHONE = "+12127365000"
+PIPELINE_TIMEOUT_SECONDS = 180  # a slow machine; nothing asserts how long it took
+
+
+def call(stack: LocalStackHandle, method: str, path: str, authorization: str | None) -> requests.Response:
+    headers = {"Authorization": authorization} if authorization else {}
+    return requests.request(method, stack.url(path), headers=headers, timeout=60)
+
+
+def assert_error(response: requests.Response, status: int, code: str, context: str) -> None:
+    assert response.status_code == status, f"{context}: {response.status_code} {response.text[:200]}"
+    body = response.json()
+    assert body["error"]["code"] == code, context
+    assert response.headers["X-Request-ID"] == body["meta"]["request_id"], context
+
+
+def test_every_route_refuses_missing_wrong_and_unscoped_keys_and_hides_other_accounts(
+    local_stack: LocalStackHandle, make_api_key: Callable[..., str]
+) -> None:
+    owner, intruder = (f"authz-{who}-{uuid.uuid4().hex[:8]}" for who in ("owner", "intruder"))
+    owner_key, intruder_key = make_api_key(owner), make_api_key(intruder)
+    list_id = f"authz-{uuid.uuid4().hex[:8]}"
+    imported = requests.post(
+        local_stack.url("/imports"),
+        params={"list_id": list_id, "wait": "true"},
+        data=f"phone,name\n{PHONE},Owner's contact\n".encode(),
+        headers={"Authorization": f"Bearer {owner_key}", "Content-Type": "text/csv"},
+        timeout=60,
+    )
+    assert imported.status_code in (201, 202), imported.text
+    job_id = imported.json()["data"]["job_id"]
+    assert ended(local_stack, job_id, owner_key)["status"] == "completed"  # so that a cancel cannot change it
+    values = {"job_id": job_id, "list_id": list_id, "phone": quote(PHONE, safe="")}
+    document = call(local_stack, "GET", "/openapi.json", f"Bearer {owner_key}").json()
+
+    routes = local_stack.template.routes
+    assert routes
+    for route in routes:
+        path = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], route.path)  # KeyError: a new parameter
+        label = f"{route.method} {route.path}"
+        assert route.authorizer, f"{label} has no authorizer"
+
+        assert_error(call(local_stack, route.method, path, None), 401, "unauthorized", f"{label}, no key")
+        for wrong in ("Bearer cik_no-such-key", "Basic b3duZXI6cGFzcw==", "Bearer "):
+            assert_error(call(local_stack, route.method, path, wrong), 401, "unauthorized", f"{label}, {wrong!r}")
+
+        (requirement,) = document["paths"][route.path][route.method.lower()]["security"]
+        (needed,) = requirement.values()
+        assert set(needed) <= set(ALL_SCOPES), label
+        if needed:
+            others = tuple(scope for scope in ALL_SCOPES if scope not in needed)
+            lacking = call(local_stack, route.method, path, f"Bearer {make_api_key(owner, others)}")
+            assert_error(lacking, 403, "forbidden", f"{label}, a key without {needed}")
+            assert lacking.json()["error"]["details"] == {"required_scope": needed[0]}
+        scoped = call(local_stack, route.method, path, f"Bearer {make_api_key(owner, tuple(needed))}")
+        assert scoped.status_code not in (401, 403), f"{label}, a key with just {needed}: {scoped.text[:200]}"
+
+        foreign = call(local_stack, route.method, path, f"Bearer {intruder_key}")
+        if "{" in route.path:  # as if it did not exist
+            assert_error(foreign, 404, "not_found", f"{label}, another account")
+        else:  # the other account's own jobs (GET /imports), never the owner's
+            assert job_id not in foreign.text and PHONE not in foreign.text, f"{label}: another account's data"
+
+    # Nothing the other account tried changed the owner's job or list.
+    assert ended(local_stack, job_id, owner_key)["status"] == "completed"
+    listed = call(local_stack, "GET", f"/lists/{list_id}", f"Bearer {owner_key}").json()["data"]
+    assert listed["total_contacts"] == 1
+
+
+def ended(stack: LocalStackHandle, job_id: str, api_key: str) -> dict:
+    give_up_at = time.monotonic() + PIPELINE_TIMEOUT_SECONDS
+    while True:
+        job = call(stack, "GET", f"/imports/{job_id}", f"Bearer {api_key}").json()["data"]
+        if job["status"] in ("completed", "failed", "cancelled") or time.monotonic() > give_up_at:
+            return job
+        time.sleep(0.3)
