@@ -9,7 +9,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -156,30 +156,45 @@ class Record:
     fields: list[str]
 
 
+@dataclass(frozen=True, slots=True)
+class TextFormat:
+    """How a file's text is read: the codec (possibly ``AUTO``), its error handler, the delimiter."""
+
+    encoding: str
+    errors: str
+    delimiter: str
+
+
+def decide_format(head: bytes, *, encoding: str | None = None, delimiter: str | None = None) -> TextFormat:
+    """The encoding and delimiter of a file from its first block (refusing what is plainly no CSV).
+
+    An encoding the user named is taken strictly: bytes it cannot decode are a bad_encoding."""
+    sniff_content(head)
+    chosen = encoding or detect_encoding(head)
+    errors = "strict" if encoding else errors_for(chosen)
+    try:
+        head_text = head.decode(
+            WINDOWS_1252 if chosen == AUTO and not _is_utf8(head) else ("utf-8" if chosen == AUTO else chosen),
+            errors="ignore",
+        )
+    except LookupError as error:  # already checked by the options model; be safe anyway
+        raise BadEncoding(f"Unknown encoding {chosen!r}.") from error
+    return TextFormat(chosen, errors, delimiter or detect_delimiter(head_text.lstrip("\ufeff"), len(head) < HEAD_BYTES))
+
+
 class CsvSource:
     """A readable CSV: the decided encoding and delimiter, and the records, numbered."""
 
     def __init__(self, stream: BinaryIO, *, encoding: str | None = None, delimiter: str | None = None) -> None:
         head = read_head(stream)
-        sniff_content(head)
-        self.encoding = encoding or detect_encoding(head)
-        # An encoding the user named is taken strictly: bytes it cannot decode are a bad_encoding.
-        errors = "strict" if encoding else errors_for(self.encoding)
-        try:
-            head_text = head.decode(
-                WINDOWS_1252
-                if self.encoding == AUTO and not _is_utf8(head)
-                else ("utf-8" if self.encoding == AUTO else self.encoding),
-                errors="ignore",
-            )
-        except LookupError as error:  # already checked by the options model; be safe anyway
-            raise BadEncoding(f"Unknown encoding {self.encoding!r}.") from error
-        self.delimiter = delimiter or detect_delimiter(head_text.lstrip("\ufeff"), len(head) < HEAD_BYTES)
+        text_format = decide_format(head, encoding=encoding, delimiter=delimiter)
+        self.encoding = text_format.encoding
+        self.delimiter = text_format.delimiter
         self._counter = CountingReader(head, stream)
         self._text = io.TextIOWrapper(
             io.BufferedReader(self._counter, READ_BUFFER_BYTES),
             encoding=self.encoding,
-            errors=errors,
+            errors=text_format.errors,
             newline="",
         )
 
@@ -190,51 +205,66 @@ class CsvSource:
     def records(self) -> Iterator[Record | RowError]:
         """Every record with its row number (1-based, the header is row 1), or a RowError for a record
         the reader could not take. Blank lines are yielded too: they still use up a row number."""
-        record_lines: list[str] = []
-        reader = csv.reader(
-            _remembering(self._text, record_lines), delimiter=self.delimiter, quotechar='"', doublequote=True
-        )
-        row = 0
-        last_line = 0
-        while True:
-            try:
-                fields = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as error:
-                row += 1
-                spanned = reader.line_num - last_line
-                last_line = reader.line_num
-                record_lines.clear()
-                yield _reader_error(row, spanned, reader.line_num, str(error))
-                continue
-            except UnicodeDecodeError:
-                name = "UTF-8" if self.encoding in (AUTO, "utf-8-sig") else self.encoding
-                raise BadEncoding(
-                    f"The file is not valid {name} near row {row + 1} (within the {READ_BUFFER_BYTES // 1024} KiB "
-                    f"before byte {self.bytes_read}): it mixes encodings. Save it as UTF-8, or name its "
-                    "encoding with the encoding option.",
-                    details={"row": row + 1, "encoding": name, "before_byte": self.bytes_read},
-                ) from None
+        return numbered_records(self._text, self.delimiter, self.encoding, lambda: self.bytes_read)
+
+
+def numbered_records(
+    lines: Iterable[str],
+    delimiter: str,
+    encoding: str,
+    bytes_read: Callable[[], int],
+    first_row: int = 1,
+    lines_before: int = 0,
+) -> Iterator[Record | RowError]:
+    """The records of text lines (split as ``newline=""`` splits them), numbered from ``first_row``;
+    ``lines_before`` is how many lines of the file come before the first (for messages).
+
+    csv.reader takes one line at a time and never reads past the end of the record it returns, so a
+    reader started at any record boundary sees the records a reader of the whole file sees there.
+    """
+    record_lines: list[str] = []
+    reader = csv.reader(_remembering(lines, record_lines), delimiter=delimiter, quotechar='"', doublequote=True)
+    row = first_row - 1
+    last_line = 0
+    while True:
+        try:
+            fields = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
             row += 1
             spanned = reader.line_num - last_line
             last_line = reader.line_num
-            if spanned > 1 and "".join(record_lines).count('"') % 2:
-                # Closed quotes come in pairs (doubled ones too): an odd count over several lines is a
-                # quote that never closed, which the csv module (non-strict) runs to the end of the file.
-                record_lines.clear()
-                yield RowError(
-                    row=row,
-                    code="unterminated_quote",
-                    message=(
-                        f"A quoted field opens in row {row} and never closes; it ran to the end of the "
-                        f"file ({spanned} lines were read into it)."
-                    ),
-                    value=fields[-1][:200] if fields else None,
-                )
-                continue
             record_lines.clear()
-            yield Record(row, fields)
+            yield _reader_error(row, spanned, lines_before + reader.line_num, str(error))
+            continue
+        except UnicodeDecodeError:
+            name = "UTF-8" if encoding in (AUTO, "utf-8-sig") else encoding
+            raise BadEncoding(
+                f"The file is not valid {name} near row {row + 1} (within the {READ_BUFFER_BYTES // 1024} KiB "
+                f"before byte {bytes_read()}): it mixes encodings. Save it as UTF-8, or name its "
+                "encoding with the encoding option.",
+                details={"row": row + 1, "encoding": name, "before_byte": bytes_read()},
+            ) from None
+        row += 1
+        spanned = reader.line_num - last_line
+        last_line = reader.line_num
+        if spanned > 1 and "".join(record_lines).count('"') % 2:
+            # Closed quotes come in pairs (doubled ones too): an odd count over several lines is a
+            # quote that never closed, which the csv module (non-strict) runs to the end of the file.
+            record_lines.clear()
+            yield RowError(
+                row=row,
+                code="unterminated_quote",
+                message=(
+                    f"A quoted field opens in row {row} and never closes; it ran to the end of the "
+                    f"file ({spanned} lines were read into it)."
+                ),
+                value=fields[-1][:200] if fields else None,
+            )
+            continue
+        record_lines.clear()
+        yield Record(row, fields)
 
 
 def _remembering(lines: Iterable[str], record_lines: list[str]) -> Iterator[str]:

@@ -1,0 +1,314 @@
+"""Planning a file into chunks that workers read in parallel, and reading one chunk.
+
+A chunk is a byte range that starts and ends on a record boundary, with the spreadsheet row number
+of its first record. The planner reads the file once, with the reader the workers use
+(``reading.numbered_records``, csv.reader fed one line at a time, so that the bytes of every
+record are known): a line break inside a quoted field is never a boundary, and a worker that starts
+reading at a chunk's first byte sees exactly the records, numbers and row errors a single reader of
+the whole file sees there. Chunks are cut by size in bytes; a small file is one chunk.
+
+Files whose records cannot be found by byte offset in the object itself are *staged*: the planner
+writes the text it reads to a staging object as UTF-8 CSV (or, for gzip around an ASCII-compatible
+encoding, the decompressed bytes as they are) and plans byte ranges of that object instead:
+
+- gzip: a compressed stream has no byte offsets a worker could start from;
+- Excel ``.xlsx``: the first sheet is written out as CSV (a zip is read from its end, not in ranges);
+- encodings in which a line break is not the byte ``\\n`` (UTF-16, EBCDIC...): transcoded to UTF-8.
+
+The planner also settles what the single reader decides while it streams: the ``AUTO`` encoding
+(UTF-8, or Windows-1252 when the first non-ASCII bytes say so) is resolved over the whole file, so
+every chunk is decoded the same way. A file refused part-way (bytes that are not the file's
+encoding, a gzip that breaks or grows too large) is planned up to the last whole record before
+that point, with the refusal kept as the plan's ``failure``: the rows before it are imported, as a
+single reader would have imported them, and the job then ends failed.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+from contacts_import.errors import EmptyFile, FileRejected, NotCsv
+from contacts_import.models import RowError
+from contacts_import.pipeline.containers import GZIP_MAGIC, ZIP_MAGIC, XlsxSource, _BoundedGunzip, _seekable, is_xlsx
+from contacts_import.pipeline.encodings import AUTO, errors_for
+from contacts_import.pipeline.reading import (
+    READ_BUFFER_BYTES,
+    CountingReader,
+    Record,
+    TextFormat,
+    decide_format,
+    numbered_records,
+    read_head,
+)
+
+DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
+_ASCII = bytes(range(128))
+# A physical line as TextIOWrapper(newline="") delivers it: ended by \r\n, \r or \n.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+class StagingSink(Protocol):
+    """Where a staged file's bytes go (an S3 multipart upload in the service)."""
+
+    def write(self, data: bytes) -> object: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    start: int  # first byte, in the object the workers read
+    end: int  # one past the last byte
+    first_row: int  # spreadsheet row number of the first record
+    lines_before: int = 0  # lines of the file before the chunk (row errors name file lines)
+
+    def to_json(self) -> list[int]:
+        return [self.start, self.end, self.first_row, self.lines_before]
+
+    @classmethod
+    def from_json(cls, value: list[int]) -> Chunk:
+        return cls(*(int(v) for v in value))
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """What the workers need to read a file in chunks, and what the run needs to map its columns."""
+
+    staged: bool  # the chunks are ranges of the staging object, not of the uploaded one
+    encoding: str  # the codec every chunk is decoded with (never AUTO)
+    errors: str
+    delimiter: str
+    first_record: tuple[str, ...]  # the header, or without a header the first record (its width)
+    chunks: tuple[Chunk, ...]
+    failure: FileRejected | None = None
+
+    @property
+    def text_format(self) -> TextFormat:
+        return TextFormat(self.encoding, self.errors, self.delimiter)
+
+
+def ascii_compatible(codec: str) -> bool:
+    """Whether every ASCII byte is that character in this codec, with no state across lines: then
+    ``\\r`` and ``\\n`` bytes are line breaks wherever they appear, and a chunk can start after one."""
+    if codec == AUTO:
+        return True
+    try:
+        return _ASCII.decode(codec) == _ASCII.decode("ascii")
+    except (UnicodeDecodeError, LookupError):
+        return False
+
+
+def plan_chunks(
+    stream: BinaryIO,
+    *,
+    has_header: bool,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    max_bytes: int = 1024**3,
+    stage: Callable[[], StagingSink] | None = None,
+) -> FilePlan:
+    """Read ``stream`` once and cut it into chunks of about ``chunk_bytes``.
+
+    ``stage`` opens the staging object for the formats that need one (see the module docstring); a
+    file that needs staging without it is refused as ``not_csv``. Raises what the single reader
+    raises for a file that cannot be imported at all (empty, not a CSV, an unreadable first record).
+    """
+    head = read_head(stream)
+    if head.startswith(GZIP_MAGIC):
+        inflated = _BoundedGunzip(CountingReader(head, stream), max_bytes)
+        inner_head = read_head(inflated)
+        text_format = decide_format(inner_head, encoding=encoding, delimiter=delimiter)
+        lines = _decoded_lines(CountingReader(inner_head, inflated), text_format, transcode=not _in_place(text_format))
+        return _plan(lines, text_format, has_header, chunk_bytes, _open(stage), staged=True)
+    if head.startswith(ZIP_MAGIC):
+        workbook = _seekable(head, stream, max_bytes)
+        if not is_xlsx(workbook):
+            raise NotCsv("The file is a zip archive, not a CSV or an .xlsx workbook.", details={"detected": "zip"})
+        return _plan(_xlsx_lines(XlsxSource(workbook)), _XLSX_FORMAT, has_header, chunk_bytes, _open(stage), True)
+    text_format = decide_format(head, encoding=encoding, delimiter=delimiter)
+    if _in_place(text_format):
+        lines = _decoded_lines(CountingReader(head, stream), text_format, transcode=False)
+        return _plan(lines, text_format, has_header, chunk_bytes, None, staged=False)
+    lines = _decoded_lines(CountingReader(head, stream), text_format, transcode=True)
+    return _plan(lines, text_format, has_header, chunk_bytes, _open(stage), staged=True)
+
+
+def read_chunk(stream: BinaryIO, plan: FilePlan, chunk: Chunk) -> Iterator[Record | RowError]:
+    """The records of one chunk; ``stream`` holds exactly its bytes."""
+    encoding = plan.encoding
+    if encoding == "utf-8-sig" and chunk.start > 0:
+        encoding = "utf-8"  # the mark is at the start of the file only; a chunk further on has none
+    counter = CountingReader(b"", stream)
+    text = io.TextIOWrapper(
+        io.BufferedReader(counter, READ_BUFFER_BYTES), encoding=encoding, errors=plan.errors, newline=""
+    )
+    return numbered_records(
+        text, plan.delimiter, plan.encoding, lambda: chunk.start + counter.bytes_read, chunk.first_row
+    )
+
+
+# ------------------------------------------------------------------------------ lines
+
+
+_XLSX_FORMAT = TextFormat("utf-8", "strict", ",")
+
+
+def _in_place(text_format: TextFormat) -> bool:
+    return ascii_compatible(text_format.encoding)
+
+
+def _open(stage: Callable[[], StagingSink] | None) -> StagingSink:
+    if stage is None:
+        raise NotCsv("This file must be staged to be read in parts, and nowhere was given to stage it.")
+    return stage()
+
+
+@dataclass(frozen=True)
+class _Lines:
+    """Text lines for the reader, each with the bytes it takes in the object the workers will read;
+    ``resolved`` answers the codec and error handler the workers decode with, once every line has
+    been handed out (the AUTO encoding is settled by the file's first non-ASCII bytes)."""
+
+    lines: Iterator[tuple[str, bytes]]
+    resolved: Callable[[], tuple[str, str]]
+
+
+def _raw_lines(stream: BinaryIO) -> Iterator[bytes]:
+    """Byte lines split as ``newline=""`` splits text: \\r\\n, \\r or \\n (a \\r at the end of a block
+    waits for the next block, which may begin with its \\n)."""
+    pending = b""
+    while True:
+        block = stream.read(READ_BUFFER_BYTES)
+        if not block:
+            break
+        lines = (pending + block).splitlines(keepends=True)
+        pending = lines.pop()
+        if pending.endswith(b"\n"):
+            lines.append(pending)
+            pending = b""
+        yield from lines
+    if pending:
+        yield pending
+
+
+def _decoded_lines(stream: BinaryIO, text_format: TextFormat, *, transcode: bool) -> _Lines:
+    if not transcode:
+        decoder = codecs.getincrementaldecoder(text_format.encoding)(text_format.errors)
+
+        def in_place() -> Iterator[tuple[str, bytes]]:
+            for raw in _raw_lines(stream):
+                yield decoder.decode(raw), raw
+            tail = decoder.decode(b"", final=True)  # a character cut short at the end of the file
+            if tail:
+                yield tail, b""
+
+        def resolved() -> tuple[str, str]:
+            if text_format.encoding != AUTO:
+                return text_format.encoding, text_format.errors
+            chosen = getattr(decoder, "chosen", None) or "utf-8"
+            return chosen, errors_for(chosen)
+
+        return _Lines(in_place(), resolved)
+
+    text = io.TextIOWrapper(
+        io.BufferedReader(stream, READ_BUFFER_BYTES),  # type: ignore[arg-type]
+        encoding=text_format.encoding,
+        errors=text_format.errors,
+        newline="",
+    )
+    return _Lines(((line, line.encode("utf-8")) for line in text), lambda: ("utf-8", "strict"))
+
+
+def _xlsx_lines(sheet: XlsxSource) -> _Lines:
+    """The sheet as the CSV text a worker reads back into the same rows: every row one record
+    (blank rows too, so row numbers stay the sheet's), quoted wherever a cell needs it."""
+
+    def lines() -> Iterator[tuple[str, bytes]]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")  # quotes a cell holding \r or \n alike
+        for record in sheet.records():
+            assert isinstance(record, Record)  # a sheet has no unreadable records
+            buffer.seek(0)
+            buffer.truncate()
+            writer.writerow(record.fields)
+            for line in _LINE.findall(buffer.getvalue()):
+                yield line, line.encode("utf-8")
+
+    return _Lines(lines(), lambda: ("utf-8", "strict"))
+
+
+# ------------------------------------------------------------------------------ the plan
+
+
+class _Feed:
+    """Hands the reader its lines one at a time, counting (and staging) the bytes handed out."""
+
+    def __init__(self, lines: Iterator[tuple[str, bytes]], sink: StagingSink | None) -> None:
+        self._lines = lines
+        self._sink = sink
+        self.consumed = 0
+        self.lines = 0
+
+    def __iter__(self) -> Iterator[str]:
+        sink = self._sink
+        for text, raw in self._lines:
+            if sink is not None and raw:
+                sink.write(raw)
+            self.consumed += len(raw)
+            self.lines += 1
+            yield text
+
+
+def _plan(
+    lines: _Lines,
+    text_format: TextFormat,
+    has_header: bool,
+    chunk_bytes: int,
+    sink: StagingSink | None,
+    staged: bool,
+) -> FilePlan:
+    feed = _Feed(lines.lines, sink)
+    records = numbered_records(feed, text_format.delimiter, text_format.encoding, lambda: feed.consumed)
+    first: tuple[str, ...] | None = None
+    chunks: list[Chunk] = []
+    start, first_row, lines_before = 0, 1, 0
+    boundary, boundary_lines = 0, 0  # the end of the last whole record, and the lines up to it
+    failure: FileRejected | None = None
+    try:
+        for record in records:
+            boundary, boundary_lines = feed.consumed, feed.lines
+            if first is None:
+                if isinstance(record, Record) and not record.fields:
+                    continue  # leading empty lines: no header yet (and blank rows of chunk 0 without one)
+                if isinstance(record, RowError):
+                    raise NotCsv(f"The first row is not readable CSV: {record.message}", details={"row": record.row})
+                first = tuple(record.fields)
+                if has_header:
+                    start, first_row, lines_before = boundary, record.row + 1, boundary_lines
+                continue
+            if boundary - start >= chunk_bytes:
+                chunks.append(Chunk(start, boundary, first_row, lines_before))
+                start, first_row, lines_before = boundary, record.row + 1, boundary_lines
+    except FileRejected as rejection:
+        if first is None:
+            raise
+        failure = rejection  # refused part-way: what came before is planned, and imported
+    if first is None:
+        raise EmptyFile("The file has no rows.")
+    if boundary > start or not chunks:
+        chunks.append(Chunk(start, boundary, first_row, lines_before))
+    encoding, errors = lines.resolved()
+    return FilePlan(
+        staged=staged,
+        encoding=encoding,
+        errors=errors,
+        delimiter=text_format.delimiter,
+        first_record=first,
+        chunks=tuple(chunks),
+        failure=failure,
+    )
