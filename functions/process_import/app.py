@@ -6,14 +6,13 @@ destination) take over; processing the same object again is safe.
 
 from functools import cache
 
-from aws_lambda_powertools import Metrics, Tracer
+from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from contacts_import.logs import service_logger, values_kept_out
 from contacts_import.service.process_import import ProcessDeps, StoredObject, process_deps, process_object
 
 logger = service_logger()
-tracer = Tracer()
 metrics = Metrics()
 
 
@@ -23,7 +22,6 @@ def deps() -> ProcessDeps:
 
 
 @logger.inject_lambda_context(log_event=False)
-@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 @metrics.log_metrics
 @values_kept_out(logger)
 @event_source(data_class=S3Event)

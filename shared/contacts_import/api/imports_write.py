@@ -27,7 +27,6 @@ from contacts_import.service.create_import import (
     create_upload,
     wait_for_end,
 )
-from contacts_import.service.idempotency import idempotent_creator
 from contacts_import.service.reports import status_url
 from contacts_import.settings import CreateImportSettings
 from contacts_import.store.dynamo import BOTO_CONFIG, dynamodb_resource
@@ -53,6 +52,9 @@ def deps() -> CreateDeps:
 
 @cache
 def idempotent_create() -> Any:
+    # Imported on the first request with an Idempotency-Key: the others never pay for it.
+    from contacts_import.service.idempotency import idempotent_creator
+
     # A plain client: Powertools serializes its own items (the resource's client would do it twice).
     return idempotent_creator(deps().settings.idempotency_table, boto3.client("dynamodb", config=BOTO_CONFIG))
 

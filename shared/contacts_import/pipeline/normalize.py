@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 
 from contacts_import.models import ImportOptions, RowError
 from contacts_import.pipeline.fields import is_mobile_type
@@ -218,6 +217,9 @@ def normalize_email(raw: str) -> str | None:
     fast = _plain_ascii_address(text)
     if fast is not None:
         return fast
+    # Imported here: most addresses never need it, and every cold start would pay for it.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError:

@@ -28,8 +28,8 @@ from contacts_import.object_keys import safe_file_name, upload_key
 from contacts_import.pipeline.containers import open_records
 from contacts_import.pipeline.mapping import plan_columns
 from contacts_import.pipeline.reading import Record
+from contacts_import.service.job_items import new_job_item
 from contacts_import.service.jobs_in_flight import check_jobs_in_flight, upload_expiry_seconds
-from contacts_import.service.process_import import new_job_item
 from contacts_import.service.reports import status_document, status_url
 from contacts_import.settings import CreateImportSettings
 from contacts_import.store.jobs import JobStore

@@ -28,6 +28,7 @@ from contacts_import.object_keys import (
 )
 from contacts_import.pipeline.containers import open_records
 from contacts_import.pipeline.importer import ImportResult, RunContext, run_import
+from contacts_import.service.job_items import new_job_item
 from contacts_import.service.reports import status_document
 from contacts_import.settings import ProcessImportSettings
 from contacts_import.store.contacts import ContactStore
@@ -146,39 +147,6 @@ def _find_or_create_job(
         )
     )
     return deps.jobs.get(location.account_id, job_id)
-
-
-def new_job_item(
-    *,
-    account_id: str,
-    job_id: str,
-    status: str,
-    source: str,
-    options: ImportOptions,
-    file_name: str | None,
-    object_key: str,
-    now: str,
-    idempotency_key: str | None = None,
-) -> dict[str, Any]:
-    item: dict[str, Any] = {
-        "account_id": account_id,
-        "job_id": job_id,
-        "status": status,
-        "source": source,
-        "list_id": options.list_id,
-        "file_name": file_name,
-        "object_key": object_key,
-        "options": options.model_dump(mode="json", exclude_none=True),
-        "dry_run": options.dry_run,
-        "counts": Counts().model_dump(),
-        "progress": 0,
-        "error_count": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
-    if idempotency_key:
-        item["idempotency_key"] = idempotency_key
-    return item
 
 
 def _run(job: dict[str, Any], key: str, stored: StoredObject, deps: ProcessDeps) -> None:

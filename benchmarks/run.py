@@ -1,0 +1,327 @@
+"""`make bench`: one table of the figures issue 7 asks for, measured side by side in one run, written
+to docs/performance.md with the machine it came from.
+
+- offline validation (`contacts-import validate`) against the naive importer, on the same
+  200,000-row generated file, with the same set of valid rows;
+- end to end through the local stack against the local DynamoDB endpoint's batch-write speed;
+- peak resident memory of `validate` on 100,000 and 1,000,000 rows;
+- cold start: each function module's import time against `import boto3`;
+- size: the layer plus each function, unzipped.
+
+Run: make bench (about five minutes on a 2-core machine; `BENCH_QUICK=1` for a smaller run).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "bench-data"
+BIN = Path(sys.executable).parent
+QUICK = os.environ.get("BENCH_QUICK") == "1"
+sys.path[:0] = [str(ROOT)]
+
+from benchmarks.generate import write_file  # noqa: E402
+from benchmarks.naive import naive_import  # noqa: E402
+
+
+def rows_file(rows: int) -> Path:
+    return write_file(DATA / f"contacts-{rows // 1000}k.csv", rows)
+
+
+def run_child(command: list[str], **kwargs: object) -> tuple[float, int, str]:
+    """(wall seconds, peak resident KiB of the child and its own children, stdout)."""
+    wrapper = (
+        "import resource, subprocess, sys, json, time\n"
+        "t = time.perf_counter()\n"
+        "p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "wall = time.perf_counter() - t\n"
+        "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "sys.stderr.write(p.stderr)\n"
+        "print(json.dumps({'wall': wall, 'peak_kib': peak, 'rc': p.returncode, 'out': p.stdout}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", wrapper, *command], capture_output=True, text=True, check=True, **kwargs
+    )
+    report = json.loads(done.stdout)
+    if report["rc"] not in (0, 1):
+        raise RuntimeError(f"{command[0]} failed: {done.stderr[-500:]}")
+    return report["wall"], report["peak_kib"], report["out"]
+
+
+def validate_vs_naive(path: Path, rows: int) -> dict[str, object]:
+    cli = str(BIN / "contacts-import")
+    wall, _, out = run_child([cli, "validate", str(path), "--json"])
+    ours = json.loads(out)["counts"]
+    started = time.perf_counter()
+    naive_valid, naive_invalid, _ = naive_import(path)
+    naive_wall = time.perf_counter() - started
+    ours_valid = ours["created"] + ours["skipped_duplicates"]
+    return {
+        "rows": rows,
+        "ours_rows_per_s": rows / wall,
+        "naive_rows_per_s": rows / naive_wall,
+        "ratio": naive_wall / wall,
+        "same_valid_rows": ours_valid == naive_valid and ours["invalid"] == naive_invalid,
+        "valid_rows": ours_valid,
+        "naive_valid_rows": naive_valid,
+    }
+
+
+def validate_memory(path: Path) -> dict[str, object]:
+    cli = str(BIN / "contacts-import")
+    _, peak_default, _ = run_child([cli, "validate", str(path), "--json"])
+    _, peak_one, _ = run_child([cli, "validate", str(path), "--json", "--workers", "1"])
+    return {
+        "size_mb": path.stat().st_size / 1e6,
+        "peak_mb_default": peak_default / 1024,
+        "peak_mb_one_process": peak_one / 1024,
+    }
+
+
+def cold_starts(runs: int = 7) -> dict[str, float]:
+    """Import time (CPU seconds, median of fresh interpreters) of each function's module and of
+    boto3 alone. CPU time, not wall time, so that a busy machine does not blur the comparison; the
+    runs of every module are interleaved for the same reason."""
+    sys.path.insert(0, str(ROOT / "local"))
+    from local_stack.template import load_template
+
+    template = load_template(ROOT / "template.yaml")
+    probe = "import sys, time\nt = time.process_time()\nexec(sys.argv[1])\nprint(time.process_time() - t)\n"
+    base_env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    subjects: dict[str, tuple[str, dict[str, str], Path]] = {"import boto3": ("import boto3", base_env, ROOT)}
+    for function in template.functions.values():
+        env = {**base_env, **function.environment, "PYTHONPATH": f"{function.code_dir}:{ROOT / 'shared'}"}
+        subjects[function.logical_id] = (f"import {function.handler_module}", env, function.code_dir)
+    samples: dict[str, list[float]] = {name: [] for name in subjects}
+    for _ in range(runs):
+        for name, (statement, env, cwd) in subjects.items():
+            out = subprocess.run(
+                [sys.executable, "-c", probe, statement], capture_output=True, text=True, env=env, cwd=cwd, check=True
+            )
+            samples[name].append(float(out.stdout.strip().splitlines()[-1]))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def sizes() -> dict[str, float]:
+    """The layer as SAM builds it (pip install of shared/requirements.txt plus the package), unzipped, in MB."""
+    with tempfile.TemporaryDirectory() as target:
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-compile",
+                "--target",
+                target,
+                "-r",
+                str(ROOT / "shared" / "requirements.txt"),
+                "-c",
+                str(ROOT / "constraints.txt"),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        shutil.copytree(
+            ROOT / "shared" / "contacts_import",
+            Path(target) / "contacts_import",
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
+        layer = _megabytes(Path(target))
+    result = {"layer": layer}
+    for function_dir in sorted((ROOT / "functions").iterdir()):
+        result[function_dir.name] = _megabytes(function_dir)
+    return result
+
+
+def _megabytes(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and "__pycache__" not in f.parts) / 1e6
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def end_to_end(path: Path, rows: int) -> dict[str, object]:
+    """A presigned upload through the local stack, against batch writes to the same endpoint."""
+    api_port, aws_port = free_port(), free_port()
+    log = open(DATA / "bench-local-stack.log", "w")  # noqa: SIM115 (closed in finally)
+    stack = subprocess.Popen(
+        [str(BIN / "contacts-import-local"), "--api-port", str(api_port), "--aws-port", str(aws_port), "--no-throttle"],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        _wait_healthy(f"http://127.0.0.1:{api_port}/health", stack)
+        endpoint = f"http://127.0.0.1:{aws_port}"
+        env = {**os.environ, "CONTACTS_API_URL": f"http://127.0.0.1:{api_port}", "CONTACTS_API_KEY": "local-dev-key"}
+        started = time.perf_counter()
+        out = subprocess.run(
+            [str(BIN / "contacts-import"), "upload", str(path), "--list", "bench", "--wait", "--json", "--possible"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        wall = time.perf_counter() - started
+        job = json.loads(out.stdout)
+        batch_rate = _batch_write_rate(endpoint)
+        return {
+            "rows": rows,
+            "status": job.get("status"),
+            "created": job.get("counts", {}).get("created"),
+            "e2e_rows_per_s": rows / wall,
+            "batch_write_items_per_s": batch_rate,
+            "ratio": (rows / wall) / batch_rate,
+        }
+    finally:
+        os.killpg(stack.pid, signal.SIGINT)
+        try:
+            stack.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(stack.pid, signal.SIGKILL)
+        log.close()
+
+
+def _batch_write_rate(endpoint: str, items: int = 20_000) -> float:
+    import boto3
+
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    table = next(name for name in client.list_tables()["TableNames"] if name.endswith("ContactsTable"))
+    started = time.perf_counter()
+    for start in range(0, items, 25):
+        requests = [
+            {
+                "PutRequest": {
+                    "Item": {
+                        "list_key": {"S": "bench#batch"},
+                        "phone": {"S": f"+1650{n:07d}"},
+                        "name": {"S": f"Name {n}"},
+                        "email": {"S": f"user{n}@example.com"},
+                        "created_job_id": {"S": "bench"},
+                        "import_job_id": {"S": "bench"},
+                        "created_at": {"S": "2026-01-01T00:00:00Z"},
+                        "updated_at": {"S": "2026-01-01T00:00:00Z"},
+                    }
+                }
+            }
+            for n in range(start, start + 25)
+        ]
+        pending = {table: requests}
+        while pending:
+            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+    return items / (time.perf_counter() - started)
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
+    import urllib.request
+
+    give_up = time.monotonic() + 180
+    while time.monotonic() < give_up:
+        if process.poll() is not None:
+            raise RuntimeError("the local stack exited before it was healthy")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("the local stack was not healthy within 180 s")
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), {memory:.0f} GiB, "
+        f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.2f} at start"
+    )
+
+
+def main() -> None:
+    started = time.perf_counter()
+    print("generating files ...", flush=True)
+    small, medium, large = (20_000, 50_000, 100_000) if QUICK else (100_000, 200_000, 1_000_000)
+    files = {rows: rows_file(rows) for rows in (small, medium, large)}
+    print("validate vs naive ...", flush=True)
+    speed = validate_vs_naive(files[medium], medium)
+    print("memory ...", flush=True)
+    memory = {rows: validate_memory(files[rows]) for rows in (small, large)}
+    print("cold starts ...", flush=True)
+    cold = cold_starts()
+    print("sizes ...", flush=True)
+    size = sizes()
+    print("end to end through the local stack ...", flush=True)
+    e2e = end_to_end(files[small], small)
+
+    lines = [
+        "# Performance",
+        "",
+        f"Measured by `make bench` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {machine()}.",
+        "Regenerate with `make bench` (this file is rewritten).",
+        "",
+        "| measure | ours | yardstick | ratio / target |",
+        "|---|---|---|---|",
+        f"| `contacts-import validate`, {medium:,} rows | {speed['ours_rows_per_s']:,.0f} rows/s | naive importer "
+        f"{speed['naive_rows_per_s']:,.0f} rows/s | {speed['ratio']:.2f}x (target 3x); same valid rows: "
+        f"{'yes' if speed['same_valid_rows'] else 'NO'} ({speed['valid_rows']:,}) |",
+        f"| end to end, {small:,}-row upload through the local stack | {e2e['e2e_rows_per_s']:,.0f} rows/s "
+        f"({e2e['status']}, {e2e['created']:,} created) | batch writes to the local DynamoDB "
+        f"{e2e['batch_write_items_per_s']:,.0f} items/s | {e2e['ratio']:.2f} of it |",
+    ]
+    for rows, figures in memory.items():
+        lines.append(
+            f"| peak resident memory of `validate`, {rows:,} rows ({figures['size_mb']:.0f} MB) | "
+            f"{figures['peak_mb_one_process']:.0f} MB in one process; {figures['peak_mb_default']:.0f} MB for the "
+            f"largest process with the default workers | | target 160 MB at 1,000,000 rows |"
+        )
+    boto3_time = cold.pop("import boto3")
+    for name, seconds in cold.items():
+        lines.append(
+            f"| cold start: import of {name} | {seconds * 1000:.0f} ms | `import boto3` "
+            f"{boto3_time * 1000:.0f} ms | {seconds / boto3_time:.2f}x (target at most 2x) |"
+        )
+    biggest = max(value for key, value in size.items() if key != "layer")
+    lines.append(
+        f"| layer unzipped, plus the largest function | {size['layer'] + biggest:.1f} MB | | target under 50 MB |"
+    )
+    lines += ["", f"Total time of this run: {time.perf_counter() - started:.0f} s.", ""]
+    text = "\n".join(lines)
+    (ROOT / "docs" / "performance.md").write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""A new job's stored item, as every way in creates it (API, upload, drop folder)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contacts_import.models import Counts, ImportOptions
+
+
+def new_job_item(
+    *,
+    account_id: str,
+    job_id: str,
+    status: str,
+    source: str,
+    options: ImportOptions,
+    file_name: str | None,
+    object_key: str,
+    now: str,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "account_id": account_id,
+        "job_id": job_id,
+        "status": status,
+        "source": source,
+        "list_id": options.list_id,
+        "file_name": file_name,
+        "object_key": object_key,
+        "options": options.model_dump(mode="json", exclude_none=True),
+        "dry_run": options.dry_run,
+        "counts": Counts().model_dump(),
+        "progress": 0,
+        "error_count": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if idempotency_key:
+        item["idempotency_key"] = idempotency_key
+    return item
