@@ -269,6 +269,14 @@ class ContactOut(BaseModel):
     import_job_id: str
 
 
+class ReportLink(BaseModel):
+    """Where an error report too large for one answer can be fetched (303 See Other)."""
+
+    url: str
+    expires_at: str
+    size_bytes: int
+
+
 class ListOut(BaseModel):
     list_id: str
     total_contacts: int

@@ -4,6 +4,7 @@
   the job exists before the file does.
 - ``drop/<account>/<list_id>/<name>``: the drop folder; the file starts a job of its own.
 - ``results/<account>/<list_id>/<name>.result.json``: a drop-folder job's final status.
+- ``results/<account>/_reports/<job_id>-errors.csv``: an error report too large for one answer.
 
 A key that does not fit its pattern is refused, never guessed at.
 """
@@ -57,6 +58,12 @@ def upload_key(account_id: str, job_id: str, file_name: str) -> str:
 
 def result_key(dropped: DroppedFile) -> str:
     return f"{RESULTS_PREFIX}{dropped.account_id}/{dropped.list_id}/{dropped.file_name}.result.json"
+
+
+def report_key(account_id: str, job_id: str) -> str:
+    """A job's error report too large to answer inline. ``_reports`` cannot be a list id (those
+    start with a letter or digit), so it never meets a drop-folder result."""
+    return f"{RESULTS_PREFIX}{account_id}/_reports/{job_id}-errors.csv"
 
 
 def key_from_event(encoded_key: str) -> str:

@@ -36,6 +36,7 @@ class ProcessImportSettings(_Settings):
 
 
 class ImportStatusSettings(_Settings):
+    bucket_name: str
     jobs_table: str
     row_errors_table: str
     lists_table: str

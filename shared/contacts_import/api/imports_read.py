@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, cached_property
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -21,13 +21,16 @@ from contacts_import.api.envelope import (
 )
 from contacts_import.api.resolver import caller
 from contacts_import.errors import NotFound
-from contacts_import.models import ContactOut, JobStatus, JobSummary, ListOut, RowError
+from contacts_import.models import ContactOut, JobStatus, JobSummary, ListOut, ReportLink, RowError
 from contacts_import.service.reports import (
+    CSV_TYPE,
+    InlineReport,
     contact_document,
-    errors_csv,
+    error_report,
     job_summary,
     list_document,
     public_error,
+    report_file_name,
     status_document,
 )
 from contacts_import.settings import ImportStatusSettings
@@ -52,6 +55,13 @@ class StatusDeps:
         self.jobs = JobStore(self.dynamodb, settings.jobs_table, settings.lists_table)
         self.lists = ListStore(self.dynamodb, settings.lists_table)
         self.row_errors = RowErrorReader(self.dynamodb, settings.row_errors_table)
+
+    @cached_property
+    def objects(self) -> Any:
+        # Only a CSV report too large for one answer needs S3: the other requests never pay for it.
+        from contacts_import.store.objects import ObjectStore, s3_client
+
+        return ObjectStore(s3_client(), self.settings.bucket_name)
 
     def contacts(self, account_id: str, list_id: str) -> ContactStore:
         return ContactStore(self.dynamodb, self.settings.contacts_table, account_id, list_id)
@@ -111,7 +121,13 @@ def get_import(job_id: JobId) -> Response[DataEnvelope[JobStatus]]:
                     "application/json": {"model": PageEnvelope[RowError]},
                     "text/csv": {"schema": {"type": "string"}},
                 },
-            }
+            },
+            303: json_answer(
+                "With Accept: text/csv, a report too large for one answer (over 4 MiB): GET it from Location, "
+                "a presigned URL valid 5 minutes.",
+                DataEnvelope[ReportLink],
+                {"Location": {"required": True, "description": "Where the CSV is.", "schema": {"type": "string"}}},
+            ),
         },
         400,
         404,
@@ -126,9 +142,13 @@ def get_import_errors(job_id: JobId, limit: Limit = 100, cursor: Cursor = None):
     job = _job(who.account_id, job_id)
     accept = (event.headers.get("accept") or event.headers.get("Accept") or "").lower()
     if "text/csv" in accept:
-        lines = errors_csv(list(job.get("column_names") or []), deps().row_errors.all(who.account_id, job_id))
-        disposition = f'attachment; filename="{job_id}-errors.csv"'
-        return text_response(event, "".join(lines), "text/csv; charset=utf-8", {"Content-Disposition": disposition})
+        report = error_report(who.account_id, job, deps().row_errors.all(who.account_id, job_id), deps().objects)
+        if isinstance(report, InlineReport):
+            disposition = f'attachment; filename="{report_file_name(job_id)}"'
+            return text_response(event, report.text, CSV_TYPE, {"Content-Disposition": disposition})
+        # Too large for one Lambda answer (6 MB): fetched from S3 instead.
+        link = ReportLink(url=report.url, expires_at=report.expires_at, size_bytes=report.size_bytes)
+        return data_response(event, link.model_dump(), 303, {"Location": report.url})
     errors, next_cursor = deps().row_errors.page(who.account_id, job_id, limit, cursor)
     return page_response(event, [public_error(e) for e in errors], next_cursor, limit)
 

@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import json
 from collections.abc import Iterable, Iterator
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from contacts_import.models import ContactOut, Counts, Failure, JobStatus, ListOut, RowError
+from contacts_import.object_keys import report_key
+
+if TYPE_CHECKING:
+    from contacts_import.store.objects import ObjectStore
 
 FIRST_ERRORS = 100
+# Lambda answers at most 6 MB, and that is the proxy response as JSON: the report's text, escaped
+# as JSON (quotes doubled, non-ASCII as \uXXXX), must stay well under it to be answered inline.
+MAX_INLINE_REPORT_BYTES = 4 * 1024 * 1024
+# A larger report is stored and fetched through a presigned GET: short-lived, it holds row values.
+REPORT_URL_SECONDS = 300
 # OWASP CSV injection: a cell starting with one of these is read as a formula by spreadsheets.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -88,3 +101,51 @@ def errors_csv(column_names: list[str], errors: Iterable[dict[str, Any]]) -> Ite
         cells = (raw + [""] * width)[:width] if width else raw
         writer.writerow([spreadsheet_safe(str(c)) for c in [*cells, error["row"], error["code"], error["message"]]])
         yield flush()
+
+
+@dataclass(frozen=True)
+class InlineReport:
+    text: str
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    url: str
+    expires_at: str
+    size_bytes: int
+
+
+def error_report(
+    account_id: str,
+    job: dict[str, Any],
+    errors: Iterable[dict[str, Any]],
+    objects: ObjectStore,
+) -> InlineReport | StoredReport:
+    """The job's CSV error report: inline when it fits in one Lambda answer, else written to
+    ``results/<account>/_reports/`` and offered through a presigned GET valid REPORT_URL_SECONDS.
+    Either way the rows stream from the table; at most MAX_INLINE_REPORT_BYTES of text is held."""
+    lines = errors_csv(list(job.get("column_names") or []), errors)
+    head: list[str] = []
+    size = 0
+    for line in lines:
+        head.append(line)
+        size += len(json.dumps(line)) - 2  # its length inside the JSON answer, without the quotes
+        if size > MAX_INLINE_REPORT_BYTES:
+            break
+    else:
+        return InlineReport("".join(head))
+    key = report_key(account_id, job["job_id"])
+    stored = objects.put_stream(key, (line.encode("utf-8") for line in itertools.chain(head, lines)), CSV_TYPE)
+    expires_at = datetime.now(UTC) + timedelta(seconds=REPORT_URL_SECONDS)
+    return StoredReport(
+        url=objects.presigned_get(key, expires_in=REPORT_URL_SECONDS, download_name=report_file_name(job["job_id"])),
+        expires_at=expires_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        size_bytes=stored,
+    )
+
+
+def report_file_name(job_id: str) -> str:
+    return f"{job_id}-errors.csv"
+
+
+CSV_TYPE = "text/csv; charset=utf-8"

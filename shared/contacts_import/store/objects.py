@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Iterable
 from typing import Any, BinaryIO
 
 import boto3
@@ -10,6 +12,7 @@ from aws_lambda_powertools.utilities.streaming import S3Object
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+SPOOL_IN_MEMORY_BYTES = 8 * 1024 * 1024
 BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, signature_version="s3v4")
 
 
@@ -28,6 +31,31 @@ class ObjectStore:
     def put_json(self, key: str, document: Any) -> None:
         body = json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
         self._client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
+
+    def put_stream(self, key: str, chunks: Iterable[bytes], content_type: str) -> int:
+        """Store what ``chunks`` yield, however large, holding at most a few MiB in memory (the rest
+        spills to /tmp); the number of bytes stored."""
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY_BYTES) as spool:
+            for chunk in chunks:
+                spool.write(chunk)
+            size = spool.tell()
+            spool.seek(0)
+            self._client.upload_fileobj(spool, self.bucket, key, ExtraArgs={"ContentType": content_type})
+        return size
+
+    def presigned_get(self, key: str, *, expires_in: int, download_name: str) -> str:
+        """A URL that reads one object for ``expires_in`` seconds, offered as a download."""
+        return str(
+            self._client.generate_presigned_url(
+                "get_object",
+                Params={
+                    "Bucket": self.bucket,
+                    "Key": key,
+                    "ResponseContentDisposition": f'attachment; filename="{download_name}"',
+                },
+                ExpiresIn=expires_in,
+            )
+        )
 
     def size(self, key: str) -> int:
         return int(self._client.head_object(Bucket=self.bucket, Key=key)["ContentLength"])
