@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import phonenumbers
+from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 from contacts_import.models import ImportOptions, RowError
 from contacts_import.pipeline.fields import is_mobile_type
@@ -98,6 +99,8 @@ class PhoneNormalizer:
         if plus > 1 or (plus == 1 and not raw.lstrip().startswith("+")):
             return None
         digits = _NOT_DIGIT.sub("", raw)
+        if plus and digits[:1] != "1":
+            return self._international_fast(raw, digits)
         if len(digits) == 11 and digits[0] == "1":
             national = digits[1:]
         elif len(digits) == 10 and not plus and self._nanp_region:
@@ -119,6 +122,22 @@ class PhoneNormalizer:
         ):
             return None
         return "+1" + national, None
+
+    def _international_fast(self, raw: str, digits: str) -> tuple[str, None] | None:
+        """ "+<country code> <number>" valid for that country's main region. phonenumbers'
+        is_valid_number looks at the main region first, so such a number is valid; anything else
+        (another region of the code, a national prefix written after the code) takes the full path."""
+        if not self._strict:
+            return None
+        for length in (1, 2, 3):
+            code = int(digits[:length]) if len(digits) > length else 0
+            if code in _COUNTRY_PATTERNS:
+                national = digits[length:]
+                patterns = _COUNTRY_PATTERNS[code]
+                if patterns is not None and national[:1] != "0" and patterns.valid(national):
+                    return f"+{digits}", None
+                return None
+        return None
 
     def _acceptable(self, number: phonenumbers.PhoneNumber) -> bool:
         return phonenumbers.is_valid_number(number) if self._strict else phonenumbers.is_possible_number(number)
@@ -173,6 +192,26 @@ class _RegionPatterns:
 
 
 _US_NUMBERS = _RegionPatterns("US")
+
+
+class _CountryPatterns(dict[int, "_RegionPatterns | None"]):
+    """The main region's patterns for each country calling code, compiled on first use; None where
+    the main region has a leading-digits rule (another region may then be the number's)."""
+
+    def __missing__(self, code: int) -> _RegionPatterns | None:
+        regions = COUNTRY_CODE_TO_REGION_CODE.get(code)
+        if not regions or regions[0] == "001":
+            raise KeyError(code)
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(regions[0])
+        patterns = None if metadata is None or metadata.leading_digits is not None else _RegionPatterns(regions[0])
+        self[code] = patterns
+        return patterns
+
+    def __contains__(self, code: object) -> bool:
+        return code in COUNTRY_CODE_TO_REGION_CODE and COUNTRY_CODE_TO_REGION_CODE[code][0] != "001"  # type: ignore[index]
+
+
+_COUNTRY_PATTERNS = _CountryPatterns()
 
 
 def _parse_reason(error: phonenumbers.NumberParseException) -> str:
