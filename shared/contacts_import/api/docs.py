@@ -37,19 +37,23 @@ _ERRORS: dict[int, str] = {
 # when the account is not enabled for the API), and anything can fail.
 ALWAYS = (401, 403, 429, 500)
 
-_REQUEST_ID = {
+# Header objects with "required", which Powertools' OpenAPIResponseHeader type leaves out (the
+# OpenAPI specification has it).
+_REQUEST_ID: dict[str, Any] = {
     "description": "The request's id, also in meta.request_id.",
     "required": True,
     "schema": {"type": "string"},
 }
-_RATE_HEADERS = {
+_RATE_HEADERS: dict[str, dict[str, Any]] = {
     "Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "string"}},
     "X-RateLimit-Limit": {"description": "The account's cap of imports in flight.", "schema": {"type": "string"}},
     "X-RateLimit-Remaining": {"description": "Imports the account may still start: 0.", "schema": {"type": "string"}},
     "X-RateLimit-Reset": {"description": "Unix time (seconds) worth retrying at.", "schema": {"type": "string"}},
 }
 _EXAMPLE_CSV = "phone,name,email\n(212) 736-5000,Jane Doe,jane@example.com\n"
-LOCATION = {"Location": {"description": "The job's status URL: /imports/<job_id>.", "schema": {"type": "string"}}}
+LOCATION: dict[str, Any] = {
+    "Location": {"description": "The job's status URL: /imports/<job_id>.", "schema": {"type": "string"}}
+}
 
 
 def requires(scope: str | None) -> list[dict[str, list[str]]]:
@@ -62,7 +66,8 @@ def answers(success: dict[int, OpenAPIResponse], *errors: int) -> dict[int, Open
     envelope; every answer carries X-Request-ID."""
     documented: dict[int, OpenAPIResponse] = {}
     for status, response in success.items():
-        documented[status] = {**response, "headers": {"X-Request-ID": _REQUEST_ID, **response.get("headers", {})}}
+        success_headers: dict[str, Any] = {"X-Request-ID": _REQUEST_ID, **response.get("headers", {})}
+        documented[status] = {**response, "headers": success_headers}
     for status in sorted({*errors, *ALWAYS}):
         headers: dict[str, Any] = {"X-Request-ID": _REQUEST_ID}
         if status == 429:
