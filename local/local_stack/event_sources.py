@@ -1,6 +1,6 @@
 """Event sources served locally: S3 notifications (asynchronous invocations) and SQS event source
 mappings (batches, partial failures), each fed by a pump thread that long-polls a queue on the
-local AWS endpoint.
+local AWS endpoint; and EventBridge schedules (``rate()``), asynchronous invocations on a timer.
 
 S3 cannot invoke a local process, so each bucket notifies an SQS queue of the local stack's own
 (see ``resources.connect_s3_event_sources``). The S3 pump turns each message into the event Lambda
@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from local_stack.lambda_runtime import InvocationResult
-from local_stack.template import FunctionSpec, SqsEventSource, StackTemplate
+from local_stack.template import FunctionSpec, LocalAccount, ScheduleEventSource, SqsEventSource, StackTemplate
 
 Invoke = Callable[[str, str], InvocationResult]  # (function logical id, event JSON) -> result
 Log = Callable[[str], None]
@@ -414,3 +414,65 @@ class SqsEventPump(_Pump):
             "failed_batches": self.failed_batches,
             "failed_messages": self.failed_messages,
         }
+
+
+# ------------------------------------------------------------------------------ schedules
+
+
+def scheduled_event(source: ScheduleEventSource, account: LocalAccount, now: datetime | None = None) -> dict[str, Any]:
+    """The event EventBridge sends a function for a scheduled rule (or the rule's ``Input``)."""
+    if source.input is not None:
+        return json.loads(source.input)
+    moment = (now or datetime.now(UTC)).replace(microsecond=0)
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account.account_id,
+        "time": moment.isoformat().replace("+00:00", "Z"),
+        "region": account.region,
+        "resources": [source.rule_arn],
+        "detail": {},
+    }
+
+
+class ScheduleRunner(threading.Thread):
+    """EventBridge's scheduled rules: each enabled ``rate()`` schedule invokes its function
+    asynchronously once a period, the first time one period after start-up, as a new rule does."""
+
+    def __init__(
+        self,
+        sources: Sequence[ScheduleEventSource],
+        account: LocalAccount,
+        invoker: AsyncInvoker,
+        stopping: threading.Event,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__(name="schedules", daemon=True)
+        self.sources = [source for source in sources if source.enabled]
+        self.account = account
+        self.invoker = invoker
+        self.stopping = stopping
+        self.clock = clock
+        self.fired: dict[str, int] = {f"{s.function_id}.{s.event_id}": 0 for s in self.sources}
+
+    def due(self, started: float, now: float) -> list[ScheduleEventSource]:
+        """The sources whose next period has come (each fires once per period, none caught up twice)."""
+        ready = []
+        for source in self.sources:
+            name = f"{source.function_id}.{source.event_id}"
+            if now - started >= (self.fired[name] + 1) * source.rate_seconds:
+                self.fired[name] = int((now - started) // source.rate_seconds)
+                ready.append(source)
+        return ready
+
+    def run(self) -> None:
+        started = self.clock()
+        while self.sources and not self.stopping.wait(1.0):
+            for source in self.due(started, self.clock()):
+                event = scheduled_event(source, self.account)
+                self.invoker.submit(source.function_id, json.dumps(event), f"the schedule {source.expression}")
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.fired)

@@ -23,6 +23,7 @@ from local_stack.event_sources import (
     LOCAL_ASYNC_RETRY_DELAYS_SECONDS,
     AsyncInvoker,
     S3EventPump,
+    ScheduleRunner,
     SqsEventPump,
 )
 from local_stack.gateway import LocalApiGateway, serve
@@ -135,6 +136,7 @@ class LocalStack:
         self._gateway: LocalApiGateway | None = None
         self._pumps: list[Any] = []
         self._async: AsyncInvoker | None = None
+        self._schedules: ScheduleRunner | None = None
         self._session: Any = None
 
     # -- running
@@ -231,6 +233,11 @@ class LocalStack:
                 )
         for pump in self._pumps:
             pump.start()
+        if template.schedule_event_sources:
+            self._schedules = ScheduleRunner(
+                template.schedule_event_sources, template.account, self._async, self._stopping
+            )
+            self._schedules.start()
 
     def invoke(self, function_id: str, event_json: str) -> InvocationResult:
         return self.runtimes[function_id].invoke(event_json)
@@ -243,6 +250,7 @@ class LocalStack:
             },
             "async_invocations": self._async.as_dict() if self._async else {},
             "sqs_event_sources": {pump.name: pump.as_dict() for pump in self._pumps if isinstance(pump, SqsEventPump)},
+            "schedules": self._schedules.as_dict() if self._schedules else {},
         }
 
     def stop(self) -> None:
@@ -299,6 +307,10 @@ class LocalStack:
                     f"    {template.queues[sqs_source.queue_id].name} (batch {sqs_source.batch_size}) "
                     f"-> {sqs_source.function_id}"
                 )
+        if template.schedule_event_sources:
+            lines.append("  Schedules:")
+            for schedule in template.schedule_event_sources:
+                lines.append(f"    {schedule.expression} -> {schedule.function_id}")
         post_route = next((r.path for r in template.routes if r.method == "POST" and "{" not in r.path), None)
         get_route = next((r.path for r in template.routes if r.method == "GET" and "{" not in r.path), None)
         auth_header = f"-H 'Authorization: Bearer {LOCAL_API_KEY}'"

@@ -659,6 +659,31 @@ class SqsEventSource:
 
 
 @dataclass(frozen=True)
+class ScheduleEventSource:
+    """A function's ``Type: Schedule`` event: EventBridge invokes it every ``rate_seconds``."""
+
+    function_id: str
+    event_id: str
+    expression: str
+    rate_seconds: float
+    rule_arn: str
+    enabled: bool = True
+    input: str | None = None
+
+
+_RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
+_RATE_UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: str) -> float | None:
+    """Seconds between invocations of ``rate(N unit)``; None for any other expression (cron)."""
+    match = _RATE.match(expression.strip())
+    if not match:
+        return None
+    return int(match.group(1)) * _RATE_UNIT_SECONDS[match.group(2).rstrip("s")]
+
+
+@dataclass(frozen=True)
 class StackTemplate:
     """Everything the local stack serves, resolved from one template."""
 
@@ -676,6 +701,7 @@ class StackTemplate:
     sqs_event_sources: tuple[SqsEventSource, ...]
     outputs: dict[str, Any]
     warnings: tuple[str, ...] = ()
+    schedule_event_sources: tuple[ScheduleEventSource, ...] = ()
 
     def function(self, logical_id: str) -> FunctionSpec:
         try:
@@ -823,6 +849,7 @@ class _Builder:
         routes: list[ApiRoute] = []
         s3_sources: list[S3EventSource] = []
         sqs_sources: list[SqsEventSource] = []
+        schedules: list[ScheduleEventSource] = []
         for lid in function_ids:
             for event_id, event in (self.raw[lid].get("Events") or {}).items():
                 event_type = event.get("Type")
@@ -834,6 +861,8 @@ class _Builder:
                     s3_sources.append(self.s3_source(lid, event_id, raw, resolved, buckets))
                 elif event_type == "SQS":
                     sqs_sources.append(self.sqs_source(lid, event_id, raw, resolved, queues))
+                elif event_type == "Schedule" and (schedule := self.schedule_source(lid, event_id, resolved)):
+                    schedules.append(schedule)
                 else:
                     self.resolver.warnings.append(
                         f"{lid}.{event_id}: events of Type {event_type} are not served locally"
@@ -856,6 +885,7 @@ class _Builder:
             routes=tuple(routes),
             s3_event_sources=tuple(s3_sources),
             sqs_event_sources=tuple(sqs_sources),
+            schedule_event_sources=tuple(schedules),
             outputs=outputs,
             warnings=tuple(self.resolver.warnings),
         )
@@ -1234,6 +1264,25 @@ class _Builder:
             report_batch_item_failures="ReportBatchItemFailures" in _as_tuple(props.get("FunctionResponseTypes")),
             enabled=props.get("Enabled", True) not in (False, "false"),
             maximum_concurrency=int(scaling["MaximumConcurrency"]) if "MaximumConcurrency" in scaling else None,
+        )
+
+    def schedule_source(self, lid: str, event_id: str, props: dict[str, Any]) -> ScheduleEventSource | None:
+        expression = str(props.get("Schedule", ""))
+        seconds = rate_seconds(expression)
+        if seconds is None:
+            self.resolver.warnings.append(f"{lid}.{event_id}: only rate() schedules run locally, not {expression!r}")
+            return None
+        name = props.get("Name") or f"{self.resolver.physical_name(lid)}-{event_id}"
+        state = props.get("State")
+        enabled = props.get("Enabled", True) not in (False, "false") and state not in ("DISABLED",)
+        return ScheduleEventSource(
+            function_id=lid,
+            event_id=event_id,
+            expression=expression,
+            rate_seconds=seconds,
+            rule_arn=self.resolver.arn("events", f"rule/{name}"),
+            enabled=enabled,
+            input=props.get("Input"),
         )
 
 

@@ -11,13 +11,15 @@ from typing import Any
 import pytest
 from local_stack.event_sources import (
     AsyncInvoker,
+    ScheduleRunner,
     SqsEventPump,
     failed_message_ids,
     lambda_s3_event,
+    scheduled_event,
     sqs_record,
 )
 from local_stack.lambda_runtime import InvocationResult
-from local_stack.template import StackTemplate, load_template
+from local_stack.template import LocalAccount, ScheduleEventSource, StackTemplate, load_template, rate_seconds
 
 TEMPLATE = """
 Resources:
@@ -230,3 +232,44 @@ def test_sqs_pump_keeps_a_failed_batch(template: StackTemplate) -> None:
     pump._batches.shutdown(wait=True)
     assert sqs.deleted == []
     assert pump.as_dict()["failed_messages"] == 2
+
+
+# ------------------------------------------------------------------------------ schedules
+
+
+def _schedule(rate: float, **kwargs) -> ScheduleEventSource:
+    return ScheduleEventSource(
+        function_id="Sweep",
+        event_id="Every",
+        expression=f"rate({int(rate // 60)} minutes)",
+        rate_seconds=rate,
+        rule_arn="arn:aws:events:us-east-1:123456789012:rule/sweep",
+        **kwargs,
+    )
+
+
+def test_rate_expressions_in_seconds_and_cron_is_not_run():
+    assert [rate_seconds(e) for e in ("rate(5 minutes)", "rate(1 hour)", "rate(2 days)", "cron(0 12 * * ? *)")] == [
+        300,
+        3600,
+        172800,
+        None,
+    ]
+
+
+def test_a_schedule_fires_once_a_period_from_one_period_after_start():
+    runner = ScheduleRunner([_schedule(300)], LocalAccount(), invoker=None, stopping=threading.Event())  # type: ignore[arg-type]
+    assert runner.due(0, 299) == []
+    assert len(runner.due(0, 300)) == 1
+    assert runner.due(0, 450) == []
+    assert len(runner.due(0, 1000)) == 1  # late: fires once, not three times
+    assert runner.due(0, 1100) == [] and len(runner.due(0, 1200)) == 1
+
+
+def test_a_disabled_schedule_never_fires_and_a_scheduled_event_has_eventbridges_shape():
+    runner = ScheduleRunner([_schedule(60, enabled=False)], LocalAccount(), invoker=None, stopping=threading.Event())  # type: ignore[arg-type]
+    assert runner.due(0, 10_000) == []
+    event = scheduled_event(_schedule(60), LocalAccount())
+    assert (event["detail-type"], event["source"], event["detail"]) == ("Scheduled Event", "aws.events", {})
+    assert event["resources"] == ["arn:aws:events:us-east-1:123456789012:rule/sweep"]
+    assert scheduled_event(_schedule(60, input='{"x": 1}'), LocalAccount()) == {"x": 1}

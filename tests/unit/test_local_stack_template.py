@@ -168,6 +168,9 @@ Resources:
         Schedule:
           Type: Schedule
           Properties: {Schedule: rate(1 minute)}
+        Nightly:
+          Type: Schedule
+          Properties: {Schedule: "cron(0 3 * * ? *)"}
   Worker:
     Type: AWS::Serverless::Function
     Properties:
@@ -314,7 +317,10 @@ def test_routes_come_from_api_events(template_path: Path) -> None:
     assert routes["ANY", "/open"].authorizer is None
     assert routes["POST", "/implicit"].api_id == IMPLICIT_API_ID
     assert template.apis[IMPLICIT_API_ID].stage_name == "Prod"
-    assert any("Schedule" in warning for warning in template.warnings)
+    # rate() schedules run locally; cron() ones are named in a warning.
+    (schedule,) = template.schedule_event_sources
+    assert (schedule.function_id, schedule.rate_seconds, schedule.enabled) == ("Web", 60, True)
+    assert any("cron(0 3 * * ? *)" in warning for warning in template.warnings)
 
 
 def test_api_authorizer_gateway_responses_and_settings(template_path: Path) -> None:
