@@ -796,10 +796,6 @@ _GLOBALS_SECTION = {
 }
 
 
-def _truthy(value: Any) -> bool:
-    return value is True or str(value).strip().lower() == "true"
-
-
 def _as_tuple(value: Any) -> tuple[str, ...]:
     if value in (None, NO_VALUE):
         return ()
@@ -1152,7 +1148,7 @@ class _Builder:
             stage_variables={k: _stringify(v) for k, v in (props.get("Variables") or {}).items()},
             throttles=tuple(throttles),
             cors=self.cors(props.get("Cors")),
-            api_key_required=_truthy(auth.get("ApiKeyRequired")),
+            api_key_required=auth.get("ApiKeyRequired") in (True, "true"),
             api_key_source=str(props.get("ApiKeySourceType") or "HEADER").upper(),
             usage_plans=self.usage_plans(lid),
         )
@@ -1222,7 +1218,7 @@ class _Builder:
             function_id=lid,
             event_id=event_id,
             authorizer=authorizer,
-            api_key_required=_truthy(api_key_required),
+            api_key_required=api_key_required in (True, "true"),
         )
 
     def s3_source(

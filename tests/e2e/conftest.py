@@ -86,6 +86,17 @@ class LocalStackHandle:
     def log_tail(self, lines: int = 80) -> str:
         return _tail(self.log_path, lines)
 
+    def add_api_key(self, account_id: str, scopes: tuple[str, ...] = ALL_SCOPES) -> tuple[str, str]:
+        """A new key for ``account_id``, stored as `contacts-import keys create` stores it: the key
+        and its hash (to delete it with ``remove_api_key``)."""
+        api_key = new_api_key()
+        record = record_for_key(api_key, account_id, scopes)
+        ApiKeyStore(self.keys_table()).put(record)
+        return api_key, record.key_hash
+
+    def remove_api_key(self, key_hash: str) -> None:
+        self.keys_table().delete_item(Key={"key_hash": key_hash})
+
     def keys_table(self) -> Any:
         dynamodb = boto3.resource(
             "dynamodb",
@@ -162,16 +173,13 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
 def make_api_key(local_stack: LocalStackHandle) -> Iterator[Callable[..., str]]:
     """Makes API keys as `contacts-import keys create` does (the hash in the stack's keys table),
     for any account and scopes; they are deleted again after the test."""
-    table = local_stack.keys_table()
     made: list[str] = []
 
     def make(account_id: str, scopes: tuple[str, ...] = ALL_SCOPES) -> str:
-        api_key = new_api_key()
-        record = record_for_key(api_key, account_id, scopes)
-        ApiKeyStore(table).put(record)
-        made.append(record.key_hash)
+        api_key, key_hash = local_stack.add_api_key(account_id, scopes)
+        made.append(key_hash)
         return api_key
 
     yield make
     for key_hash in made:
-        table.delete_item(Key={"key_hash": key_hash})
+        local_stack.remove_api_key(key_hash)

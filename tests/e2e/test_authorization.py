@@ -9,7 +9,6 @@ API's own /openapi.json: what the document promises is what the API enforces.
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Callable
 from urllib.parse import quote
@@ -19,11 +18,11 @@ import requests
 from contacts_import.auth.keys import ALL_SCOPES
 
 from tests.e2e.conftest import LocalStackHandle
+from tests.e2e.test_import_flows import wait_for_end
 
 pytestmark = pytest.mark.e2e
 
 PHONE = "+12127365000"
-PIPELINE_TIMEOUT_SECONDS = 180  # a slow machine; nothing asserts how long it took
 
 
 def call(stack: LocalStackHandle, method: str, path: str, authorization: str | None) -> requests.Response:
@@ -53,7 +52,7 @@ def test_every_route_refuses_missing_wrong_and_unscoped_keys_and_hides_other_acc
     )
     assert imported.status_code in (201, 202), imported.text
     job_id = imported.json()["data"]["job_id"]
-    assert ended(local_stack, job_id, owner_key)["status"] == "completed"  # so that a cancel cannot change it
+    assert wait_for_end(local_stack, job_id, owner_key)["status"] == "completed"  # so that a cancel cannot change it
     values = {"job_id": job_id, "list_id": list_id, "phone": quote(PHONE, safe="")}
     document = call(local_stack, "GET", "/openapi.json", f"Bearer {owner_key}").json()
 
@@ -86,15 +85,6 @@ def test_every_route_refuses_missing_wrong_and_unscoped_keys_and_hides_other_acc
             assert job_id not in foreign.text and PHONE not in foreign.text, f"{label}: another account's data"
 
     # Nothing the other account tried changed the owner's job or list.
-    assert ended(local_stack, job_id, owner_key)["status"] == "completed"
+    assert wait_for_end(local_stack, job_id, owner_key)["status"] == "completed"
     listed = call(local_stack, "GET", f"/lists/{list_id}", f"Bearer {owner_key}").json()["data"]
     assert listed["total_contacts"] == 1
-
-
-def ended(stack: LocalStackHandle, job_id: str, api_key: str) -> dict:
-    give_up_at = time.monotonic() + PIPELINE_TIMEOUT_SECONDS
-    while True:
-        job = call(stack, "GET", f"/imports/{job_id}", f"Bearer {api_key}").json()["data"]
-        if job["status"] in ("completed", "failed", "cancelled") or time.monotonic() > give_up_at:
-            return job
-        time.sleep(0.3)

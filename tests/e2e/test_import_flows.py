@@ -36,9 +36,10 @@ def new_list(tag: str) -> str:
     return f"e2e-{tag}-{uuid.uuid4().hex[:8]}"
 
 
-def wait_for_end(stack: LocalStackHandle, job_id: str) -> dict[str, Any]:
-    """Poll the status document until the job ends, as a client would."""
-    session = stack.session()
+def wait_for_end(stack: LocalStackHandle, job_id: str, api_key: str | None = None) -> dict[str, Any]:
+    """Poll the status document until the job ends, as a client would (with the local key, or
+    ``api_key``)."""
+    session = stack.session(api_key)
     give_up_at = time.monotonic() + PIPELINE_TIMEOUT_SECONDS
     seen_states = []
     while time.monotonic() < give_up_at:

@@ -14,8 +14,6 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
-from contacts_import.auth.keys import ALL_SCOPES, new_api_key, record_for_key
-from contacts_import.store.api_keys import ApiKeyStore
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -46,12 +44,9 @@ MAX_EXAMPLES = 12
 @pytest.fixture(scope="module")
 def fuzzing_key(local_stack: LocalStackHandle) -> Iterator[str]:
     """A key of an account of its own: what schemathesis creates stays out of the other tests' way."""
-    api_key = new_api_key()
-    record = record_for_key(api_key, f"fuzz-{uuid.uuid4().hex[:8]}", ALL_SCOPES)
-    table = local_stack.keys_table()
-    ApiKeyStore(table).put(record)
+    api_key, key_hash = local_stack.add_api_key(f"fuzz-{uuid.uuid4().hex[:8]}")
     yield api_key
-    table.delete_item(Key={"key_hash": record.key_hash})
+    local_stack.remove_api_key(key_hash)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 FIRST_ERRORS = 100
 # Lambda answers at most 6 MB, and that is the proxy response as JSON: the report's text, escaped
-# as JSON (quotes doubled, non-ASCII as \uXXXX), must stay well under it to be answered inline.
+# as JSON (quotes doubled, non-ASCII letters as \u escapes), must stay well under it to be answered inline.
 MAX_INLINE_REPORT_BYTES = 4 * 1024 * 1024
 # A larger report is stored and fetched through a presigned GET: short-lived, it holds row values.
 REPORT_URL_SECONDS = 300
