@@ -289,12 +289,17 @@ def test_sqs_event_source_with_partial_batch_failures(stack: LocalStack) -> None
     assert int(_eventually(lambda: _object(stack, "sqs/ok-2"), "ok-2", stack)) >= 1
     # Reported as failed on its first delivery: back after the visibility timeout, then done.
     assert int(_eventually(lambda: _object(stack, "sqs/fail-once"), "the redelivery", stack)) >= 2
-    # Failed on every delivery: the queue's redrive policy moves it to the dead-letter queue.
+    # Failed on every delivery: the queue's redrive policy moves it to the dead-letter queue. On a
+    # busy machine "fail-once" can join it: a redelivery while its first batch still runs counts
+    # as a receive too, as in AWS.
     dead = stack.resources.queues["WorkDead"]
+    dead_bodies: set[str] = set()
 
-    def poisoned() -> Any:
-        return sqs.receive_message(QueueUrl=dead, WaitTimeSeconds=1).get("Messages")
+    def poisoned() -> bool:
+        messages = sqs.receive_message(QueueUrl=dead, WaitTimeSeconds=1).get("Messages") or []
+        dead_bodies.update(m["Body"] for m in messages)
+        return "poison" in dead_bodies
 
-    (message,) = _eventually(poisoned, "the redrive of the poison message", stack)
-    assert message["Body"] == "poison"
+    _eventually(poisoned, "the redrive of the poison message", stack)
+    assert dead_bodies <= {"poison", "fail-once"}
     assert _object(stack, "sqs/poison") is None
