@@ -71,3 +71,25 @@ def body_of(response: dict[str, Any]) -> Any:
     if response.get("isBase64Encoded"):
         body = base64.b64decode(body).decode()
     return json.loads(body)
+
+
+def sqs_event(messages: list[dict[str, Any]], *, queue_arn: str) -> dict[str, Any]:
+    """The event Lambda's SQS event source sends for these ReceiveMessage messages."""
+    template = load_event("sqs_chunk_task.json")["Records"][0]
+    records = []
+    for message in messages:
+        record = copy.deepcopy(template)
+        record.update(
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "md5OfBody": message.get("MD5OfBody", record["md5OfBody"]),
+                "eventSourceARN": queue_arn,
+            }
+        )
+        record["attributes"].update(
+            {k: v for k, v in (message.get("Attributes") or {}).items() if k in record["attributes"]}
+        )
+        records.append(record)
+    return {"Records": records}

@@ -1,7 +1,8 @@
-"""ProcessImportFunction: S3-triggered; processes every uploaded or dropped file it is told of.
+"""ProcessImportFunction: S3-triggered; plans every uploaded or dropped file it is told of into
+chunks, and hands them to the chunk queue.
 
-An error it cannot handle is re-raised, so that Lambda's retries (and its on-failure
-destination) take over; processing the same object again is safe.
+An error it cannot handle is re-raised, so that Lambda's retries (and its dead-letter queue) take
+over; processing the same object again is safe.
 """
 
 from functools import cache
@@ -10,14 +11,15 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from contacts_import.logs import service_logger, values_kept_out
-from contacts_import.service.process_import import ProcessDeps, StoredObject, process_deps, process_object
+from contacts_import.service.pipeline_deps import PipelineDeps
+from contacts_import.service.process_import import StoredObject, process_deps, process_object
 
 logger = service_logger()
 metrics = Metrics()
 
 
 @cache
-def deps() -> ProcessDeps:
+def deps() -> PipelineDeps:
     return process_deps()
 
 

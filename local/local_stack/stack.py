@@ -195,6 +195,10 @@ class LocalStack:
 
         from moto.server import ThreadedMotoServer
 
+        from local_stack.moto_fidelity import serialize_requests
+
+        serialize_requests()
+
         if not self.config.verbose_aws:
             # One line per AWS call would bury the functions' own output.
             logging.getLogger("werkzeug").setLevel(logging.WARNING)

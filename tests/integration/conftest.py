@@ -20,16 +20,19 @@ import pytest
 from contacts_import.api import imports_read, imports_write
 from contacts_import.auth.keys import record_for_key
 from contacts_import.store.api_keys import ApiKeyStore
+from local_stack.moto_fidelity import serialize_requests
 from local_stack.resources import create_stack_resources
 from local_stack.template import StackTemplate, load_template
 from moto import mock_aws
 
-from tests.sample_events import s3_event
+from tests.sample_events import s3_event, sqs_event
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_DIRS = {
     "CreateImportFunction": "create_import",
     "ProcessImportFunction": "process_import",
+    "ProcessChunkFunction": "process_chunk",
+    "SweepJobsFunction": "sweep_jobs",
     "ImportStatusFunction": "import_status",
     "AuthorizerFunction": "authorizer",
 }
@@ -85,8 +88,11 @@ class Stack:
     def s3(self) -> Any:
         return boto3.client("s3", region_name="us-east-1")
 
-    def deliver_s3(self, key: str, event_name: str = "s3_put_upload.json", sequencer: str = "01") -> Any:
-        """What the bucket notification would do: invoke the processor for the object at ``key``."""
+    def deliver_s3(
+        self, key: str, event_name: str = "s3_put_upload.json", sequencer: str = "01", *, run_tasks: bool = True
+    ) -> Any:
+        """What the bucket notification would do: invoke the processor for the object at ``key``;
+        then, as the chunk queue's event source would, the chunk worker for every task it sent."""
         head = self.s3().head_object(Bucket=self.bucket, Key=key)
         event = s3_event(
             event_name,
@@ -96,7 +102,43 @@ class Stack:
             etag=head["ETag"],
             sequencer=sequencer,
         )
-        return self.invoke("ProcessImportFunction", event)
+        answer = self.invoke("ProcessImportFunction", event)
+        if run_tasks:
+            self.run_tasks()
+        return answer
+
+    def chunk_queue(self) -> str:
+        return self.template.function("ProcessChunkFunction").environment["CHUNK_QUEUE_URL"]
+
+    def receive_tasks(self, limit: int = 10) -> list[dict[str, Any]]:
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        answer = sqs.receive_message(
+            QueueUrl=self.chunk_queue(), MaxNumberOfMessages=min(limit, 10), MessageSystemAttributeNames=["All"]
+        )
+        return answer.get("Messages", [])
+
+    def invoke_tasks(self, messages: list[dict[str, Any]]) -> Any:
+        """One invocation of the chunk worker with these messages, as its SQS event source sends
+        them; the messages it does not report as failed are deleted."""
+        event = sqs_event(messages, queue_arn=self.template.queues["ChunkQueue"].arn)
+        answer = self.invoke("ProcessChunkFunction", event)
+        failed = {f["itemIdentifier"] for f in answer.get("batchItemFailures", [])}
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        for message in messages:
+            if message["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=self.chunk_queue(), ReceiptHandle=message["ReceiptHandle"])
+        return answer
+
+    def run_tasks(self, limit: int = 10_000) -> list[Any]:
+        """Run the chunk queue's tasks one per invocation (its BatchSize) until none is visible;
+        the chunk worker's answers."""
+        answers: list[Any] = []
+        while len(answers) < limit:
+            messages = self.receive_tasks(1)
+            if not messages:
+                return answers
+            answers.append(self.invoke_tasks(messages))
+        raise AssertionError(f"more than {limit} tasks: a job that never ends?")
 
     def pending_uploads(self) -> list[str]:
         listing = self.s3().list_objects_v2(Bucket=self.bucket, Prefix="uploads/")
@@ -118,6 +160,7 @@ def stack(template: StackTemplate, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     imports_write.deps.cache_clear()
     imports_write.idempotent_create.cache_clear()
     imports_read.deps.cache_clear()
+    serialize_requests()  # conditions and object replacement hold under workers in threads, as in AWS
     with mock_aws():
         created = create_stack_resources(template, boto3.session.Session())
         keys_table = boto3.resource("dynamodb", region_name="us-east-1").Table(created.tables["ApiKeysTable"])

@@ -7,6 +7,7 @@ import codecs
 import gzip
 import io
 import itertools
+import json
 
 import openpyxl
 import pytest
@@ -116,6 +117,11 @@ def test_a_small_file_is_one_chunk_after_its_header():
     assert [(c.start, c.end, c.first_row) for c in file_plan.chunks] == [(11, len(data), 2)]
     assert file_plan.first_record == ("phone", "name")
     assert not file_plan.staged
+
+
+def test_a_plan_round_trips_through_json():
+    file_plan, _ = plan("phone;name\n+14155552671;Zoë\n".encode("cp1252"), chunk_bytes=1)
+    assert FilePlan.from_json(json.loads(json.dumps(file_plan.to_json()))) == file_plan
 
 
 def test_a_header_only_file_is_one_empty_chunk():

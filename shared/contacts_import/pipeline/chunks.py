@@ -31,7 +31,7 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from contacts_import.errors import EmptyFile, FileRejected, NotCsv
 from contacts_import.models import RowError
@@ -89,6 +89,28 @@ class FilePlan:
     @property
     def text_format(self) -> TextFormat:
         return TextFormat(self.encoding, self.errors, self.delimiter)
+
+    def to_json(self) -> dict[str, Any]:
+        """The plan as the workers read it back (the failure is the job's to keep)."""
+        return {
+            "staged": self.staged,
+            "encoding": self.encoding,
+            "errors": self.errors,
+            "delimiter": self.delimiter,
+            "first_record": list(self.first_record),
+            "chunks": [chunk.to_json() for chunk in self.chunks],
+        }
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> FilePlan:
+        return cls(
+            staged=bool(value["staged"]),
+            encoding=str(value["encoding"]),
+            errors=str(value["errors"]),
+            delimiter=str(value["delimiter"]),
+            first_record=tuple(str(v) for v in value["first_record"]),
+            chunks=tuple(Chunk.from_json(chunk) for chunk in value["chunks"]),
+        )
 
 
 def ascii_compatible(codec: str) -> bool:

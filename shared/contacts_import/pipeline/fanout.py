@@ -282,23 +282,27 @@ def reduce_range(
     options: ImportOptions,
     context: RunContext,
     *,
-    checkpoint: Callable[[], None] = lambda: None,
-) -> Tally:
-    """Decide every phone of a range and write what is to be written. ``checkpoint`` is called
-    between batches and may raise (ImportCancelled) to stop: the tally so far is then lost with the
-    exception, and whatever was written is counted by a repeat, which derives it from the list."""
+    stop: Callable[[], bool] = lambda: False,
+    check_every: int = 20,
+) -> tuple[Tally, bool]:
+    """Decide every phone of a range and write what is to be written; the tally, and whether it
+    stopped early. ``stop`` is asked every ``check_every`` batches (a cancelled job stops): the tally
+    then counts what was decided and written so far."""
     tally = Tally()
     pending: list[ContactDraft] = []
+    batches = 0
     for first, repeats in first_occurrences(runs):
         tally.skipped_duplicates += repeats
         pending.append(first)
         if len(pending) >= DECIDE_BATCH:
             _decide(pending, contacts, options, context, tally)
             pending = []
-            checkpoint()
+            batches += 1
+            if batches % check_every == 0 and stop():
+                return tally, True
     if pending:
         _decide(pending, contacts, options, context, tally)
-    return tally
+    return tally, False
 
 
 def _decide(

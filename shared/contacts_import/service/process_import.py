@@ -1,9 +1,13 @@
 """Processing a file that landed in the bucket: the S3-triggered half of every import.
 
-Safe to run more than once for the same object: the job is found (or, for the drop folder,
-created) by a deterministic id, an ended job is left alone, and the counts of a repeated run are
-derived from what is stored, so a crash, retry or duplicate event never loses, doubles or
-miscounts a row.
+The processor finds (or, for the drop folder, creates) the file's job, reads the file once to plan
+it into chunks (``pipeline.chunks``), stores the plan in the job's work area and sends one task per
+chunk to the chunk queue; the chunk worker (``process_chunk``) does the rest. A file refused as a
+whole (empty, not a CSV, no phone column...) ends its job here.
+
+Safe to run more than once for the same object: the job id is deterministic, an ended job is left
+alone, and a job is planned once (the plan is recorded conditionally); a duplicate event for a
+planned job only moves it on, as a worker would.
 """
 
 from __future__ import annotations
@@ -11,45 +15,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools import Logger
 
 from contacts_import.clock import epoch_ms_of, utc_now
 from contacts_import.errors import ContactsImportError, FileTooLarge
 from contacts_import.ids import job_id_for_object
-from contacts_import.models import ENDED_STATES, Counts, ImportOptions
+from contacts_import.models import ENDED_STATES, ImportOptions
 from contacts_import.object_keys import (
     DroppedFile,
     InvalidObjectKey,
     UploadedFile,
     key_from_event,
     parse_object_key,
-    result_key,
 )
-from contacts_import.pipeline.containers import open_records
-from contacts_import.pipeline.importer import ImportResult, RunContext, run_import
+from contacts_import.pipeline.chunks import plan_chunks
+from contacts_import.pipeline.fanout import column_plan
+from contacts_import.service.job_end import end_job
 from contacts_import.service.job_items import new_job_item
-from contacts_import.service.reports import status_document
+from contacts_import.service.pipeline_deps import PipelineDeps, pipeline_deps
+from contacts_import.service.process_chunk import advance
 from contacts_import.settings import ProcessImportSettings
-from contacts_import.store.contacts import ContactStore
-from contacts_import.store.jobs import JobEnding, JobStore
-from contacts_import.store.lists import ListStore
-from contacts_import.store.objects import ObjectStore
-from contacts_import.store.row_errors import RowErrorReader, RowErrorWriter
+from contacts_import.store.jobs import JobEnding
+from contacts_import.store.task_queue import Task
+from contacts_import.store.tasks import MAP
+from contacts_import.store.work_area import MultipartWriter
 
 logger = Logger(child=True)
-metrics = Metrics()  # shares the handler's metric set: Powertools keeps one per namespace
-
-
-@dataclass(frozen=True)
-class ProcessDeps:
-    settings: ProcessImportSettings
-    dynamodb: Any
-    dynamodb_client: Any
-    objects: ObjectStore
-    jobs: JobStore
-    lists: ListStore
-    row_errors: RowErrorReader
 
 
 @dataclass(frozen=True)
@@ -64,28 +55,7 @@ class StoredObject:
     event_time: str
 
 
-class JobProgress:
-    """The run's ProgressSink: writes counts to the job, and learns there of a cancel."""
-
-    def __init__(self, jobs: JobStore, account_id: str, job_id: str, bytes_total: int, errors: RowErrorWriter) -> None:
-        self._jobs = jobs
-        self._account_id = account_id
-        self._job_id = job_id
-        self._bytes_total = max(bytes_total, 1)
-        self._errors = errors
-
-    def report(self, counts: Counts, bytes_read: int) -> None:
-        self._jobs.report_progress(
-            self._account_id,
-            self._job_id,
-            counts=counts,
-            error_count=self._errors.count,
-            progress=min(bytes_read / self._bytes_total, 0.99),
-            now=utc_now(),
-        )
-
-
-def process_object(stored: StoredObject, deps: ProcessDeps) -> str | None:
+def process_object(stored: StoredObject, deps: PipelineDeps) -> str | None:
     """Process one object; returns the job id, or None when the object is not ours to process."""
     key = key_from_event(stored.encoded_key)
     try:
@@ -106,23 +76,24 @@ def process_object(stored: StoredObject, deps: ProcessDeps) -> str | None:
     if job["status"] in ENDED_STATES and job.get("ended"):
         logger.info("Job already ended; nothing to do", extra={"status": job["status"]})
         return job_id
+    if "plan_key" in job:
+        logger.info("Job already planned (a duplicate event); moving it on")
+        advance(account_id, job_id, deps)
+        return job_id
 
     if stored.size > deps.settings.max_upload_bytes:
         too_large = FileTooLarge(f"The file is {stored.size} bytes; the limit is {deps.settings.max_upload_bytes}.")
-        _finish(deps, job, JobEnding("failed", failure=_failure(too_large)))
+        end_job(job, JobEnding("failed", failure=_failure(too_large)), deps)
     elif deps.jobs.start(account_id, job_id, now=utc_now(), bytes_total=stored.size):
-        _run(job, key, stored, deps)
+        _plan(job, key, deps)
     else:
         logger.info("Job was cancelled before it started")
-        _finish(deps, job, JobEnding("cancelled"))
-
-    if isinstance(location, DroppedFile):
-        _write_result(location, account_id, job_id, deps)
+        end_job(job, JobEnding("cancelled"), deps)
     return job_id
 
 
 def _find_or_create_job(
-    location: UploadedFile | DroppedFile, key: str, stored: StoredObject, deps: ProcessDeps
+    location: UploadedFile | DroppedFile, key: str, stored: StoredObject, deps: PipelineDeps
 ) -> dict[str, Any] | None:
     if isinstance(location, UploadedFile):
         job = deps.jobs.get(location.account_id, location.job_id)
@@ -149,106 +120,73 @@ def _find_or_create_job(
     return deps.jobs.get(location.account_id, job_id)
 
 
-def _run(job: dict[str, Any], key: str, stored: StoredObject, deps: ProcessDeps) -> None:
+def _plan(job: dict[str, Any], key: str, deps: PipelineDeps) -> None:
+    """Read the file once into a chunk plan, store it, and send a map task per chunk."""
     account_id, job_id = job["account_id"], job["job_id"]
     options = ImportOptions.model_validate(job["options"])
-    errors = RowErrorWriter(
-        deps.dynamodb,
-        deps.settings.row_errors_table,
-        account_id,
-        job_id,
-        deps.settings.row_error_retention_days,
-    )
-    contacts = ContactStore(
-        deps.dynamodb, deps.settings.contacts_table, account_id, options.list_id, deps.dynamodb_client
-    )
-    progress = JobProgress(deps.jobs, account_id, job_id, stored.size, errors)
+    work = deps.work(account_id, job_id)
+    staging: list[MultipartWriter] = []
+
+    def stage() -> MultipartWriter:
+        staging.append(work.staging_writer())
+        return staging[-1]
+
     try:
-        source = open_records(
+        file_plan = plan_chunks(
             deps.objects.open(key),
+            has_header=options.has_header,
             encoding=options.encoding,
             delimiter=options.delimiter,
+            chunk_bytes=deps.settings.chunk_bytes,
             max_bytes=deps.settings.max_upload_bytes,
+            stage=stage,
         )
-        result = run_import(
-            source,
-            options,
-            RunContext(job_id=job_id, list_id=options.list_id, now=utc_now()),
-            contacts,
-            errors,
-            progress,
-        )
+        # The column plan is made again by every map task; made here, a file whose columns do not
+        # fit its options (no phone column, a mapping naming a column it lacks) fails at once.
+        columns = column_plan(file_plan.first_record, options)
     except ContactsImportError as rejection:
-        # A refused file (FileRejected) or options that do not fit it (a mapping naming a column
-        # the file lacks): the job ends failed with the error's code. Anything else is re-raised,
-        # for Lambda to retry.
+        # A refused file, or options that do not fit it: the job ends failed with the error's code.
+        # Anything else is re-raised, for Lambda to retry.
+        for writer in staging:
+            writer.abort()
         logger.info("File refused", extra={"failure": rejection.code})
-        _finish(deps, job, JobEnding("failed", error_count=errors.count, failure=_failure(rejection)))
+        end_job(job, JobEnding("failed", failure=_failure(rejection)), deps)
         return
+    except BaseException:
+        for writer in staging:
+            writer.abort()
+        raise
+    for writer in staging:
+        writer.close()
 
-    counts = result.counts
-    status = "failed" if result.failure else ("cancelled" if result.cancelled else "completed")
-    if status == "completed" and options.replace_list and not options.dry_run:
-        counts.deleted = _delete_missing(contacts, result)
-    _finish(
-        deps,
-        job,
-        JobEnding(
-            status,
-            counts=counts,
-            error_count=errors.count,
-            failure=_failure(result.failure) if result.failure else None,
-            column_names=result.column_names,
-            contacts_added=0 if options.dry_run else counts.created - counts.deleted,
-        ),
-    )
-
-
-def _delete_missing(contacts: ContactStore, result: ImportResult) -> int:
-    """Mirror mode: remove the list's contacts that the file did not contain."""
-    missing = [phone for phone in contacts.all_phones() if phone not in result.seen_phones]
-    contacts.delete(missing)
-    return len(missing)
+    work.put_plan({**file_plan.to_json(), "source_key": work.staged_key if file_plan.staged else key})
+    failure = _failure(file_plan.failure) if file_plan.failure else None
+    if file_plan.failure:
+        logger.info("File refused part-way: the rows before are imported", extra={"failure": file_plan.failure.code})
+    chunks = len(file_plan.chunks)
+    if deps.jobs.record_plan(
+        account_id,
+        job_id,
+        plan_key=work.prefix + "plan.json",
+        map_tasks=chunks,
+        column_names=columns.column_names,
+        failure=failure,
+        now=utc_now(),
+    ):
+        logger.info("File planned", extra={"chunks": chunks, "staged": file_plan.staged})
+        deps.queue.send([Task(account_id, job_id, MAP, number) for number in range(chunks)])
+        return
+    current = deps.jobs.get(account_id, job_id)
+    if current is not None and "plan_key" not in current and current["status"] == "cancelled":
+        end_job(current, JobEnding("cancelled"), deps)  # cancelled while it was being planned
+    else:
+        advance(account_id, job_id, deps)  # planned meanwhile by a duplicate event
 
 
 def _failure(error: ContactsImportError) -> dict[str, str]:
     return {"code": error.code, "message": error.message}
 
 
-def _finish(deps: ProcessDeps, job: dict[str, Any], ending: JobEnding) -> None:
-    account_id, job_id = job["account_id"], job["job_id"]
-    if deps.jobs.finish(account_id, job_id, job["list_id"], ending, now=utc_now()):
-        total = deps.lists.total_contacts(account_id, job["list_id"])
-        deps.jobs.set_total_contacts(account_id, job_id, total)
-        logger.info("Job ended", extra={"status": ending.status, "counts": ending.counts.model_dump()})
-        metrics.add_metric(name=f"Jobs{ending.status.capitalize()}", unit=MetricUnit.Count, value=1)
-        for outcome in ("created", "updated", "skipped_existing", "skipped_duplicates", "invalid", "deleted"):
-            metrics.add_metric(name=f"Rows_{outcome}", unit=MetricUnit.Count, value=getattr(ending.counts, outcome))
-    else:
-        logger.info("Job had already been finished by another delivery")
-
-
-def _write_result(location: DroppedFile, account_id: str, job_id: str, deps: ProcessDeps) -> None:
-    job = deps.jobs.get(account_id, job_id)
-    if job is None:
-        return
-    first_errors, _ = deps.row_errors.page(account_id, job_id, 100, None)
-    deps.objects.put_json(result_key(location), status_document(job, first_errors).model_dump(mode="json"))
-
-
-def process_deps() -> ProcessDeps:
+def process_deps() -> PipelineDeps:
     """The processor's adapters, from its environment (called once per cold start)."""
-    from contacts_import.store.dynamo import dynamodb_fast_client, dynamodb_resource
-    from contacts_import.store.objects import s3_client
-
-    settings = ProcessImportSettings()  # type: ignore[call-arg]
-    dynamodb = dynamodb_resource()
-    return ProcessDeps(
-        settings=settings,
-        dynamodb=dynamodb,
-        dynamodb_client=dynamodb_fast_client(),
-        objects=ObjectStore(s3_client(), settings.bucket_name),
-        jobs=JobStore(dynamodb, settings.jobs_table, settings.lists_table),
-        lists=ListStore(dynamodb, settings.lists_table),
-        row_errors=RowErrorReader(dynamodb, settings.row_errors_table),
-    )
+    return pipeline_deps(ProcessImportSettings())  # type: ignore[call-arg]

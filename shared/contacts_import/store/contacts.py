@@ -82,14 +82,23 @@ class ContactStore:
         return [_from_item(i) for i in response.get("Items", [])], encode_cursor(response.get("LastEvaluatedKey"))
 
     def all_phones(self) -> Iterator[str]:
-        query: dict[str, Any] = {
-            "KeyConditionExpression": Key("list_key").eq(self._list_key),
-            "ProjectionExpression": "phone",
-        }
+        return self.phones_between(None, None)
+
+    def phones_between(self, lo: str | None, hi: str | None) -> Iterator[str]:
+        """The list's phones ``lo <= phone < hi`` (None: open-ended), in ascending order, a page at a time."""
+        condition = Key("list_key").eq(self._list_key)
+        if lo is not None and hi is not None:
+            condition &= Key("phone").between(lo, hi)  # inclusive: ``hi`` itself is left out below
+        elif lo is not None:
+            condition &= Key("phone").gte(lo)
+        elif hi is not None:
+            condition &= Key("phone").lt(hi)
+        query: dict[str, Any] = {"KeyConditionExpression": condition, "ProjectionExpression": "phone"}
         while True:
             response = self._table.query(**query)
             for item in response.get("Items", []):
-                yield item["phone"]
+                if hi is None or item["phone"] < hi:
+                    yield item["phone"]
             if "LastEvaluatedKey" not in response:
                 return
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]

@@ -6,6 +6,7 @@ never move a job backwards or finish it twice.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,10 @@ from contacts_import.models import Counts
 from contacts_import.store.dynamo import decode_cursor, encode_cursor, plain
 
 ACTIVE_STATES = ("awaiting_upload", "queued", "processing")
+# A job with this attribute is in the sweeper's index (ActiveJobsIndex): from when it starts until
+# its end has been announced.
+ACTIVE = "1"
+ACTIVE_JOBS_INDEX = "ActiveJobsIndex"
 IN_FLIGHT_SCAN_LIMIT = 100
 
 
@@ -113,7 +118,7 @@ class JobStore:
             self._table.update_item(
                 Key={"account_id": account_id, "job_id": job_id},
                 UpdateExpression="SET #s = :processing, started_at = if_not_exists(started_at, :now), "
-                "bytes_total = :size, updated_at = :now",
+                "bytes_total = :size, updated_at = :now, active = :active",
                 ConditionExpression="#s IN (:a, :q, :processing)",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
@@ -122,6 +127,7 @@ class JobStore:
                     ":q": "queued",
                     ":now": now,
                     ":size": bytes_total,
+                    ":active": ACTIVE,
                 },
             )
             return True
@@ -152,6 +158,132 @@ class JobStore:
             if _condition_failed(error):
                 raise ImportCancelled(job_id) from None
             raise
+
+    def record_plan(
+        self,
+        account_id: str,
+        job_id: str,
+        *,
+        plan_key: str,
+        map_tasks: int,
+        column_names: tuple[str, ...],
+        failure: dict[str, str] | None,
+        now: str,
+    ) -> bool:
+        """Record a processing job's chunk plan, once: False when a duplicate event planned it first
+        (or the job has ended meanwhile). The job then waits for its chunks to be mapped."""
+        try:
+            self._table.update_item(
+                Key={"account_id": account_id, "job_id": job_id},
+                UpdateExpression="SET plan_key = :plan, map_tasks = :maps, phase = :map, column_names = :columns, "
+                "plan_failure = :failure, updated_at = :now, active = :active",
+                ConditionExpression="#s = :processing AND attribute_not_exists(plan_key)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":plan": plan_key,
+                    ":maps": map_tasks,
+                    ":map": "map",
+                    ":columns": list(column_names),
+                    ":failure": failure,
+                    ":now": now,
+                    ":processing": "processing",
+                    ":active": ACTIVE,
+                },
+            )
+            return True
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+
+    def begin_phase(
+        self,
+        account_id: str,
+        job_id: str,
+        *,
+        current: str,
+        following: str,
+        now: str,
+        ranges: list[list[str | None]] | None = None,
+    ) -> bool:
+        """Move a job from one phase to the next, once: the caller that gets True sends the next
+        phase's tasks; every other caller (a racing or repeated worker) gets False."""
+        update = "SET phase = :next, updated_at = :now"
+        values: dict[str, Any] = {":next": following, ":current": current, ":now": now}
+        if ranges is not None:
+            update += ", ranges = :ranges"
+            values[":ranges"] = ranges
+        try:
+            self._table.update_item(
+                Key={"account_id": account_id, "job_id": job_id},
+                UpdateExpression=update,
+                ConditionExpression="phase = :current AND attribute_not_exists(ended)",
+                ExpressionAttributeValues=values,
+            )
+            return True
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+
+    def record_progress(
+        self,
+        account_id: str,
+        job_id: str,
+        *,
+        counts: Counts,
+        error_count: int,
+        progress: float,
+        tasks_done: int,
+        now: str,
+    ) -> bool:
+        """Show the counts of the tasks recorded so far on a processing job. Workers finish in any
+        order, so counts that cover fewer tasks than those shown already are not written."""
+        try:
+            self._table.update_item(
+                Key={"account_id": account_id, "job_id": job_id},
+                UpdateExpression="SET #c = :counts, error_count = :errors, progress = :progress, "
+                "tasks_counted = :tasks, updated_at = :now",
+                ConditionExpression="#s = :processing AND attribute_not_exists(ended) AND "
+                "(attribute_not_exists(tasks_counted) OR tasks_counted < :tasks)",
+                ExpressionAttributeNames={"#s": "status", "#c": "counts"},
+                ExpressionAttributeValues={
+                    ":counts": counts.model_dump(),
+                    ":errors": error_count,
+                    ":progress": _decimal(progress),
+                    ":tasks": tasks_done,
+                    ":processing": "processing",
+                    ":now": now,
+                },
+            )
+            return True
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+
+    def quiet_since(self, before: str) -> Iterator[tuple[str, str]]:
+        """(account, job id) of the jobs in the sweeper's index not updated since ``before``,
+        oldest first (the index holds only jobs that run, or ended and were not announced)."""
+        query: dict[str, Any] = {
+            "IndexName": ACTIVE_JOBS_INDEX,
+            "KeyConditionExpression": Key("active").eq(ACTIVE) & Key("updated_at").lt(before),
+        }
+        while True:
+            response = self._table.query(**query)
+            for item in response.get("Items", []):
+                yield item["account_id"], item["job_id"]
+            if "LastEvaluatedKey" not in response:
+                return
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def mark_notified(self, account_id: str, job_id: str, *, now: str) -> None:
+        """The ended job's events and webhook are sent: it leaves the sweeper's index."""
+        self._table.update_item(
+            Key={"account_id": account_id, "job_id": job_id},
+            UpdateExpression="SET notified_at = :now REMOVE active",
+            ExpressionAttributeValues={":now": now},
+        )
 
     def finish(self, account_id: str, job_id: str, list_id: str, ending: JobEnding, *, now: str) -> bool:
         """End a job and move its list's size, in one transaction, exactly once.

@@ -1,0 +1,71 @@
+"""The adapters the import pipeline's functions share (processor, chunk worker, sweeper), built
+once per cold start from the function's settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from contacts_import.settings import PipelineSettings
+from contacts_import.store.contacts import ContactStore
+from contacts_import.store.jobs import JobStore
+from contacts_import.store.lists import ListStore
+from contacts_import.store.objects import ObjectStore
+from contacts_import.store.row_errors import RowErrorReader, RowErrorWriter
+from contacts_import.store.task_queue import TaskQueue
+from contacts_import.store.tasks import TaskStore
+from contacts_import.store.work_area import WorkArea
+
+
+@dataclass(frozen=True)
+class PipelineDeps:
+    settings: PipelineSettings
+    dynamodb: Any
+    dynamodb_client: Any
+    s3: Any
+    events: Any
+    objects: ObjectStore
+    jobs: JobStore
+    lists: ListStore
+    tasks: TaskStore
+    row_errors: RowErrorReader
+    queue: TaskQueue
+
+    def work(self, account_id: str, job_id: str) -> WorkArea:
+        return WorkArea(self.s3, self.settings.bucket_name, account_id, job_id)
+
+    def contacts(self, account_id: str, list_id: str) -> ContactStore:
+        return ContactStore(self.dynamodb, self.settings.contacts_table, account_id, list_id, self.dynamodb_client)
+
+    def error_writer(self, account_id: str, job_id: str) -> RowErrorWriter:
+        return RowErrorWriter(
+            self.dynamodb,
+            self.settings.row_errors_table,
+            account_id,
+            job_id,
+            self.settings.row_error_retention_days,
+        )
+
+
+def pipeline_deps(settings: PipelineSettings) -> PipelineDeps:
+    import boto3
+
+    from contacts_import.store.dynamo import dynamodb_fast_client, dynamodb_resource
+    from contacts_import.store.objects import s3_client
+    from contacts_import.store.task_queue import BOTO_CONFIG, sqs_client
+
+    dynamodb = dynamodb_resource()
+    s3 = s3_client()
+    return PipelineDeps(
+        settings=settings,
+        dynamodb=dynamodb,
+        dynamodb_client=dynamodb_fast_client(),
+        s3=s3,
+        events=boto3.client("events", config=BOTO_CONFIG),
+        objects=ObjectStore(s3, settings.bucket_name),
+        jobs=JobStore(dynamodb, settings.jobs_table, settings.lists_table),
+        lists=ListStore(dynamodb, settings.lists_table),
+        tasks=TaskStore(dynamodb, settings.tasks_table, settings.row_error_retention_days),
+        row_errors=RowErrorReader(dynamodb, settings.row_errors_table),
+        queue=TaskQueue(sqs_client(), settings.chunk_queue_url),
+    )
