@@ -9,7 +9,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 
-.PHONY: install local test test-unit test-integration test-e2e lint lint-template format invoke bench build deploy clean
+.PHONY: install local test test-unit test-integration test-e2e lint lint-template format invoke bench bench-scale build deploy clean
 
 install: $(STAMP)
 
@@ -54,6 +54,10 @@ test-e2e: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+
+# A 100,000-row file through the local stack against the local DynamoDB's batch-write speed (ROWS=...).
+bench-scale: $(STAMP)
+	$(BIN)/python -m benchmarks.scale $(ROWS)
 
 build: $(STAMP)
 	PYENV_VERSION=3.11.7:3.12.1 $(BIN)/sam build

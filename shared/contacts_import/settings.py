@@ -38,7 +38,7 @@ class PipelineSettings(_Settings):
     chunk_queue_url: str
     max_upload_bytes: int = ONE_GIB
     row_error_retention_days: int = 30
-    chunk_bytes: int = 8 * 1024 * 1024
+    chunk_bytes: int = 4 * 1024 * 1024
     rows_per_range: int = 25_000
     max_ranges: int = 500
     event_bus_name: str = "default"

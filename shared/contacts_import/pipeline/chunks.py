@@ -47,7 +47,7 @@ from contacts_import.pipeline.reading import (
     read_head,
 )
 
-DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
+DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024
 _ASCII = bytes(range(128))
 # A physical line as TextIOWrapper(newline="") delivers it: ended by \r\n, \r or \n.
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")

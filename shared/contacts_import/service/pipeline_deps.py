@@ -44,6 +44,7 @@ class PipelineDeps:
             account_id,
             job_id,
             self.settings.row_error_retention_days,
+            self.dynamodb_client,
         )
 
 

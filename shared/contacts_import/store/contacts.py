@@ -15,6 +15,7 @@ from contacts_import.store.dynamo import (
     decode_item,
     dynamodb_fast_client,
     encode_cursor,
+    encode_item,
     plain,
 )
 
@@ -60,13 +61,16 @@ class ContactStore:
         return found
 
     def write(self, items: Sequence[dict[str, Any]]) -> None:
-        batch_write(self._resource, self._table_name, [{"PutRequest": {"Item": self._to_item(i)}} for i in items])
+        batch_write(
+            self._client, self._table_name, [{"PutRequest": {"Item": encode_item(self._to_item(i))}} for i in items]
+        )
 
     def delete(self, phones: Sequence[str]) -> None:
+        list_key = {"S": self._list_key}
         batch_write(
-            self._resource,
+            self._client,
             self._table_name,
-            [{"DeleteRequest": {"Key": {"list_key": self._list_key, "phone": p}}} for p in phones],
+            [{"DeleteRequest": {"Key": {"list_key": list_key, "phone": {"S": p}}}} for p in phones],
         )
 
     def get(self, phone: str) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from contacts_import.models import RowError
-from contacts_import.store.dynamo import batch_write, decode_cursor, encode_cursor, plain
+from contacts_import.store.dynamo import batch_write, decode_cursor, encode_cursor, encode_item, plain
 
 # Keep the original row with its error only while it is small enough to sit in one item.
 MAX_RAW_CHARS = 64 * 1024
@@ -26,8 +26,18 @@ def job_key(account_id: str, job_id: str) -> str:
 class RowErrorWriter:
     """Collects a run's row errors and writes them in batches (the run's RowErrorSink)."""
 
-    def __init__(self, resource: Any, table_name: str, account_id: str, job_id: str, retention_days: int) -> None:
+    def __init__(
+        self,
+        resource: Any,
+        table_name: str,
+        account_id: str,
+        job_id: str,
+        retention_days: int,
+        fast_client: Any = None,
+    ) -> None:
         self._resource = resource
+        # With a plain client, items are encoded by hand (a file of many bad rows writes many errors).
+        self._fast_client = fast_client
         self._table_name = table_name
         self._job_key = job_key(account_id, job_id)
         self._expires_at = int(time.time()) + retention_days * 86400
@@ -55,7 +65,11 @@ class RowErrorWriter:
 
     def flush(self) -> None:
         if self._buffer:
-            batch_write(self._resource, self._table_name, [{"PutRequest": {"Item": i}} for i in self._buffer])
+            if self._fast_client is not None:
+                requests = [{"PutRequest": {"Item": encode_item(i)}} for i in self._buffer]
+                batch_write(self._fast_client, self._table_name, requests)
+            else:
+                batch_write(self._resource, self._table_name, [{"PutRequest": {"Item": i}} for i in self._buffer])
             self._buffer.clear()
 
 
