@@ -91,6 +91,7 @@ nanp_like = st.builds(
 @example(raw="+39 06 1234 5678", region="US", validation="strict")
 @example(raw="555-1234", region="US", validation="strict")
 @example(raw="310-5949", region="US", validation="strict")
+@example(raw="+027810000", region="US", validation="strict")
 def test_phone_fast_path_equals_phonenumbers_on_generated_numbers(raw, region, validation):
     fast = fast_only(raw, region, validation)
     if fast is not None:

@@ -127,8 +127,8 @@ class PhoneNormalizer:
         """ "+<country code> <number>" valid for that country's main region. phonenumbers'
         is_valid_number looks at the main region first, so such a number is valid; anything else
         (another region of the code, a national prefix written after the code) takes the full path."""
-        if not self._strict:
-            return None
+        if not self._strict or digits[:1] == "0":
+            return None  # calling codes never start with 0: phonenumbers refuses such a number
         for length in (1, 2, 3):
             code = int(digits[:length]) if len(digits) > length else 0
             if code in _COUNTRY_PATTERNS:
