@@ -136,3 +136,11 @@ def test_every_row_ends_in_exactly_one_outcome(rows, existing, on_existing):
     again = run(data, contacts=contacts, job_id="j", on_existing=on_existing)[0]
     assert again.counts == counts
     assert seeded is None or settled(seeded.counts)
+
+
+def test_an_ended_job_read_before_its_total_is_written_answers_the_lists_size():
+    from contacts_import.service.reports import settled_total
+
+    assert settled_total({"ended": True, "total_contacts": None}, lambda: 7)["total_contacts"] == 7
+    assert settled_total({"ended": True, "total_contacts": 3}, lambda: 7)["total_contacts"] == 3
+    assert settled_total({"status": "processing"}, lambda: 7).get("total_contacts") is None

@@ -31,6 +31,7 @@ from contacts_import.service.reports import (
     list_document,
     public_error,
     report_file_name,
+    settled_total,
     status_document,
 )
 from contacts_import.settings import ImportStatusSettings
@@ -79,6 +80,10 @@ def _job(account_id: str, job_id: str) -> dict[str, Any]:
     return job
 
 
+def _settled(account_id: str, job: dict[str, Any]) -> dict[str, Any]:
+    return settled_total(job, lambda: deps().lists.total_contacts(account_id, job["list_id"]))
+
+
 @router.get(
     "/imports",
     summary="The account's import jobs, newest first",
@@ -91,7 +96,8 @@ def list_imports(limit: Limit = 100, cursor: Cursor = None) -> Response[PageEnve
     who = caller(event)
     who.require("imports:read")
     jobs, next_cursor = deps().jobs.page(who.account_id, limit, cursor)
-    return page_response(event, [job_summary(job) for job in jobs], next_cursor, limit)
+    summaries = [job_summary(_settled(who.account_id, job)) for job in jobs]
+    return page_response(event, summaries, next_cursor, limit)
 
 
 @router.get(
@@ -107,7 +113,7 @@ def get_import(job_id: JobId) -> Response[DataEnvelope[JobStatus]]:
     who.require("imports:read")
     job = _job(who.account_id, job_id)
     first_errors, _ = deps().row_errors.page(who.account_id, job_id, 100, None)
-    return data_response(event, status_document(job, first_errors).model_dump(mode="json"))
+    return data_response(event, status_document(_settled(who.account_id, job), first_errors).model_dump(mode="json"))
 
 
 @router.get(

@@ -114,7 +114,8 @@ def wait_for_end(
     deadline = time.monotonic() + seconds
     while True:
         job = deps.jobs.get(account_id, job_id)
-        if job and job["status"] in ENDED_STATES and job.get("ended"):
+        # The list's size is written just after the end: a finished answer carries it.
+        if job and job["status"] in ENDED_STATES and job.get("ended") and job.get("total_contacts") is not None:
             first_errors, _ = deps.row_errors.page(account_id, job_id, 100, None)
             return status_document(job, first_errors)
         if time.monotonic() >= deadline:

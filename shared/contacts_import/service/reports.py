@@ -6,7 +6,7 @@ import csv
 import io
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -52,6 +52,16 @@ def status_document(job: dict[str, Any], first_errors: list[dict[str, Any]]) -> 
         started_at=job.get("started_at"),
         completed_at=job.get("completed_at"),
     )
+
+
+def settled_total(job: dict[str, Any], list_size: Callable[[], int]) -> dict[str, Any]:
+    """The job with its list's size filled in if it has ended and the size is not written yet.
+
+    A job's end and its ``total_contacts`` are two writes, milliseconds apart; a poller that reads
+    between them gets the list's size now, which is its size at the job's end."""
+    if job.get("ended") and job.get("total_contacts") is None:
+        return {**job, "total_contacts": list_size()}
+    return job
 
 
 def job_summary(job: dict[str, Any]) -> dict[str, Any]:
