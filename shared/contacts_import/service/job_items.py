@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from contacts_import.models import Counts, ImportOptions
+from contacts_import.store.jobs import ACTIVE
 
 
 def new_job_item(
@@ -37,4 +38,8 @@ def new_job_item(
     }
     if idempotency_key:
         item["idempotency_key"] = idempotency_key
+    if status == "queued":
+        # In the sweeper's index from the start: a job whose file never gets processed (its S3 event
+        # lost, the processor failing every retry) is failed as stalled instead of queued for ever.
+        item["active"] = ACTIVE
     return item

@@ -46,7 +46,7 @@ from contacts_import.service.job_end import WEBHOOK, end_job, retry_webhook
 from contacts_import.service.pipeline_deps import PipelineDeps
 from contacts_import.store.jobs import JobEnding
 from contacts_import.store.task_queue import Task
-from contacts_import.store.tasks import MAP, PRUNE, PRUNE_PLAN, REDUCE
+from contacts_import.store.tasks import MAP, PRUNE, PRUNE_PLAN, PRUNE_PROGRESS, REDUCE
 
 logger = Logger(child=True)
 
@@ -144,7 +144,9 @@ def _prune(task: Task, job: dict[str, Any], deps: PipelineDeps) -> Tally:
     """Mirror mode: delete the list's contacts in the range that the file lacks.
 
     What is to be deleted is decided once and recorded (``prune-plan``) before anything is deleted,
-    so a repeat deletes the same contacts and counts the same number, though some are gone."""
+    so a repeat deletes the same contacts and counts the same number, though some are gone. The
+    list is streamed to and from the work area, and how far the deletions got is noted as they go,
+    so a range of any size is pruned in bounded memory, over as many attempts as it takes."""
     account_id, job_id = task.account_id, task.job_id
     work = deps.work(account_id, job_id)
     contacts = deps.contacts(account_id, job["list_id"])
@@ -152,16 +154,27 @@ def _prune(task: Task, job: dict[str, Any], deps: PipelineDeps) -> Tally:
     if plan is None:
         phones = _phones(job, task.number)
         in_file = heapq.merge(*([d.phone for d in run] for run in _runs(task, phones, deps)))
-        doomed = list(missing_from_file(contacts.phones_between(phones.lo, phones.hi), in_file))
-        key = work.put_prune_list(task.number, uuid.uuid4().hex, doomed)
+        writer = work.prune_list_writer(task.number, uuid.uuid4().hex)
+        doomed = 0
+        for phone in missing_from_file(contacts.phones_between(phones.lo, phones.hi), in_file):
+            writer.write(phone.encode("ascii") + b"\n")
+            doomed += 1
+        writer.close()
         deps.tasks.record(
-            account_id, job_id, PRUNE_PLAN, task.number, Tally(deleted=len(doomed)), now=utc_now(), extra={"key": key}
+            account_id, job_id, PRUNE_PLAN, task.number, Tally(deleted=doomed), now=utc_now(), extra={"key": writer.key}
         )
         plan = deps.tasks.get(account_id, job_id, PRUNE_PLAN, task.number)
         assert plan is not None
-    doomed = work.get_prune_list(plan.extra["key"])
-    for start in range(0, len(doomed), DELETE_BATCH):
-        contacts.delete(doomed[start : start + DELETE_BATCH])
+    done = deps.tasks.progress(account_id, job_id, PRUNE_PROGRESS, task.number)
+    batch: list[str] = []
+    for phone in work.prune_list(plan.extra["key"], skip=done):
+        batch.append(phone)
+        if len(batch) >= DELETE_BATCH:
+            contacts.delete(batch)
+            done += len(batch)
+            deps.tasks.note_progress(account_id, job_id, PRUNE_PROGRESS, task.number, done)
+            batch = []
+    contacts.delete(batch)
     return plan.tally
 
 

@@ -20,7 +20,7 @@ from contacts_import.pipeline.fanout import RunIndex, Tally
 from contacts_import.store.dynamo import plain
 from contacts_import.store.row_errors import job_key
 
-MAP, REDUCE, PRUNE, PRUNE_PLAN = "map", "reduce", "prune", "prune-plan"
+MAP, REDUCE, PRUNE, PRUNE_PLAN, PRUNE_PROGRESS = "map", "reduce", "prune", "prune-plan", "prune-progress"
 
 
 def task_id(kind: str, number: int) -> str:
@@ -76,6 +76,23 @@ class TaskStore:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
                 return False
             raise
+
+    def note_progress(self, account_id: str, job_id: str, kind: str, number: int, done: int) -> None:
+        """How far a long task got (overwritten as it goes), so that a repeat resumes there."""
+        self._table.put_item(
+            Item={
+                "job_key": job_key(account_id, job_id),
+                "task": task_id(kind, number),
+                "done": done,
+                "expires_at": int(time.time()) + self._retention_seconds,
+            }
+        )
+
+    def progress(self, account_id: str, job_id: str, kind: str, number: int) -> int:
+        item = self._table.get_item(
+            Key={"job_key": job_key(account_id, job_id), "task": task_id(kind, number)}, ConsistentRead=True
+        ).get("Item")
+        return int(item["done"]) if item else 0
 
     def get(self, account_id: str, job_id: str, kind: str, number: int) -> TaskRecord | None:
         item = self._table.get_item(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 WORK_PREFIX = "work/"
@@ -94,15 +95,18 @@ class WorkArea:
     def read_run(self, number: int, start: int, end: int) -> bytes:
         return self.open_range(self._run_key(number), start, end).read()
 
-    def put_prune_list(self, number: int, attempt: str, phones: list[str]) -> str:
-        key = f"{self.prefix}prune/{number:06d}-{attempt}.json"
-        self._put(key, json.dumps(phones).encode("utf-8"))
-        return key
+    def prune_list_writer(self, number: int, attempt: str) -> MultipartWriter:
+        """Where a prune task streams the phones it is to delete, one a line."""
+        return MultipartWriter(self._client, self.bucket, f"{self.prefix}prune/{number:06d}-{attempt}.txt")
 
-    def get_prune_list(self, key: str) -> list[str]:
+    def prune_list(self, key: str, skip: int = 0) -> Iterator[str]:
+        """The phones of a prune list, streamed, after the first ``skip``."""
         if not key.startswith(self.prefix):
             raise ValueError("a prune list of another job")
-        return list(json.loads(self._get(key)))
+        body = self._client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        for number, line in enumerate(body.iter_lines()):
+            if number >= skip and line:
+                yield line.decode("ascii")
 
     def open_range(self, key: str, start: int, end: int) -> BinaryIO:
         """Bytes ``start`` to ``end`` (exclusive) of any object of the bucket, streamed."""
