@@ -71,10 +71,10 @@ class Pipeline:
     """The processor and the chunk worker, called as their event sources would, with the chunk
     queue drained by hand (so that deliveries can be repeated, reordered, run at once or broken)."""
 
-    def __init__(self, stack: Any, *, chunk_bytes: int = 900, rows_per_range: int = 40) -> None:
+    def __init__(self, stack: Any, *, chunk_bytes: int = 900, rows_per_range: int = 40, **settings: Any) -> None:
         self.stack = stack
         environment = {k.lower(): v for k, v in stack.template.function("ProcessChunkFunction").environment.items()}
-        environment.update(chunk_bytes=chunk_bytes, rows_per_range=rows_per_range)
+        environment.update(chunk_bytes=chunk_bytes, rows_per_range=rows_per_range, **settings)
         self.deps: PipelineDeps = pipeline_deps(ProcessChunkSettings(**environment))
         self.sqs = boto3.client("sqs", region_name="us-east-1")
         self.queue_url = self.deps.settings.chunk_queue_url

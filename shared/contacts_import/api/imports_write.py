@@ -95,6 +95,7 @@ def post_import() -> Response[DataEnvelope[JobStatus] | DataEnvelope[JobAccepted
         file_name=request.file_name,
         options=options,
         idempotency_key=key,
+        signing_secret=who.key_hash,
     )
     if key:
         accepted = idempotent_create()(direct, deps(), router.lambda_context)
@@ -136,7 +137,7 @@ def post_upload() -> Response[DataEnvelope[UploadAccepted]]:
         raise InvalidOptions("The body must be a JSON object: {'file_name': ..., options}.")
     file_name = str(document.pop("file_name", None) or "contacts.csv")
     options = ImportOptions.parse(document)
-    accepted = create_upload(who.account_id, file_name, options, deps())
+    accepted = create_upload(who.account_id, file_name, options, deps(), signing_secret=who.key_hash)
     metrics.add_metric(name="UploadsIssued", unit=MetricUnit.Count, value=1)
     return data_response(event, accepted, 201, {"Location": status_url(accepted["job_id"])})
 

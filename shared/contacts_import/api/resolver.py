@@ -22,6 +22,7 @@ class Caller:
 
     account_id: str
     scopes: frozenset[str]
+    key_hash: str | None = None  # SHA-256 of the caller's API key: the secret its imports' webhooks are signed with
 
     def require(self, scope: str) -> None:
         if scope not in self.scopes:
@@ -33,7 +34,11 @@ def caller(event: APIGatewayProxyEvent) -> Caller:
     account_id = context.get("account_id")
     if not account_id:
         raise Unauthorized("A valid API key is required: Authorization: Bearer <api key>.")
-    return Caller(account_id=str(account_id), scopes=frozenset(str(context.get("scopes", "")).split()))
+    return Caller(
+        account_id=str(account_id),
+        scopes=frozenset(str(context.get("scopes", "")).split()),
+        key_hash=str(context["key_hash"]) if context.get("key_hash") else None,
+    )
 
 
 def build_resolver(*routers: Router) -> APIGatewayRestResolver:

@@ -58,6 +58,7 @@ class DirectImport:
     file_name: str
     options: ImportOptions
     idempotency_key: str | None = None
+    signing_secret: str | None = None  # signs the job's webhook (see service.notifications)
 
 
 def check_direct_body(body: bytes, options: ImportOptions) -> None:
@@ -97,6 +98,7 @@ def create_direct_import(request: DirectImport, deps: CreateDeps) -> dict[str, A
             object_key=key,
             now=now,
             idempotency_key=request.idempotency_key,
+            signing_secret=request.signing_secret,
         )
     )
     deps.objects.put_file(key, request.body)
@@ -128,7 +130,9 @@ def pause(seconds: float) -> None:
     time.sleep(seconds)
 
 
-def create_upload(account_id: str, file_name: str, options: ImportOptions, deps: CreateDeps) -> dict[str, Any]:
+def create_upload(
+    account_id: str, file_name: str, options: ImportOptions, deps: CreateDeps, *, signing_secret: str | None = None
+) -> dict[str, Any]:
     check_jobs_in_flight(account_id, deps.jobs, deps.settings)
     now = utc_now()
     job_id = new_job_id()
@@ -144,6 +148,7 @@ def create_upload(account_id: str, file_name: str, options: ImportOptions, deps:
             file_name=name,
             object_key=key,
             now=now,
+            signing_secret=signing_secret,
         )
     )
     expires_in = upload_expiry_seconds(deps.settings)

@@ -1,0 +1,180 @@
+"""A file in many chunks through the real local stack: chunk workers in parallel processes, fed by
+the chunk queue's event source, end with the counts the offline validator gives; re-delivering the
+finished job's S3 event changes nothing; the job's webhook reaches a receiver on 127.0.0.1, signed.
+
+The stack here cuts files into 64 KiB chunks and 500-row phone ranges (template parameters), so
+that a file of a few thousand rows is many tasks."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from contacts_import.service.notifications import SIGNATURE_HEADER, verify_signature
+from local_stack.stack import LOCAL_ACCOUNT_ID, LOCAL_API_KEY
+from local_stack.template import load_template
+
+from benchmarks.generate import sample
+from tests.e2e.conftest import ROOT, LocalStackHandle, _stop, _wait_until_healthy, console_script, free_port
+
+ROWS = 4000
+PIPELINE_TIMEOUT_SECONDS = 300
+
+
+@pytest.fixture(scope="module")
+def chunky_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackHandle]:
+    overrides = ["ChunkBytes=65536", "RowsPerRange=500"]
+    template = load_template(ROOT / "template.yaml", parameter_overrides=dict(o.split("=") for o in overrides))
+    api_port, aws_port = free_port(), free_port()
+    log_path = tmp_path_factory.mktemp("chunky-stack") / "local-stack.log"
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    environment.pop("AWS_ENDPOINT_URL", None)
+    command = [console_script(), "run", "--api-port", str(api_port), "--aws-port", str(aws_port)]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [*command, "--parameter-overrides", *overrides],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+        )
+    try:
+        api_url = f"http://127.0.0.1:{api_port}"
+        _wait_until_healthy(process, api_url + "/health", log_path)
+        yield LocalStackHandle(
+            api_url=api_url,
+            aws_endpoint=f"http://127.0.0.1:{aws_port}",
+            bucket=next(iter({source.bucket_name for source in template.s3_event_sources})),
+            api_key=LOCAL_API_KEY,
+            account_id=LOCAL_ACCOUNT_ID,
+            template=template,
+            log_path=log_path,
+        )
+    finally:
+        _stop(process)
+
+
+def finished(stack: LocalStackHandle, job_id: str) -> dict[str, Any]:
+    session = stack.session()
+    give_up_at = time.monotonic() + PIPELINE_TIMEOUT_SECONDS
+    while time.monotonic() < give_up_at:
+        job = session.get(stack.url(f"/imports/{job_id}"), timeout=30).json()["data"]
+        if job["status"] in ("completed", "failed", "cancelled"):
+            return job
+        time.sleep(0.5)
+    pytest.fail(f"job {job_id} did not end within {PIPELINE_TIMEOUT_SECONDS} s:\n{stack.log_tail()}")
+
+
+def stored_job(stack: LocalStackHandle, job_id: str) -> dict[str, Any]:
+    table = boto3.resource(
+        "dynamodb",
+        endpoint_url=stack.aws_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).Table(stack.template.tables["JobsTable"].name)
+    return table.get_item(Key={"account_id": stack.account_id, "job_id": job_id}, ConsistentRead=True)["Item"]
+
+
+def post(stack: LocalStackHandle, data: bytes, **query: str) -> str:
+    answer = stack.session().post(
+        stack.url("/imports"), params=query, data=data, headers={"Content-Type": "text/csv"}, timeout=60
+    )
+    assert answer.status_code == 202, answer.text
+    return str(answer.json()["data"]["job_id"])
+
+
+def test_a_file_in_many_chunks_counts_like_the_offline_validator(chunky_stack, tmp_path):
+    data = sample(ROWS, seed=66)
+    path = tmp_path / "many-chunks.csv"
+    path.write_bytes(data)
+    list_id = f"chunks-{uuid.uuid4().hex[:8]}"
+    job = finished(chunky_stack, post(chunky_stack, data, list_id=list_id))
+    validated = subprocess.run(
+        [str(Path(sys.executable).parent / "contacts-import"), "validate", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert job["status"] == "completed"
+    assert job["counts"] == json.loads(validated.stdout)["counts"]
+    stored = stored_job(chunky_stack, job["job_id"])
+    assert int(stored["map_tasks"]) > 3 and len(stored["ranges"]) > 3
+    stats = chunky_stack.session().get(chunky_stack.url("/_local/stats"), timeout=30).json()
+    assert stats["functions"]["ProcessChunkFunction"]["errors"] == 0
+
+    # Re-delivering the S3 event of the finished job (as `make invoke` would) changes nothing.
+    head = chunky_stack.client("s3").head_object(Bucket=chunky_stack.bucket, Key=stored["object_key"])
+    event = json.loads((ROOT / "events" / "s3_put_upload.json").read_text())
+    record = event["Records"][0]
+    record["s3"]["bucket"]["name"] = chunky_stack.bucket
+    record["s3"]["object"].update(
+        {"key": stored["object_key"], "size": head["ContentLength"], "eTag": head["ETag"].strip('"')}
+    )
+    event_path = tmp_path / "again.json"
+    event_path.write_text(json.dumps(event))
+    again = subprocess.run(
+        [
+            console_script(),
+            "invoke",
+            "--function",
+            "ProcessImportFunction",
+            "--event",
+            str(event_path),
+            "--aws-endpoint",
+            chunky_stack.aws_endpoint,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads(again.stdout) == {"job_ids": [job["job_id"]]}
+    assert finished(chunky_stack, job["job_id"]) == job
+    assert stored_job(chunky_stack, job["job_id"])["counts"] == stored["counts"]
+
+
+def test_the_webhook_reaches_a_receiver_on_this_machine_signed(chunky_stack):
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            received.append(
+                ({k.lower(): v for k, v in self.headers.items()}, self.rfile.read(int(self.headers["Content-Length"])))
+            )
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+        job_id = post(chunky_stack, sample(300, seed=3), list_id=f"hook-{uuid.uuid4().hex[:8]}", webhook_url=url)
+        job = finished(chunky_stack, job_id)
+        give_up_at = time.monotonic() + 60
+        while not received and time.monotonic() < give_up_at:
+            time.sleep(0.2)
+    finally:
+        server.shutdown()
+    ((headers, body),) = received
+    secret = hashlib.sha256(LOCAL_API_KEY.encode()).hexdigest()
+    assert verify_signature(secret, headers[SIGNATURE_HEADER.lower()], body, now=time.time())
+    document = json.loads(body)
+    assert (document["event"], document["data"]["job_id"]) == ("import.completed", job_id)
+    assert document["data"]["counts"] == job["counts"]
