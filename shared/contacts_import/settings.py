@@ -39,8 +39,8 @@ class PipelineSettings(_Settings):
     max_upload_bytes: int = ONE_GIB
     row_error_retention_days: int = 30
     chunk_bytes: int = 4 * 1024 * 1024
-    rows_per_range: int = 25_000
-    max_ranges: int = 500
+    rows_per_range: int = 10_000
+    max_ranges: int = 1000
     event_bus_name: str = "default"
     webhook_inline_attempts: int = 3
     webhook_max_attempts: int = 8

@@ -37,8 +37,8 @@ from contacts_import.pipeline.reading import Record
 # A BatchGetItem takes at most 100 keys: winners are decided 100 at a time.
 DECIDE_BATCH = 100
 RUN_INDEX_EVERY = 256
-DEFAULT_ROWS_PER_RANGE = 25_000
-DEFAULT_MAX_RANGES = 500
+DEFAULT_ROWS_PER_RANGE = 10_000
+DEFAULT_MAX_RANGES = 1000
 _DRAFT_FIELDS = tuple(f.name for f in fields(ContactDraft))
 
 

@@ -23,7 +23,10 @@ from contacts_import.errors import InvalidOptions
 
 BATCH_WRITE_LIMIT = 25
 BATCH_GET_LIMIT = 100
-MAX_UNPROCESSED_ROUNDS = 12
+# Up to about a minute of waiting with the backoff below (full jitter, at most 5 s a round): a list's
+# contacts share one partition key, and parallel chunk workers meet its throttle; a batch waits it
+# out rather than fail its task (whose message would come back only after the visibility timeout).
+MAX_UNPROCESSED_ROUNDS = 20
 BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10}, connect_timeout=5, read_timeout=30)
 
 
