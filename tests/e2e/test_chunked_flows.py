@@ -178,3 +178,24 @@ def test_the_webhook_reaches_a_receiver_on_this_machine_signed(chunky_stack):
     document = json.loads(body)
     assert (document["event"], document["data"]["job_id"]) == ("import.completed", job_id)
     assert document["data"]["counts"] == job["counts"]
+
+
+def test_the_sweeper_runs_against_the_local_stack(chunky_stack):
+    swept = subprocess.run(
+        [
+            console_script(),
+            "invoke",
+            "--function",
+            "SweepJobsFunction",
+            "--event",
+            str(ROOT / "events" / "scheduled_event.json"),
+            "--aws-endpoint",
+            chunky_stack.aws_endpoint,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert swept.returncode == 0, swept.stderr[-2000:]
+    assert json.loads(swept.stdout) == {"announced": 0, "resent": 0, "stalled": 0}  # nothing is quiet yet
