@@ -98,12 +98,82 @@ def test_phone_fast_path_equals_phonenumbers_on_generated_numbers(raw, region, v
         assert same_as_reference(fast, raw, region, validation)
 
 
+with_extension = st.builds(
+    lambda number, sep, ext: number + sep + ext,
+    nanp_like,
+    st.sampled_from([" x", " x ", "x", " ext ", " X"]),
+    st.text(alphabet="0123456789", min_size=0, max_size=8),
+)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    raw=st.one_of(nanp_like, with_extension, st.text(alphabet="0123456789 +-().x", max_size=18)),
+    region=st.sampled_from(["US", "CA", "GB"]),
+    validation=st.sampled_from(["strict", "possible"]),
+)
+@example(raw="212-860-8028 x137", region="US", validation="strict")
+@example(raw="+44 20 7946 0958 x12", region="US", validation="strict")
+@example(raw="1234567890", region="US", validation="strict")
+@example(raw="011 44 20", region="US", validation="strict")
+@example(raw="555-1234", region="US", validation="possible")
+def test_phone_normalizer_answers_the_same_with_and_without_its_fast_path_on_generated_numbers(raw, region, validation):
+    # The whole answer, messages and extensions included, not only valid or not.
+    raw = raw.strip()
+    if raw:
+        fast = PhoneNormalizer(region, validation).normalize(raw)
+        assert fast == PhoneNormalizer(region, validation, fast_path=False).normalize(raw)
+
+
 def test_us_patterns_compiled_from_metadata_decide_like_phonenumbers():
     for area in range(200, 1000, 7):
         for exchange in (200, 555, 736, 911, 958):
             national = f"{area}{exchange}4567"
             number = phonenumbers.PhoneNumber(country_code=1, national_number=int(national))
             assert normalize._US_NUMBERS.valid(national) == phonenumbers.is_valid_number_for_region(number, "US")
+
+
+def test_north_american_regions_compiled_from_metadata_decide_like_phonenumbers():
+    # Every area code, so each +1 region's leading digits (268 Antigua, 876 Jamaica, ...) and Canada's
+    # rule without them are met; exchanges valid and not.
+    for area in range(200, 1000):
+        for exchange in (200, 234, 555, 911):
+            national = f"{area}{exchange}4567"
+            number = phonenumbers.PhoneNumber(country_code=1, national_number=int(national))
+            assert normalize._NANP_NUMBERS.valid(national) == phonenumbers.is_valid_number(number), national
+
+
+def _near(national: str) -> list[str]:
+    """The number and its neighbours: a digit changed at each end, one digit more and one less."""
+    return [
+        national,
+        national[:-1] + str((int(national[-1]) + 1) % 10),
+        str((int(national[0]) + 1) % 10) + national[1:],
+        national + "5",
+        national[:-1],
+    ]
+
+
+def test_every_main_region_pattern_decides_like_phonenumbers():
+    # The joined per-length patterns against phonenumbers' own type-by-type check, for every calling
+    # code's main region the international fast path uses, on its example numbers of every type
+    # and their neighbours.
+    checked = 0
+    for code, regions in normalize.COUNTRY_CODE_TO_REGION_CODE.items():
+        if code not in normalize._COUNTRY_PATTERNS or normalize._COUNTRY_PATTERNS[code] is None:
+            continue
+        patterns = normalize._COUNTRY_PATTERNS[code]
+        for kind in range(12):
+            example = phonenumbers.example_number_for_type(regions[0], kind)
+            if example is None:
+                continue
+            for national in _near(str(example.national_number)):
+                if national and national[0] != "0":
+                    number = phonenumbers.PhoneNumber(country_code=code, national_number=int(national))
+                    expected = phonenumbers.is_valid_number_for_region(number, regions[0])
+                    assert patterns.valid(national) == expected, (regions[0], national)
+                    checked += 1
+    assert checked > 2000
 
 
 def email_validator_says(text: str) -> str | None:

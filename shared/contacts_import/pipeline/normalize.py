@@ -7,8 +7,8 @@ Phones become E.164 with ``phonenumbers`` against the job's region; ``strict`` v
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import phonenumbers
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
@@ -25,6 +25,7 @@ _TRIM = " \t\r\n\u00a0\u200b\ufeff"
 _TAG_SPLIT = re.compile(r"\s*(?:[,;|]|:::)\s*")
 _NOT_DIGIT = re.compile(r"\D+")
 _DIGITS_AND_PUNCTUATION = re.compile(r"[\d\s().+\-/]+")
+_EXTENSION = re.compile(r"(\S.*\d) x(\d{1,6})")
 _SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+]?\d+$")
 
 
@@ -48,7 +49,8 @@ def clean(value: str) -> str:
 
 def is_blank_record(fields: list[str]) -> bool:
     """Excel leaves lines of only delimiters at the end of a sheet: such a record is no row."""
-    return all(not clean(value) for value in fields)
+    # Every field is trimmable characters only exactly when all of them together are.
+    return not "".join(fields).strip(_TRIM)
 
 
 class PhoneNormalizer:
@@ -64,6 +66,8 @@ class PhoneNormalizer:
         """(E.164, extension) for a good number, else the message of the row error."""
         if self._fast_path:
             fast = self._nanp_fast(raw)
+            if fast is None and " x" in raw:
+                fast = self._extension_fast(raw)
             if fast is not None:
                 return fast
         text = raw
@@ -101,6 +105,19 @@ class PhoneNormalizer:
         digits = _NOT_DIGIT.sub("", raw)
         if plus and digits[:1] != "1":
             return self._international_fast(raw, digits)
+        if (
+            not plus
+            and self._strict
+            and self._nanp_region
+            and 3 <= len(digits) <= 10
+            and digits[0] != "0"
+            and not _NANP_NUMBERS.may_be_valid(digits)
+            and not (digits[0] == "1" and _NANP_NUMBERS.may_be_valid(digits[1:]))
+        ):
+            # No +1 region's general pattern takes the digits, nor the digits after a national
+            # prefix 1 (a local number without its area code, say): invalid, and too short to be
+            # taken as international. A leading 0 may be the international prefix 011: full path.
+            return f"{raw!r} is not a valid phone number for region {self._region} or its country code"
         if len(digits) == 11 and digits[0] == "1":
             national = digits[1:]
         elif len(digits) == 10 and not plus and self._nanp_region:
@@ -111,17 +128,24 @@ class PhoneNormalizer:
             return None
         # The US is first among +1's regions and has no leading-digit rule: a number valid for it
         # is valid (is_valid_number would find the US first). Others are checked against every +1
-        # region, as the full path does, but without parsing again.
+        # region in is_valid_number's order, with the patterns compiled once.
         if self._strict:
-            if not _US_NUMBERS.valid(national) and not phonenumbers.is_valid_number(
-                phonenumbers.PhoneNumber(country_code=1, national_number=int(national))
-            ):
+            if not _US_NUMBERS.valid(national) and not _NANP_NUMBERS.valid(national):
                 return f"{raw!r} is not a valid phone number for region {self._region} or its country code"
         elif not phonenumbers.is_possible_number(
             phonenumbers.PhoneNumber(country_code=1, national_number=int(national))
         ):
             return None
         return "+1" + national, None
+
+    def _extension_fast(self, raw: str) -> tuple[str, str] | None:
+        """A number the fast path takes as valid followed by " x" and a few digits (212-860-8028 x137):
+        the number, with the digits as its extension, as phonenumbers reads it."""
+        match = _EXTENSION.fullmatch(raw)
+        if match is None:
+            return None
+        number = self._nanp_fast(match[1])
+        return (number[0], match[2]) if isinstance(number, tuple) else None
 
     def _international_fast(self, raw: str, digits: str) -> tuple[str, None] | None:
         """ "+<country code> <number>" valid for that country's main region. phonenumbers'
@@ -156,42 +180,97 @@ class PhoneNormalizer:
 
 
 class _RegionPatterns:
-    """A region's validity rule from phonenumbers' own metadata, its patterns compiled once: the
-    general pattern, then any number type whose possible lengths and pattern match (what
-    phonenumbers' _number_type_helper decides, without its per-call pattern lookups)."""
+    """A region's validity rule from phonenumbers' own metadata, compiled once: the general
+    description, then any number type whose possible lengths and pattern match (what phonenumbers'
+    _number_type_helper decides, without its per-call pattern lookups). Validity asks only whether
+    some type matches, so the types that allow a length are joined into one pattern for it."""
 
     _TYPES = (
-        "premium_rate",
+        "fixed_line",
+        "mobile",
         "toll_free",
+        "premium_rate",
         "shared_cost",
         "voip",
         "personal_number",
         "pager",
         "uan",
         "voicemail",
-        "fixed_line",
-        "mobile",
     )
 
     def __init__(self, region: str) -> None:
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        self._general = re.compile(metadata.general_desc.national_number_pattern)
-        self._types: list[tuple[frozenset[int], re.Pattern[str]]] = []
+        general = metadata.general_desc
+        self._general = re.compile(general.national_number_pattern)
+        self._general_lengths = frozenset(general.possible_length or ())
+        typed: list[tuple[frozenset[int], str]] = []
         for name in self._TYPES:
             desc = getattr(metadata, name)
             if desc is not None and desc.national_number_pattern:
-                self._types.append((frozenset(desc.possible_length or ()), re.compile(desc.national_number_pattern)))
+                typed.append((frozenset(desc.possible_length or ()), desc.national_number_pattern))
+        # A type without possible lengths allows any length the general description allows.
+        lengths = {length for allowed, _ in typed for length in allowed}
+        self._by_length: dict[int, re.Pattern[str]] = {
+            length: _any_of([pattern for allowed, pattern in typed if not allowed or length in allowed])
+            for length in lengths
+        }
+        lengthless = [pattern for allowed, pattern in typed if not allowed]
+        self._other_lengths = _any_of(lengthless) if lengthless else None
+
+    def general_fullmatch(self, national: str) -> bool:
+        length = len(national)
+        return (not self._general_lengths or length in self._general_lengths) and bool(
+            self._general.fullmatch(national)
+        )
 
     def valid(self, national: str) -> bool:
-        if self._general.fullmatch(national) is None:
-            return False
         length = len(national)
-        return any(
-            (not lengths or length in lengths) and pattern.fullmatch(national) for lengths, pattern in self._types
-        )
+        if (self._general_lengths and length not in self._general_lengths) or not self._general.fullmatch(national):
+            return False
+        types = self._by_length.get(length, self._other_lengths)
+        return types is not None and types.fullmatch(national) is not None
+
+
+def _any_of(patterns: list[str]) -> re.Pattern[str]:
+    # fullmatch of an alternation is a full match of one of its branches.
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns))
+
+
+class _SharedCodeRegions:
+    """is_valid_number for a calling code shared by several regions (+1): the number's region is the
+    first, in phonenumbers' order, whose leading digits start it or, for a region without leading
+    digits, whose rule it satisfies; the number is valid when its region's rule holds."""
+
+    def __init__(self, code: int) -> None:
+        self._code = code
+
+    @cached_property
+    def _regions(self) -> list[tuple[re.Pattern[str] | None, _RegionPatterns]]:
+        # Compiled on first use, not at import: two dozen regions' patterns are a cold start's cost.
+        regions = []
+        for region in COUNTRY_CODE_TO_REGION_CODE[self._code]:
+            metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+            if metadata is not None:
+                leading = re.compile(metadata.leading_digits) if metadata.leading_digits is not None else None
+                regions.append((leading, _RegionPatterns(region)))
+        return regions
+
+    def may_be_valid(self, national: str) -> bool:
+        """False when no region's general description takes the number (is_valid_number asks it first)."""
+        return any(patterns.general_fullmatch(national) for _, patterns in self._regions)
+
+    def valid(self, national: str) -> bool:
+        for leading, patterns in self._regions:
+            if leading is not None:
+                if leading.match(national):
+                    return patterns.valid(national)
+            elif patterns.valid(national):
+                return True
+        return False
 
 
 _US_NUMBERS = _RegionPatterns("US")
+_NANP_NUMBERS = _SharedCodeRegions(1)
 
 
 class _CountryPatterns(dict[int, "_RegionPatterns | None"]):
@@ -266,13 +345,25 @@ def normalize_email(raw: str) -> str | None:
 
 
 class RowNormalizer:
-    """Turns one record into a ContactDraft or a RowError, following a ColumnPlan."""
+    """Turns one record into a ContactDraft or a RowError, following a ColumnPlan.
+
+    This runs once per row and is most of a row's cost after the phone check: the plan's columns
+    are resolved to indices once, and a short record is padded once rather than every lookup
+    checking its length."""
 
     def __init__(self, plan: ColumnPlan, options: ImportOptions) -> None:
         self._plan = plan
+        self._width = plan.width
         self._phones = PhoneNormalizer(options.default_region, options.phone_validation)
         self._option_tags = options.tags
-        self._fields = plan.field_columns
+        columns = plan.field_columns
+        self._first_name = columns.get("first_name")
+        self._last_name = columns.get("last_name")
+        self._middle_name = columns.get("middle_name")
+        self._name = columns.get("name")
+        self._company = columns.get("company")
+        self._tags = columns.get("tags")
+        self._custom = plan.custom_columns
 
     def _phone_order(self, fields: list[str]) -> tuple[int, ...]:
         """Phone columns in this row's order: a Google column whose type says mobile goes first."""
@@ -280,40 +371,30 @@ class RowNormalizer:
         types = self._plan.phone_type_columns
         if not types:
             return order
-        mobile = [i for i in order if i in types and types[i] < len(fields) and is_mobile_type(fields[types[i]])]
+        mobile = [i for i in order if i in types and is_mobile_type(fields[types[i]])]
         return (*mobile, *(i for i in order if i not in mobile))
 
     def normalize(self, row: int, fields: list[str]) -> ContactDraft | RowError:
         plan = self._plan
-        if len(fields) > plan.width:
-            extra = [value for value in fields[plan.width :] if clean(value)]
+        width = self._width
+        if len(fields) > width:
+            extra = [value for value in fields[width:] if clean(value)]
             if extra:
                 return RowError(
                     row=row,
                     code="too_many_fields",
-                    message=f"The row has {len(fields)} fields; the header has {plan.width}.",
+                    message=f"The row has {len(fields)} fields; the header has {width}.",
                     value=_excerpt(extra[0]),
                 )
-        lengths = list(map(len, fields))
-        if lengths and max(lengths) > MAX_FIELD_CHARS:
-            if sum(lengths) > MAX_ROW_CHARS:
-                return RowError(row=row, code="row_too_long", message=f"The row is over {MAX_ROW_CHARS} characters.")
-            index = next(i for i, length in enumerate(lengths) if length > MAX_FIELD_CHARS)
-            return RowError(
-                row=row,
-                code="field_too_long",
-                message=f"The value is over {MAX_FIELD_CHARS} characters.",
-                column=plan.column_name(index),
-                value=_excerpt(fields[index]),
-            )
-        if sum(lengths) > MAX_ROW_CHARS:
-            return RowError(row=row, code="row_too_long", message=f"The row is over {MAX_ROW_CHARS} characters.")
-        width = len(fields)
+        elif len(fields) < width:
+            fields = fields + [""] * (width - len(fields))
+        # A row within the field limit is within the row limit too: one sum decides most rows.
+        if sum(map(len, fields)) > MAX_FIELD_CHARS:
+            refusal = _too_long(row, fields, plan)
+            if refusal is not None:
+                return refusal
 
-        def value_at(index: int | None) -> str:
-            return fields[index].strip(_TRIM) if index is not None and index < width else ""
-
-        phone_raw, phone_column = _first_value(self._phone_order(fields), value_at)
+        phone_raw, phone_column = _first_value(self._phone_order(fields), fields)
         if not phone_raw:
             return RowError(
                 row=row,
@@ -330,7 +411,7 @@ class RowNormalizer:
 
         email = None
         if plan.email_columns:
-            email_raw, email_column = _first_value(plan.email_columns, value_at)
+            email_raw, email_column = _first_value(plan.email_columns, fields)
             if email_raw:
                 email = normalize_email(email_raw)
                 if email is None:
@@ -342,45 +423,65 @@ class RowNormalizer:
                         value=email_raw,
                     )
 
-        first_name = value_at(self._fields.get("first_name")) or None
-        last_name = value_at(self._fields.get("last_name")) or None
-        name = value_at(self._fields.get("name")) or None
+        first_name = fields[self._first_name].strip(_TRIM) or None if self._first_name is not None else None
+        last_name = fields[self._last_name].strip(_TRIM) or None if self._last_name is not None else None
+        name = fields[self._name].strip(_TRIM) or None if self._name is not None else None
         if name is None and (first_name or last_name):
-            middle_name = value_at(self._fields.get("middle_name"))
-            name = " ".join(part for part in (first_name, middle_name, last_name) if part)
+            middle_name = fields[self._middle_name].strip(_TRIM) if self._middle_name is not None else ""
+            name = " ".join([part for part in (first_name, middle_name, last_name) if part])
 
         tags = self._option_tags
-        tags_raw = value_at(self._fields.get("tags"))
-        if tags_raw:
-            tags = tuple(dict.fromkeys([*_split_tags(tags_raw), *tags]))
+        if self._tags is not None:
+            tags_raw = fields[self._tags].strip(_TRIM)
+            if tags_raw:
+                tags = tuple(dict.fromkeys([*_split_tags(tags_raw), *tags]))
 
         custom: dict[str, str] = {}
-        for index, key in plan.custom_columns:
-            value = value_at(index)
+        for index, key in self._custom:
+            value = fields[index].strip(_TRIM)
             if value:
                 custom[key] = value
 
         return ContactDraft(
-            row=row,
-            phone=phone[0],
-            phone_extension=phone[1],
-            name=name,
-            first_name=first_name,
-            last_name=last_name,
-            email=email,
-            company=value_at(self._fields.get("company")) or None,
-            tags=tags,
-            custom_fields=custom,
+            row,
+            phone[0],
+            phone[1],
+            name,
+            first_name,
+            last_name,
+            email,
+            fields[self._company].strip(_TRIM) or None if self._company is not None else None,
+            tags,
+            custom,
         )
 
 
-def _first_value(columns: tuple[int, ...], value_at: Callable[[int], str]) -> tuple[str, int]:
+def _too_long(row: int, fields: list[str], plan: ColumnPlan) -> RowError | None:
+    """The refusal of a row with a field or the whole row over its limit; None when neither is."""
+    lengths = list(map(len, fields))
+    if sum(lengths) > MAX_ROW_CHARS:
+        return RowError(row=row, code="row_too_long", message=f"The row is over {MAX_ROW_CHARS} characters.")
+    for index, length in enumerate(lengths):
+        if length > MAX_FIELD_CHARS:
+            return RowError(
+                row=row,
+                code="field_too_long",
+                message=f"The value is over {MAX_FIELD_CHARS} characters.",
+                column=plan.column_name(index),
+                value=_excerpt(fields[index]),
+            )
+    return None
+
+
+def _first_value(columns: tuple[int, ...], fields: list[str]) -> tuple[str, int]:
     """The first non-empty value among the columns, and its column. Google joins several values in
     one cell with " ::: "; the first is taken."""
     for index in columns:
-        value = value_at(index)
+        value = fields[index].strip(_TRIM)
         if value:
-            return clean(value.split(" ::: ")[0]), index
+            if " ::: " in value:
+                value = clean(value.split(" ::: ")[0])
+            return value, index
     return "", columns[0]
 
 
