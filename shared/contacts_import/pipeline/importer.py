@@ -16,7 +16,6 @@ from contacts_import.pipeline.containers import RecordSource
 from contacts_import.pipeline.mapping import ColumnPlan, plan_columns
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer, is_blank_record
 from contacts_import.pipeline.outcomes import Decision, ExistingContact, Outcome, decide
-from contacts_import.pipeline.parallel import normalized_in_workers
 from contacts_import.pipeline.phone_set import PhoneSet
 from contacts_import.pipeline.reading import Record
 
@@ -92,7 +91,12 @@ def run_import(
     failure: FileRejected | None = None
     cancelled = False
     data_records = _chain(first_data, records)
-    normalized = normalized_in_workers(data_records, plan, options, workers) if workers > 1 else None
+    normalized = None
+    if workers > 1:
+        # Imported only here: multiprocessing is the offline validator's, not a Lambda's cold start.
+        from contacts_import.pipeline.parallel import normalized_in_workers
+
+        normalized = normalized_in_workers(data_records, plan, options, workers)
     try:
         run.read(data_records, lambda: progress.report(run.counts, source.bytes_read), progress_every, normalized)
     except FileRejected as rejection:
@@ -261,6 +265,11 @@ class _Tally:
         )
 
 
+# An outcome's tally attribute by the outcome itself: an enum member's .value is a slow lookup.
+_TALLY_NAME = {outcome: outcome.value for outcome in Outcome}
+
+
 def _count(counts: _Tally, outcome: Outcome) -> None:
-    setattr(counts, outcome.value, getattr(counts, outcome.value) + 1)
+    name = _TALLY_NAME[outcome]
+    setattr(counts, name, getattr(counts, name) + 1)
     counts.processed_rows += 1

@@ -4,6 +4,10 @@ Reading (C), duplicate detection and outcomes stay in one process; normalization
 most of a row's cost) runs in worker processes over batches of records. At most a few batches are in
 flight, so memory stays bounded however long the file. Used by the offline validator on machines
 with more than one core; a Lambda function has one vCPU at the memory we give it, and runs serially.
+
+The main process is the narrow part (it reads, and takes every result in order), so results cross
+between processes as plain tuples: unpickling a dataclass or a pydantic model per row costs the
+main process more than building it again from a tuple.
 """
 
 from __future__ import annotations
@@ -27,11 +31,40 @@ def _start_worker(plan: ColumnPlan, options: ImportOptions) -> None:
     _worker_normalizer = RowNormalizer(plan, options)
 
 
-def _normalize_batch(batch: list[tuple[int, list[str]]]) -> list[ContactDraft | RowError | None]:
+# On the wire: a draft is its fields in order (ten), a row error its five, a blank record None.
+_Wire = tuple | None
+_DRAFT_FIELDS = len(ContactDraft.__slots__)
+
+
+def _to_wire(result: ContactDraft | RowError) -> tuple:
+    if isinstance(result, ContactDraft):
+        return (
+            result.row,
+            result.phone,
+            result.phone_extension,
+            result.name,
+            result.first_name,
+            result.last_name,
+            result.email,
+            result.company,
+            result.tags,
+            result.custom_fields,
+        )
+    return (result.row, result.code, result.message, result.column, result.value)
+
+
+def _from_wire(wire: tuple) -> ContactDraft | RowError:
+    if len(wire) == _DRAFT_FIELDS:
+        return ContactDraft(*wire)
+    row, code, message, column, value = wire
+    return RowError(row=row, code=code, message=message, column=column, value=value)
+
+
+def _normalize_batch(batch: list[tuple[int, list[str]]]) -> list[_Wire]:
     """Each record's normalization; None for a blank record (no row at all)."""
     assert _worker_normalizer is not None
     normalize = _worker_normalizer.normalize
-    return [None if is_blank_record(fields) else normalize(row, fields) for row, fields in batch]
+    return [None if is_blank_record(fields) else _to_wire(normalize(row, fields)) for row, fields in batch]
 
 
 def normalized_in_workers(
@@ -43,7 +76,7 @@ def normalized_in_workers(
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(plan, options)) as pool:
-        in_flight: deque[tuple[list[Record | RowError], Future[list[ContactDraft | RowError | None]] | None]] = deque()
+        in_flight: deque[tuple[list[Record | RowError], Future[list[_Wire]] | None]] = deque()
 
         def drain(keep: int) -> Iterator[tuple[Record | RowError, ContactDraft | RowError]]:
             while len(in_flight) > keep:
@@ -54,10 +87,10 @@ def normalized_in_workers(
                     if isinstance(record, RowError):
                         yield record, record
                     else:
-                        result = results[position]
+                        wire = results[position]
                         position += 1
-                        if result is not None:
-                            yield record, result
+                        if wire is not None:
+                            yield record, _from_wire(wire)
 
         batch: list[Record | RowError] = []
         rows: list[tuple[int, list[str]]] = []
