@@ -81,7 +81,7 @@ def existing_file(text: str) -> Path:
 
 def api_client() -> ApiClient:
     try:
-        settings = ClientSettings()
+        settings = ClientSettings.from_environment()
     except ValidationError as error:
         problems = "; ".join(e["msg"] for e in error.errors())
         raise CliError(problems, exit_code=ExitCode.REFUSED) from None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from contacts_import.settings import EnvironmentSettings
 from pydantic import field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The local stack's address and its fixed development key (contract §6): the defaults a
 # newcomer needs after `make local`, and nothing else.
@@ -11,10 +13,10 @@ LOCAL_API_URL = "http://127.0.0.1:3000"
 LOCAL_API_KEY = "local-dev-key"
 
 
-class ClientSettings(BaseSettings):
+class ClientSettings(EnvironmentSettings):
     """``CONTACTS_API_URL`` and ``CONTACTS_API_KEY``."""
 
-    model_config = SettingsConfigDict(env_prefix="CONTACTS_", extra="ignore")
+    env_prefix: ClassVar[str] = "CONTACTS_"
 
     api_url: str = LOCAL_API_URL
     api_key: str = LOCAL_API_KEY

@@ -18,7 +18,7 @@ logger = service_logger()
 
 @cache
 def key_store() -> ApiKeyStore:
-    return ApiKeyStore(dynamodb_resource().Table(AuthorizerSettings().api_keys_table))  # type: ignore[call-arg]
+    return ApiKeyStore(dynamodb_resource().Table(AuthorizerSettings.from_environment().api_keys_table))
 
 
 @logger.inject_lambda_context(log_event=False)  # the event holds the API key

@@ -32,7 +32,13 @@ def _json_if_string(value: Any) -> Any:
     return value
 
 
-class ImportOptions(BaseModel):
+class _Model(BaseModel):
+    # A model's validator is built on its first use, not at import: each function uses a few of
+    # these, and building the others cost every cold start.
+    model_config = ConfigDict(defer_build=True)
+
+
+class ImportOptions(_Model):
     """Every option of ``POST /imports`` (contract §4), from query, form fields or JSON alike."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -181,7 +187,7 @@ class ImportOptions(BaseModel):
             raise InvalidOptions(f"Invalid options: {message}", details={"errors": problems}) from None
 
 
-class Counts(BaseModel):
+class Counts(_Model):
     total_rows: int = 0
     processed_rows: int = 0
     created: int = 0
@@ -192,7 +198,7 @@ class Counts(BaseModel):
     deleted: int = 0
 
 
-class RowError(BaseModel):
+class RowError(_Model):
     row: int
     code: str
     message: str
@@ -200,12 +206,12 @@ class RowError(BaseModel):
     value: str | None = None
 
 
-class Failure(BaseModel):
+class Failure(_Model):
     code: str
     message: str
 
 
-class JobSummary(BaseModel):
+class JobSummary(_Model):
     """A job in ``GET /imports``: its status document without the row errors."""
 
     job_id: str
@@ -231,13 +237,13 @@ class JobStatus(JobSummary):
     errors: list[RowError]  # the first 100
 
 
-class JobAccepted(BaseModel):
+class JobAccepted(_Model):
     job_id: str
     status: JobState
     status_url: str
 
 
-class UploadInstructions(BaseModel):
+class UploadInstructions(_Model):
     method: Literal["PUT", "POST"]
     url: str
     headers: dict[str, str]
@@ -246,14 +252,14 @@ class UploadInstructions(BaseModel):
     max_bytes: int
 
 
-class UploadAccepted(BaseModel):
+class UploadAccepted(_Model):
     job_id: str
     status: JobState
     status_url: str
     upload: UploadInstructions
 
 
-class ContactOut(BaseModel):
+class ContactOut(_Model):
     list_id: str
     phone: str
     phone_extension: str | None = None
@@ -269,7 +275,7 @@ class ContactOut(BaseModel):
     import_job_id: str
 
 
-class ReportLink(BaseModel):
+class ReportLink(_Model):
     """Where an error report too large for one answer can be fetched (303 See Other)."""
 
     url: str
@@ -277,6 +283,6 @@ class ReportLink(BaseModel):
     size_bytes: int
 
 
-class ListOut(BaseModel):
+class ListOut(_Model):
     list_id: str
     total_contacts: int

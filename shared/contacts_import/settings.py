@@ -1,20 +1,36 @@
 """Each function's environment as a settings model, read once at cold start.
 
 A missing variable fails the cold start loudly, naming it, instead of failing later far away.
+A field is read from the variable of its name in capitals (``bucket_name`` from ``BUCKET_NAME``)
+and converted by pydantic. pydantic-settings would do the same, and costs a cold start about a
+hundred milliseconds of imports for sources (dotenv, secrets, CLI) a Lambda function never has.
 """
 
 from __future__ import annotations
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import os
+from collections.abc import Mapping
+from typing import ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict
 
 ONE_GIB = 1024**3
 
 
-class _Settings(BaseSettings):
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+class EnvironmentSettings(BaseModel):
+    # defer_build: only the settings class a function reads is ever built.
+    model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
+    # Prepended to each field name, as pydantic-settings' env_prefix.
+    env_prefix: ClassVar[str] = ""
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Self:
+        environ = os.environ if environ is None else environ
+        names = {name: (cls.env_prefix + name).upper() for name in cls.model_fields}
+        return cls(**{name: environ[variable] for name, variable in names.items() if variable in environ})
 
 
-class CreateImportSettings(_Settings):
+class CreateImportSettings(EnvironmentSettings):
     bucket_name: str
     jobs_table: str
     row_errors_table: str
@@ -25,7 +41,7 @@ class CreateImportSettings(_Settings):
     upload_url_expiry_seconds: int = 900
 
 
-class PipelineSettings(_Settings):
+class PipelineSettings(EnvironmentSettings):
     """What the processor (S3-triggered: plans a file) and the chunk worker (SQS-triggered: maps,
     reduces, prunes) share: every store, the chunk queue, the sizes of the work, and notifications."""
 
@@ -68,7 +84,7 @@ class SweepJobsSettings(PipelineSettings):
     resend_after_minutes: int = 35
 
 
-class ImportStatusSettings(_Settings):
+class ImportStatusSettings(EnvironmentSettings):
     bucket_name: str
     jobs_table: str
     row_errors_table: str
@@ -76,5 +92,5 @@ class ImportStatusSettings(_Settings):
     contacts_table: str
 
 
-class AuthorizerSettings(_Settings):
+class AuthorizerSettings(EnvironmentSettings):
     api_keys_table: str

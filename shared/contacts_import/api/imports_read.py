@@ -70,7 +70,7 @@ class StatusDeps:
 
 @cache
 def deps() -> StatusDeps:
-    return StatusDeps(ImportStatusSettings())  # type: ignore[call-arg]
+    return StatusDeps(ImportStatusSettings.from_environment())
 
 
 def _job(account_id: str, job_id: str) -> dict[str, Any]:

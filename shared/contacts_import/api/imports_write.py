@@ -40,7 +40,7 @@ metrics = Metrics()  # the handler's metric set: Powertools keeps one per namesp
 
 @cache
 def deps() -> CreateDeps:
-    settings = CreateImportSettings()  # type: ignore[call-arg]
+    settings = CreateImportSettings.from_environment()
     dynamodb = dynamodb_resource()
     return CreateDeps(
         settings=settings,

@@ -279,4 +279,4 @@ def chunk_deps() -> PipelineDeps:
     from contacts_import.service.pipeline_deps import pipeline_deps
     from contacts_import.settings import ProcessChunkSettings
 
-    return pipeline_deps(ProcessChunkSettings())  # type: ignore[call-arg]
+    return pipeline_deps(ProcessChunkSettings.from_environment())

@@ -189,4 +189,4 @@ def _failure(error: ContactsImportError) -> dict[str, str]:
 
 def process_deps() -> PipelineDeps:
     """The processor's adapters, from its environment (called once per cold start)."""
-    return pipeline_deps(ProcessImportSettings())  # type: ignore[call-arg]
+    return pipeline_deps(ProcessImportSettings.from_environment())

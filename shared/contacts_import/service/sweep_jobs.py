@@ -94,5 +94,5 @@ def run_sweep(deps: PipelineDeps, settings: SweepJobsSettings) -> SweepReport:
 
 
 def sweep_deps() -> tuple[PipelineDeps, SweepJobsSettings]:
-    settings = SweepJobsSettings()  # type: ignore[call-arg]
+    settings = SweepJobsSettings.from_environment()
     return pipeline_deps(settings), settings
