@@ -60,9 +60,7 @@ def s3_event(
     record = event["Records"][0]
     record["s3"]["bucket"]["name"] = bucket
     record["s3"]["bucket"]["arn"] = f"arn:aws:s3:::{bucket}"
-    record["s3"]["object"].update(
-        {"key": quote_plus(key), "size": size, "eTag": etag, "sequencer": sequencer}
-    )
+    record["s3"]["object"].update({"key": quote_plus(key), "size": size, "eTag": etag, "sequencer": sequencer})
     return event
 
 

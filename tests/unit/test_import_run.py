@@ -26,9 +26,7 @@ def test_a_fresh_list_then_skip_then_update():
     assert (first.counts.created, first.counts.total_rows) == (2, 2)
     second, _, _, _ = run(b"phone,name\n(212) 736-5000,Jane B\n", contacts=contacts, job_id="b")
     assert second.counts.skipped_existing == 1 and contacts.items["+12127365000"]["name"] == "Jane"
-    third, _, _, _ = run(
-        b"phone,name\n(212) 736-5000,Jane C\n", contacts=contacts, job_id="c", on_existing="update"
-    )
+    third, _, _, _ = run(b"phone,name\n(212) 736-5000,Jane C\n", contacts=contacts, job_id="c", on_existing="update")
     assert third.counts.updated == 1
     stored = contacts.items["+12127365000"]
     assert (stored["name"], stored["created_job_id"], stored["import_job_id"]) == ("Jane C", "a", "c")
@@ -82,9 +80,7 @@ def test_decide_rules():
     common = {"job_id": "j", "list_id": "l", "now": "t1"}
     assert decide(draft, None, on_existing="skip", **common).outcome is Outcome.CREATED
     assert decide(draft, by("j", "j"), on_existing="skip", **common).write is None
-    assert (
-        decide(draft, by("other", "other"), on_existing="skip", **common).outcome is Outcome.SKIPPED_EXISTING
-    )
+    assert decide(draft, by("other", "other"), on_existing="skip", **common).outcome is Outcome.SKIPPED_EXISTING
     updated = decide(draft, by("other", "other"), on_existing="update", **common)
     assert updated.outcome is Outcome.UPDATED and updated.write["name"] == "New"
     assert updated.write["created_at"] == "t0" and updated.write["tags"] == ["x"]

@@ -68,9 +68,7 @@ def test_csv_spectrum_files_go_through_the_whole_pipeline():
     for path in sorted((SPECTRUM / "csvs").glob("*.csv")):
         data = path.read_bytes()
         header = next(r for r in records(data) if isinstance(r, Record)).fields
-        data_rows = [
-            r for r in records(data)[1:] if isinstance(r, Record) and any(f.strip() for f in r.fields)
-        ]
+        data_rows = [r for r in records(data)[1:] if isinstance(r, Record) and any(f.strip() for f in r.fields)]
         result = run(data, mapping={header[0]: "phone"}, phone_validation="possible")[0]
         counts = result.counts
         assert counts.total_rows == len(data_rows), path.name
@@ -109,9 +107,7 @@ def test_the_bom_does_not_stick_to_the_first_header():
     assert records(codecs.BOM_UTF8 + b"phone\n1\n")[0].fields == ["phone"]
 
 
-@pytest.mark.parametrize(
-    ("delimiter", "name"), [(";", "semicolon"), ("\t", "tab"), ("|", "pipe"), (",", "comma")]
-)
+@pytest.mark.parametrize(("delimiter", "name"), [(";", "semicolon"), ("\t", "tab"), ("|", "pipe"), (",", "comma")])
 def test_delimiters_are_detected_from_the_header(delimiter, name):
     data = f'phone{delimiter}name{delimiter}"a{delimiter}b"\n1{delimiter}2{delimiter}3\n'.encode()
     source = CsvSource(io.BytesIO(data))
