@@ -20,7 +20,6 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "shared"), str(Path(__
 
 from contacts_import.pipeline.encodings import AUTO, Utf8OrWindows1252Decoder, detect_encoding  # noqa: E402
 from contacts_import.pipeline.reading import HEAD_BYTES, detect_delimiter  # noqa: E402
-
 from tests.export_files import (  # noqa: E402
     GOOGLE_NEW,
     HUBSPOT,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+
 from local_stack.resources import CreatedResources, create_stack_resources
 from local_stack.template import StackTemplate, load_template
 

@@ -34,9 +34,9 @@ from botocore.exceptions import (
     NoCredentialsError,
     NoRegionError,
 )
+
 from contacts_import.auth.keys import ApiKeyRecord, new_api_key, record_for_key, usage_identifier_key
 from contacts_import.store.api_keys import ApiKeyStore
-
 from contacts_import_cli.errors import CliError, ExitCode, Unreachable
 
 KEYS_TABLE_ID = "ApiKeysTable"  # the table's logical id in template.yaml

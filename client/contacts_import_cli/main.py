@@ -10,11 +10,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from contacts_import.auth.keys import ALL_SCOPES
 from contacts_import.models import Counts
 from contacts_import.object_keys import ACCOUNT_ID_PATTERN
-from pydantic import ValidationError
-
 from contacts_import_cli import output
 from contacts_import_cli.api import ApiClient, job_path
 from contacts_import_cli.errors import ApiError, CliError, ExitCode

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from contacts_import.settings import EnvironmentSettings
 from pydantic import field_validator
+
+from contacts_import.settings import EnvironmentSettings
 
 # The local stack's address and its fixed development key (contract §6): the defaults a
 # newcomer needs after `make local`, and nothing else.

@@ -17,8 +17,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from contacts_import.models import ENDED_STATES
 
+from contacts_import.models import ENDED_STATES
 from contacts_import_cli.api import ApiClient, job_path
 from contacts_import_cli.errors import ApiError, CliError, ExitCode, Unreachable
 

@@ -30,7 +30,6 @@ from contacts_import.pipeline.containers import open_records
 from contacts_import.pipeline.importer import EmptyListRepository, RunContext, run_import
 from contacts_import.service.reports import FIRST_ERRORS, errors_csv
 from contacts_import.store.row_errors import MAX_RAW_CHARS
-
 from contacts_import_cli.errors import CliError, ExitCode
 
 OFFLINE_JOB_ID = "offline-validation"

@@ -7,6 +7,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     APIGatewayAuthorizerRequestEvent,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from contacts_import.auth.authorizer import authorize
 from contacts_import.logs import service_logger
 from contacts_import.settings import AuthorizerSettings

@@ -3,6 +3,7 @@
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from contacts_import.api.imports_write import router
 from contacts_import.api.resolver import build_resolver
 from contacts_import.logs import service_logger

@@ -12,6 +12,7 @@ from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from contacts_import.logs import service_logger, values_kept_out
 from contacts_import.service.pipeline_deps import PipelineDeps
 from contacts_import.service.process_chunk import chunk_deps, process_task

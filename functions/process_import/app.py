@@ -10,6 +10,7 @@ from functools import cache
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from contacts_import.logs import service_logger, values_kept_out
 from contacts_import.service.pipeline_deps import PipelineDeps
 from contacts_import.service.process_import import StoredObject, process_deps, process_object

@@ -5,6 +5,7 @@ from functools import cache
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from contacts_import.logs import service_logger, values_kept_out
 from contacts_import.service.pipeline_deps import PipelineDeps
 from contacts_import.service.sweep_jobs import run_sweep, sweep_deps

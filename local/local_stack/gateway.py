@@ -21,9 +21,9 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from contacts_import.redaction import redact_text
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from contacts_import.redaction import redact_text
 from local_stack.api_events import (
     MAX_REQUEST_BODY_BYTES,
     HttpResponse,

@@ -22,6 +22,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
+
 from contacts_import.auth.keys import ALL_SCOPES, new_api_key, record_for_key
 from contacts_import.store.api_keys import ApiKeyStore
 from local_stack.stack import API_KEYS_TABLE_ID, LOCAL_ACCOUNT_ID, LOCAL_API_KEY

@@ -15,8 +15,8 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from contacts_import.auth.keys import ALL_SCOPES
 
+from contacts_import.auth.keys import ALL_SCOPES
 from tests.e2e.conftest import LocalStackHandle
 from tests.e2e.test_import_flows import wait_for_end
 

@@ -22,11 +22,11 @@ from typing import Any
 
 import boto3
 import pytest
+
+from benchmarks.generate import sample
 from contacts_import.service.notifications import SIGNATURE_HEADER, verify_signature
 from local_stack.stack import LOCAL_ACCOUNT_ID, LOCAL_API_KEY
 from local_stack.template import load_template
-
-from benchmarks.generate import sample
 from tests.e2e.conftest import ROOT, LocalStackHandle, _stop, _wait_until_healthy, console_script, free_port
 
 ROWS = 4000

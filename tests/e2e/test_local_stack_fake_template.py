@@ -20,8 +20,8 @@ from urllib.parse import quote_plus, unquote_plus
 import boto3
 import pytest
 import requests
-from local_stack.stack import LocalStack, StackConfig
 
+from local_stack.stack import LocalStack, StackConfig
 from tests.e2e.conftest import free_port
 
 pytestmark = pytest.mark.e2e

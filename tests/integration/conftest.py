@@ -17,14 +17,14 @@ from typing import Any
 
 import boto3
 import pytest
+from moto import mock_aws
+
 from contacts_import.api import imports_read, imports_write
 from contacts_import.auth.keys import record_for_key
 from contacts_import.store.api_keys import ApiKeyStore
 from local_stack.moto_fidelity import serialize_requests
 from local_stack.resources import create_stack_resources
 from local_stack.template import StackTemplate, load_template
-from moto import mock_aws
-
 from tests.sample_events import s3_event, sqs_event
 
 ROOT = Path(__file__).resolve().parents[2]

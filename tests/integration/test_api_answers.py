@@ -7,8 +7,8 @@ import io
 import json
 
 import pytest
-from contacts_import.auth.keys import usage_identifier_key
 
+from contacts_import.auth.keys import usage_identifier_key
 from tests.sample_events import api_event, body_of, load_event
 
 SMALL = b"phone,name\n(212) 736-5000,Jane\n"

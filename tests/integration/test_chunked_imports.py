@@ -19,6 +19,7 @@ from urllib.parse import quote_plus
 import boto3
 import pytest
 from botocore.exceptions import ClientError
+
 from contacts_import.clock import utc_now
 from contacts_import.models import ImportOptions
 from contacts_import.service.pipeline_deps import PipelineDeps, pipeline_deps
@@ -32,7 +33,6 @@ from contacts_import.store.dynamo import plain
 from contacts_import.store.row_errors import job_key
 from contacts_import.store.task_queue import Task, TaskQueue
 from contacts_import.store.tasks import TaskStore
-
 from tests.integration.test_api_answers import post_csv
 from tests.sample_events import body_of
 from tests.unit.helpers import MemoryList, run

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import boto3
 import pytest
+from moto import mock_aws
+from moto.server import ThreadedMotoServer
+
 from contacts_import.auth.keys import ALL_SCOPES, hash_api_key, usage_identifier_key
 from contacts_import_cli.main import main
 from local_stack.resources import create_stack_resources
 from local_stack.template import StackTemplate, load_template
-from moto import mock_aws
-from moto.server import ThreadedMotoServer
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"

@@ -8,7 +8,6 @@ import io
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from contacts_import.service import reports
-
 from tests.integration.test_api_answers import import_and_finish
 from tests.sample_events import api_event, body_of
 

@@ -9,13 +9,13 @@ from typing import Any
 
 import boto3
 import pytest
+
 from contacts_import.clock import utc_now
 from contacts_import.service.process_chunk import process_task
 from contacts_import.service.sweep_jobs import sweep
 from contacts_import.store.contacts import ContactStore
 from contacts_import.store.task_queue import Task
 from contacts_import.store.tasks import TaskStore
-
 from tests.integration.test_chunked_imports import Pipeline, WorkerDied
 
 OLD = b"phone,name\n" + b"".join(f"+1212555{n:04d},Old {n}\n".encode() for n in range(0, 600, 3))

@@ -12,13 +12,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
 from contacts_import.auth.keys import hash_api_key
 from contacts_import.service import notifications
 from contacts_import.service.job_end import WEBHOOK
 from contacts_import.service.notifications import SIGNATURE_HEADER, verify_signature
 from contacts_import.service.process_chunk import process_task
 from contacts_import.store.task_queue import TaskQueue
-
 from tests.integration.test_chunked_imports import Pipeline
 from tests.sample_events import api_event, body_of
 

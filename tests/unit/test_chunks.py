@@ -11,13 +11,14 @@ import json
 
 import openpyxl
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
 from contacts_import.errors import BadEncoding, EmptyFile, NotCsv
 from contacts_import.models import RowError
 from contacts_import.pipeline.chunks import FilePlan, ascii_compatible, plan_chunks, read_chunk
 from contacts_import.pipeline.containers import open_records
 from contacts_import.pipeline.reading import CsvSource, Record
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
 
 
 class Staging(io.BytesIO):

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
 from contacts_import_cli import upload as upload_module
 from contacts_import_cli.main import main
 

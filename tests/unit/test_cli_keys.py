@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from contacts_import_cli.keys import LOCAL_AWS_ENDPOINT, locate_keys_table
 from contacts_import_cli.main import main
 from local_stack.template import load_template

@@ -8,6 +8,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+
 from contacts_import.service.reports import errors_csv
 from contacts_import_cli.main import main
 

@@ -7,6 +7,7 @@ import json
 from collections.abc import Iterable
 
 import pytest
+
 from contacts_import.service import reports
 
 

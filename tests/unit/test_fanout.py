@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from contacts_import.models import Counts, ImportOptions, RowError
 from contacts_import.pipeline.chunks import plan_chunks, read_chunk
 from contacts_import.pipeline.fanout import (
@@ -30,9 +33,6 @@ from contacts_import.pipeline.fanout import (
     split_ranges,
 )
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from tests.unit.helpers import CollectedErrors, MemoryList, run
 
 NOW = "2026-11-21T00:00:00.000Z"

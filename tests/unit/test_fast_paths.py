@@ -13,13 +13,13 @@ import io
 
 import phonenumbers
 import pytest
-from contacts_import.pipeline import normalize
-from contacts_import.pipeline.normalize import PhoneNormalizer, _plain_ascii_address
 from email_validator import EmailNotValidError, validate_email
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.generate import sample
+from contacts_import.pipeline import normalize
+from contacts_import.pipeline.normalize import PhoneNormalizer, _plain_ascii_address
 
 CORPUS = list(csv.reader(io.StringIO(sample(20_000).decode("utf-8"))))[1:]
 
@@ -220,7 +220,6 @@ def test_validation_on_two_workers_answers_exactly_as_on_one():
     from contacts_import.models import ImportOptions
     from contacts_import.pipeline.containers import open_records
     from contacts_import.pipeline.importer import EmptyListRepository, RunContext, run_import
-
     from tests.unit.helpers import CollectedErrors, Progress
 
     data = sample(12_000)
@@ -250,7 +249,6 @@ def test_memory_on_two_workers_does_not_grow_with_the_file():
     from contacts_import.models import ImportOptions
     from contacts_import.pipeline.containers import open_records
     from contacts_import.pipeline.importer import EmptyListRepository, RunContext, run_import
-
     from tests.unit.helpers import Progress
 
     class CountOnly:

@@ -9,13 +9,13 @@ import io
 import zipfile
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from contacts_import.errors import ContactsImportError, FileTooLarge, NotCsv, TooManyColumns
 from contacts_import.pipeline import containers
 from contacts_import.pipeline.containers import open_records
 from contacts_import.pipeline.reading import Record
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from tests.unit.helpers import run
 
 

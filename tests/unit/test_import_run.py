@@ -5,11 +5,11 @@ from __future__ import annotations
 import csv
 import io
 
-from contacts_import.pipeline.normalize import ContactDraft
-from contacts_import.pipeline.outcomes import ExistingContact, Outcome, decide
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from contacts_import.pipeline.normalize import ContactDraft
+from contacts_import.pipeline.outcomes import ExistingContact, Outcome, decide
 from tests.unit.helpers import MemoryList, run
 
 OUTCOMES = ("created", "updated", "skipped_existing", "skipped_duplicates", "invalid")

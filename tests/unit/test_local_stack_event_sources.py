@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from local_stack.event_sources import (
     AsyncInvoker,
     ScheduleRunner,

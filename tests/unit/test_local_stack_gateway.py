@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from werkzeug.test import Client
+
 from local_stack.api_events import IncomingRequest
 from local_stack.gateway import LocalApiGateway, Throttles, TokenBucket
 from local_stack.lambda_runtime import InvocationResult
 from local_stack.template import StackTemplate, ThrottleSpec, load_template
-from werkzeug.test import Client
 
 TEMPLATE = """
 Resources:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from local_stack.api_routing import MethodNotAllowed, RouteMatch, RouteTable
 from local_stack.template import ApiRoute, load_template
 

@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from local_stack.template import (
     IMPLICIT_API_ID,
     LocalAccount,

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from local_stack.lambda_runtime import FunctionRuntime, OutputSink, PayloadTooLarge
 from local_stack.template import FunctionSpec, LocalAccount
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from contacts_import.errors import InvalidOptions, MissingRequiredColumn, TooManyColumns
 from contacts_import.models import ImportOptions
 from contacts_import.pipeline.mapping import plan_columns

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from contacts_import.models import ImportOptions, RowError
 from contacts_import.pipeline.mapping import plan_columns
 from contacts_import.pipeline.normalize import ContactDraft, PhoneNormalizer, RowNormalizer, normalize_email

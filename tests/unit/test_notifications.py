@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from contacts_import.service.notifications import (
     AttemptOutcome,
     WebhookDelivery,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from contacts_import.pipeline.phone_set import PhoneSet
 from hypothesis import given
 from hypothesis import strategies as st
+
+from contacts_import.pipeline.phone_set import PhoneSet
 
 e164 = st.integers(min_value=10_000_000, max_value=999_999_999_999_999).map(lambda n: f"+{n}")
 

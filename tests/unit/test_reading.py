@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from contacts_import.errors import BadEncoding, EmptyFile, NotCsv
 from contacts_import.models import RowError
 from contacts_import.pipeline.encodings import AUTO

@@ -7,6 +7,7 @@ import logging
 import sys
 
 import pytest
+
 from contacts_import.logs import RedactingFormatter
 from contacts_import.redaction import redact, redact_text
 
