@@ -21,9 +21,7 @@ from contacts_import.pipeline.chunks import plan_chunks, read_chunk
 from contacts_import.pipeline.fanout import (
     MappedChunk,
     PhoneRange,
-    RunContext,
     RunIndex,
-    Tally,
     column_plan,
     decode_run,
     encode_run,
@@ -33,6 +31,7 @@ from contacts_import.pipeline.fanout import (
     split_ranges,
 )
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer
+from contacts_import.pipeline.outcomes import RunContext, Tally
 from tests.unit.helpers import CollectedErrors, MemoryList, run
 
 NOW = "2026-11-21T00:00:00.000Z"

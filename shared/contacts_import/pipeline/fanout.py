@@ -26,12 +26,18 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from itertools import groupby, pairwise
-from typing import Any, Protocol
+from typing import Any
 
-from contacts_import.models import Counts, ImportOptions, RowError
+from contacts_import.models import ImportOptions, RowError
 from contacts_import.pipeline.mapping import ColumnPlan, plan_columns
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer, is_blank_record
-from contacts_import.pipeline.outcomes import ExistingContact, Outcome, decide
+from contacts_import.pipeline.outcomes import (
+    ContactRepository,
+    RowErrorSink,
+    RunContext,
+    Tally,
+    decide,
+)
 from contacts_import.pipeline.reading import Record
 
 # A BatchGetItem takes at most 100 keys: winners are decided 100 at a time.
@@ -40,71 +46,6 @@ RUN_INDEX_EVERY = 256
 DEFAULT_ROWS_PER_RANGE = 10_000
 DEFAULT_MAX_RANGES = 1000
 _DRAFT_FIELDS = tuple(f.name for f in fields(ContactDraft))
-
-
-class ContactRepository(Protocol):
-    def find_existing(self, phones: Sequence[str]) -> dict[str, ExistingContact]: ...
-
-    def write(self, items: Sequence[dict[str, Any]]) -> None: ...
-
-
-class RowErrorSink(Protocol):
-    def add(self, error: RowError, raw: list[str] | None) -> None: ...
-
-    def flush(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """What every task of a job shares: ``now`` is the job's start, so that a task repeated later
-    writes the very item the first attempt wrote."""
-
-    job_id: str
-    list_id: str
-    now: str
-
-
-@dataclass(slots=True)
-class Tally:
-    """The counts of one task (or of all of a job's tasks, added up)."""
-
-    total_rows: int = 0
-    invalid: int = 0
-    created: int = 0
-    updated: int = 0
-    skipped_existing: int = 0
-    skipped_duplicates: int = 0
-    deleted: int = 0
-
-    def add(self, other: Tally) -> None:
-        for name in _TALLY_FIELDS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-
-    def count(self, outcome: Outcome) -> None:
-        setattr(self, outcome.value, getattr(self, outcome.value) + 1)
-
-    def as_counts(self) -> Counts:
-        decided = self.created + self.updated + self.skipped_existing + self.skipped_duplicates
-        return Counts(
-            total_rows=self.total_rows,
-            processed_rows=self.invalid + decided,
-            created=self.created,
-            updated=self.updated,
-            skipped_existing=self.skipped_existing,
-            skipped_duplicates=self.skipped_duplicates,
-            invalid=self.invalid,
-            deleted=self.deleted,
-        )
-
-    def to_json(self) -> dict[str, int]:
-        return {name: getattr(self, name) for name in _TALLY_FIELDS}
-
-    @classmethod
-    def from_json(cls, value: dict[str, Any] | None) -> Tally:
-        return cls(**{name: int((value or {}).get(name, 0)) for name in _TALLY_FIELDS})
-
-
-_TALLY_FIELDS = tuple(f.name for f in fields(Tally))
 
 
 def column_plan(first_record: Sequence[str], options: ImportOptions) -> ColumnPlan:

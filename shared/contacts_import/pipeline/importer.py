@@ -15,7 +15,15 @@ from contacts_import.models import Counts, ImportOptions, RowError
 from contacts_import.pipeline.containers import RecordSource
 from contacts_import.pipeline.mapping import ColumnPlan, plan_columns
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer, is_blank_record
-from contacts_import.pipeline.outcomes import Decision, ExistingContact, Outcome, decide
+from contacts_import.pipeline.outcomes import (
+    ContactRepository,
+    Decision,
+    ExistingContact,
+    RowErrorSink,
+    RunContext,
+    Tally,
+    decide,
+)
 from contacts_import.pipeline.phone_set import PhoneSet
 from contacts_import.pipeline.reading import Record
 
@@ -24,28 +32,9 @@ LOOKUP_BATCH = 100
 PROGRESS_EVERY_ROWS = 2000
 
 
-class ContactRepository(Protocol):
-    def find_existing(self, phones: Sequence[str]) -> dict[str, ExistingContact]: ...
-
-    def write(self, items: Sequence[dict[str, Any]]) -> None: ...
-
-
-class RowErrorSink(Protocol):
-    def add(self, error: RowError, raw: list[str] | None) -> None: ...
-
-    def flush(self) -> None: ...
-
-
 class ProgressSink(Protocol):
     def report(self, counts: Counts, bytes_read: int) -> None:
         """Called every few thousand rows; raises ImportCancelled to stop the run."""
-
-
-@dataclass(frozen=True)
-class RunContext:
-    job_id: str
-    list_id: str
-    now: str
 
 
 @dataclass
@@ -126,7 +115,7 @@ class _Run:
         contacts: ContactRepository,
         row_errors: RowErrorSink,
     ) -> None:
-        self._tally = _Tally()
+        self._tally = Tally()
         self.seen = PhoneSet()
         self._pending: list[ContactDraft] = []
         self._normalizer = normalizer
@@ -173,11 +162,9 @@ class _Run:
         counts.total_rows += 1
         if isinstance(result, RowError):
             counts.invalid += 1
-            counts.processed_rows += 1
             self._row_errors.add(result, record.fields if isinstance(record, Record) else None)
         elif not self.seen.add(result.phone):
             counts.skipped_duplicates += 1
-            counts.processed_rows += 1
         else:
             self._pending.append(result)
             if len(self._pending) >= LOOKUP_BATCH:
@@ -190,7 +177,7 @@ class _Run:
     def _settle_pending(self) -> None:
         if self._pending:
             for decision in _decide_batch(self._pending, self._contacts, self._options, self._context):
-                _count(self._tally, decision.outcome)
+                self._tally.count(decision.outcome)
             self._pending.clear()
 
 
@@ -239,37 +226,3 @@ def _decide_batch(
         if writes:
             contacts.write(writes)
     return decisions
-
-
-@dataclass(slots=True)
-class _Tally:
-    """The run's counts while it runs: plain ints (a pydantic model per increment costs a row's time)."""
-
-    total_rows: int = 0
-    processed_rows: int = 0
-    created: int = 0
-    updated: int = 0
-    skipped_existing: int = 0
-    skipped_duplicates: int = 0
-    invalid: int = 0
-
-    def as_counts(self) -> Counts:
-        return Counts(
-            total_rows=self.total_rows,
-            processed_rows=self.processed_rows,
-            created=self.created,
-            updated=self.updated,
-            skipped_existing=self.skipped_existing,
-            skipped_duplicates=self.skipped_duplicates,
-            invalid=self.invalid,
-        )
-
-
-# An outcome's tally attribute by the outcome itself: an enum member's .value is a slow lookup.
-_TALLY_NAME = {outcome: outcome.value for outcome in Outcome}
-
-
-def _count(counts: _Tally, outcome: Outcome) -> None:
-    name = _TALLY_NAME[outcome]
-    setattr(counts, name, getattr(counts, name) + 1)
-    counts.processed_rows += 1

@@ -3,14 +3,20 @@
 Outcomes are derived from stored state, never remembered: a contact written by this job carries
 ``created_job_id`` or ``import_job_id`` equal to the job, so a run repeated after a crash or a
 duplicate event counts every row exactly as the first run would have.
+
+Both ways of running an import, one reader of the whole file (``importer``) and tasks over chunks
+and phone ranges (``fanout``), decide with ``decide``, count with ``Tally``, and reach the list and
+the row-error store through the same two interfaces.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
+from contacts_import.models import Counts, RowError
 from contacts_import.pipeline.normalize import ContactDraft
 
 
@@ -30,6 +36,75 @@ class ExistingContact:
     created_job_id: str | None
     import_job_id: str | None
     item: dict[str, Any]
+
+
+class ContactRepository(Protocol):
+    def find_existing(self, phones: Sequence[str]) -> dict[str, ExistingContact]: ...
+
+    def write(self, items: Sequence[dict[str, Any]]) -> None: ...
+
+
+class RowErrorSink(Protocol):
+    def add(self, error: RowError, raw: list[str] | None) -> None: ...
+
+    def flush(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every decision of a job shares: ``now`` is the job's start, so that a task repeated later
+    writes the very item the first attempt wrote."""
+
+    job_id: str
+    list_id: str
+    now: str
+
+
+@dataclass(slots=True)
+class Tally:
+    """Counts while they are counted: plain ints (a pydantic model per increment costs a row's time).
+    One run of the whole file, one task of a chunked import, or all of a job's tasks added up."""
+
+    total_rows: int = 0
+    invalid: int = 0
+    created: int = 0
+    updated: int = 0
+    skipped_existing: int = 0
+    skipped_duplicates: int = 0
+    deleted: int = 0
+
+    def add(self, other: Tally) -> None:
+        for name in _TALLY_FIELDS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def count(self, outcome: Outcome) -> None:
+        name = _TALLY_NAME[outcome]  # an enum member's .value is a slow lookup, and this runs per row
+        setattr(self, name, getattr(self, name) + 1)
+
+    def as_counts(self) -> Counts:
+        decided = self.created + self.updated + self.skipped_existing + self.skipped_duplicates
+        return Counts(
+            total_rows=self.total_rows,
+            processed_rows=self.invalid + decided,
+            created=self.created,
+            updated=self.updated,
+            skipped_existing=self.skipped_existing,
+            skipped_duplicates=self.skipped_duplicates,
+            invalid=self.invalid,
+            deleted=self.deleted,
+        )
+
+    def to_json(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in _TALLY_FIELDS}
+
+    @classmethod
+    def from_json(cls, value: dict[str, Any] | None) -> Tally:
+        return cls(**{name: int((value or {}).get(name, 0)) for name in _TALLY_FIELDS})
+
+
+_TALLY_FIELDS = tuple(f.name for f in fields(Tally))
+
+_TALLY_NAME = {outcome: outcome.value for outcome in Outcome}
 
 
 @dataclass(frozen=True, slots=True)

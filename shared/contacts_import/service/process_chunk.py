@@ -31,9 +31,7 @@ from contacts_import.models import ImportOptions
 from contacts_import.pipeline.chunks import FilePlan, read_chunk
 from contacts_import.pipeline.fanout import (
     PhoneRange,
-    RunContext,
     RunIndex,
-    Tally,
     column_plan,
     decode_run,
     map_chunk,
@@ -42,6 +40,7 @@ from contacts_import.pipeline.fanout import (
     split_ranges,
 )
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer
+from contacts_import.pipeline.outcomes import RunContext, Tally
 from contacts_import.service.job_end import WEBHOOK, end_job, retry_webhook
 from contacts_import.service.pipeline_deps import PipelineDeps
 from contacts_import.store.jobs import JobEnding

@@ -16,7 +16,8 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from contacts_import.pipeline.fanout import RunIndex, Tally
+from contacts_import.pipeline.fanout import RunIndex
+from contacts_import.pipeline.outcomes import Tally
 from contacts_import.store.dynamo import plain
 from contacts_import.store.row_errors import job_key
 
