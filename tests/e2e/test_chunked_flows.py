@@ -125,24 +125,7 @@ def test_a_file_in_many_chunks_counts_like_the_offline_validator(chunky_stack, t
     )
     event_path = tmp_path / "again.json"
     event_path.write_text(json.dumps(event))
-    again = subprocess.run(
-        [
-            console_script(),
-            "invoke",
-            "--function",
-            "ProcessImportFunction",
-            "--event",
-            str(event_path),
-            "--aws-endpoint",
-            chunky_stack.aws_endpoint,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
-    assert again.returncode == 0, again.stderr[-2000:]
-    assert json.loads(again.stdout) == {"job_ids": [job["job_id"]]}
+    assert invoke(chunky_stack, "ProcessImportFunction", event_path) == {"job_ids": [job["job_id"]]}
     assert finished(chunky_stack, job["job_id"]) == job
     assert stored_job(chunky_stack, job["job_id"])["counts"] == stored["counts"]
 
@@ -181,21 +164,21 @@ def test_the_webhook_reaches_a_receiver_on_this_machine_signed(chunky_stack):
 
 
 def test_the_sweeper_runs_against_the_local_stack(chunky_stack):
-    swept = subprocess.run(
+    swept = invoke(chunky_stack, "SweepJobsFunction", ROOT / "events" / "scheduled_event.json")
+    assert swept == {"announced": 0, "resent": 0, "stalled": 0}  # nothing is quiet yet
+
+
+def invoke(stack: LocalStackHandle, function: str, event_path: Path) -> Any:
+    """What ``make invoke FUNCTION=... EVENT=...`` prints for one run against the stack, decoded."""
+    done = subprocess.run(
         [
-            console_script(),
-            "invoke",
-            "--function",
-            "SweepJobsFunction",
-            "--event",
-            str(ROOT / "events" / "scheduled_event.json"),
-            "--aws-endpoint",
-            chunky_stack.aws_endpoint,
+            *(console_script(), "invoke", "--function", function, "--event", str(event_path)),
+            *("--aws-endpoint", stack.aws_endpoint),
         ],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=ROOT,
     )
-    assert swept.returncode == 0, swept.stderr[-2000:]
-    assert json.loads(swept.stdout) == {"announced": 0, "resent": 0, "stalled": 0}  # nothing is quiet yet
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout)
