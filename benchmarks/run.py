@@ -17,8 +17,6 @@ import json
 import os
 import platform
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,6 +33,7 @@ sys.path[:0] = [str(ROOT)]
 
 from benchmarks.generate import write_file  # noqa: E402
 from benchmarks.naive import naive_import  # noqa: E402
+from benchmarks.stack import batch_write_rate, local_stack  # noqa: E402
 
 
 def rows_file(rows: int) -> Path:
@@ -184,27 +183,10 @@ def _compiled_megabytes(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def end_to_end(path: Path, rows: int) -> dict[str, object]:
     """A presigned upload through the local stack, against batch writes to the same endpoint."""
-    api_port, aws_port = free_port(), free_port()
-    log = open(DATA / "bench-local-stack.log", "w")  # noqa: SIM115 (closed in finally)
-    stack = subprocess.Popen(
-        [str(BIN / "contacts-import-local"), "--api-port", str(api_port), "--aws-port", str(aws_port), "--no-throttle"],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        _wait_healthy(f"http://127.0.0.1:{api_port}/health", stack)
-        endpoint = f"http://127.0.0.1:{aws_port}"
-        env = {**os.environ, "CONTACTS_API_URL": f"http://127.0.0.1:{api_port}", "CONTACTS_API_KEY": "local-dev-key"}
+    with local_stack(DATA / "bench-local-stack.log", "--no-throttle") as stack:
+        env = {**os.environ, "CONTACTS_API_URL": stack.api, "CONTACTS_API_KEY": "local-dev-key"}
         started = time.perf_counter()
         out = subprocess.run(
             [str(BIN / "contacts-import"), "upload", str(path), "--list", "bench", "--wait", "--json", "--possible"],
@@ -215,75 +197,15 @@ def end_to_end(path: Path, rows: int) -> dict[str, object]:
         )
         wall = time.perf_counter() - started
         job = json.loads(out.stdout)
-        batch_rate = _batch_write_rate(endpoint)
-        return {
-            "rows": rows,
-            "status": job.get("status"),
-            "created": job.get("counts", {}).get("created"),
-            "e2e_rows_per_s": rows / wall,
-            "batch_write_items_per_s": batch_rate,
-            "ratio": (rows / wall) / batch_rate,
-        }
-    finally:
-        os.killpg(stack.pid, signal.SIGINT)
-        try:
-            stack.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(stack.pid, signal.SIGKILL)
-        log.close()
-
-
-def _batch_write_rate(endpoint: str, items: int = 20_000) -> float:
-    import boto3
-
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    table = next(name for name in client.list_tables()["TableNames"] if name.endswith("ContactsTable"))
-    started = time.perf_counter()
-    for start in range(0, items, 25):
-        requests = [
-            {
-                "PutRequest": {
-                    "Item": {
-                        "list_key": {"S": "bench#batch"},
-                        "phone": {"S": f"+1650{n:07d}"},
-                        "name": {"S": f"Name {n}"},
-                        "email": {"S": f"user{n}@example.com"},
-                        "created_job_id": {"S": "bench"},
-                        "import_job_id": {"S": "bench"},
-                        "created_at": {"S": "2026-01-01T00:00:00Z"},
-                        "updated_at": {"S": "2026-01-01T00:00:00Z"},
-                    }
-                }
-            }
-            for n in range(start, start + 25)
-        ]
-        pending = {table: requests}
-        while pending:
-            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-    return items / (time.perf_counter() - started)
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    import urllib.request
-
-    give_up = time.monotonic() + 180
-    while time.monotonic() < give_up:
-        if process.poll() is not None:
-            raise RuntimeError("the local stack exited before it was healthy")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError("the local stack was not healthy within 180 s")
+        batch_rate = batch_write_rate(stack)
+    return {
+        "rows": rows,
+        "status": job.get("status"),
+        "created": job.get("counts", {}).get("created"),
+        "e2e_rows_per_s": rows / wall,
+        "batch_write_items_per_s": batch_rate,
+        "ratio": (rows / wall) / batch_rate,
+    }
 
 
 def machine() -> str:

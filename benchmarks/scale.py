@@ -13,12 +13,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -30,29 +26,7 @@ BIN = Path(sys.executable).parent
 sys.path[:0] = [str(ROOT)]
 
 from benchmarks.generate import write_file  # noqa: E402
-
-BATCH_ITEMS = 20_000
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
-    give_up = time.monotonic() + 180
-    while time.monotonic() < give_up:
-        if process.poll() is not None:
-            raise RuntimeError("the local stack exited before it was healthy")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError("the local stack was not healthy within 180 s")
+from benchmarks.stack import batch_write_rate, local_stack  # noqa: E402
 
 
 def upload_and_wait(api: str, path: Path) -> tuple[dict[str, Any], float, float]:
@@ -79,80 +53,21 @@ def upload_and_wait(api: str, path: Path) -> tuple[dict[str, Any], float, float]
         time.sleep(1.0)  # as a client would; a status read costs the stack a little CPU too
 
 
-def batch_write_rate(endpoint: str, table: str, items: int = BATCH_ITEMS) -> float:
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    started = time.perf_counter()
-    for start in range(0, items, 25):
-        requests_ = [
-            {
-                "PutRequest": {
-                    "Item": {
-                        "list_key": {"S": "local#batch-write-yardstick"},
-                        "phone": {"S": f"+1650{n:07d}"},
-                        "account_id": {"S": "local"},
-                        "list_id": {"S": "batch-write-yardstick"},
-                        "name": {"S": f"Jane Doe {n}"},
-                        "first_name": {"S": "Jane"},
-                        "last_name": {"S": f"Doe {n}"},
-                        "email": {"S": f"jane.doe{n}@example.com"},
-                        "company": {"S": "Acme"},
-                        "created_job_id": {"S": "imp_yardstick"},
-                        "import_job_id": {"S": "imp_yardstick"},
-                        "created_at": {"S": "2026-01-01T00:00:00.000Z"},
-                        "updated_at": {"S": "2026-01-01T00:00:00.000Z"},
-                    }
-                }
-            }
-            for n in range(start, start + 25)
-        ]
-        pending: dict[str, Any] = {table: requests_}
-        while pending:
-            pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-    return items / (time.perf_counter() - started)
-
-
 def main() -> None:
     rows = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     path = write_file(ROOT / "bench-data" / f"scale-{rows}.csv", rows)
-    api_port, aws_port = free_port(), free_port()
-    log_path = ROOT / "bench-data" / "scale-local-stack.log"
-    with log_path.open("w") as log:
-        stack = subprocess.Popen(
-            [str(BIN / "contacts-import-local"), "--api-port", str(api_port), "--aws-port", str(aws_port)],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env={**os.environ},
-        )
-        try:
-            api, endpoint = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{aws_port}"
-            wait_healthy(f"{api}/health", stack)
-            job, seconds, upload_seconds = upload_and_wait(api, path)
-            dynamodb = boto3.resource(
-                "dynamodb",
-                endpoint_url=endpoint,
-                region_name="us-east-1",
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-            )
-            contacts = next(t.name for t in dynamodb.tables.all() if t.name.endswith("ContactsTable"))
-            jobs = next(t.name for t in dynamodb.tables.all() if t.name.endswith("JobsTable"))
-            stored = dynamodb.Table(jobs).get_item(Key={"account_id": "local", "job_id": job["job_id"]})["Item"]
-            rate = batch_write_rate(endpoint, contacts)
-            stats = requests.get(f"{api}/_local/stats", timeout=30).json()
-        finally:
-            os.killpg(stack.pid, signal.SIGINT)
-            try:
-                stack.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(stack.pid, signal.SIGKILL)
+    with local_stack(ROOT / "bench-data" / "scale-local-stack.log") as stack:
+        job, seconds, upload_seconds = upload_and_wait(stack.api, path)
+        jobs = boto3.resource(
+            "dynamodb",
+            endpoint_url=stack.aws_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        ).Table(stack.table_named("JobsTable"))
+        stored = jobs.get_item(Key={"account_id": "local", "job_id": job["job_id"]})["Item"]
+        rate = batch_write_rate(stack)
+        stats = requests.get(f"{stack.api}/_local/stats", timeout=30).json()
     e2e = rows / seconds
     report = {
         "rows": rows,
