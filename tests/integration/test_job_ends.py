@@ -213,3 +213,38 @@ def test_every_ended_job_publishes_its_status_document(pipeline):
     assert published[done]["detail"]["counts"]["created"] == 160
     assert published[failed]["detail-type"] == "import.failed"
     assert published[failed]["detail"]["failure"]["code"] == "bad_encoding"
+
+
+# ------------------------------------------------------------------------------ the list's size
+
+
+def test_a_job_ends_with_its_list_size_in_the_same_transaction(pipeline):
+    first = imported(pipeline, OLD, list_id="sized")
+    second = imported(pipeline, NEW, list_id="sized")
+    jobs = pipeline.deps.jobs
+    assert jobs.get("local", first)["total_contacts"] == 200
+    # NEW adds 60 phones the list lacks; the job's total is the list's size at its end.
+    assert jobs.get("local", second)["total_contacts"] == 260 == total_contacts(pipeline, "sized")
+
+
+def test_a_list_moved_by_another_job_between_read_and_write_is_read_again(pipeline, monkeypatch):
+    imported(pipeline, OLD, list_id="contended")
+    jobs = pipeline.deps.jobs
+    real_size = jobs._list_size
+    moved = []
+
+    def size_then_another_job_ends(account_id: str, list_id: str) -> int | None:
+        size = real_size(account_id, list_id)
+        if not moved:  # another job's end adds 5 contacts after our read, before our write
+            moved.append(True)
+            boto3.resource("dynamodb", region_name="us-east-1").Table(jobs._lists_table).update_item(
+                Key={"account_id": account_id, "list_id": list_id},
+                UpdateExpression="ADD total_contacts :five",
+                ExpressionAttributeValues={":five": 5},
+            )
+        return size
+
+    monkeypatch.setattr(jobs, "_list_size", size_then_another_job_ends)
+    job_id = imported(pipeline, NEW, list_id="contended")
+    assert moved
+    assert jobs.get("local", job_id)["total_contacts"] == 265 == total_contacts(pipeline, "contended")

@@ -48,8 +48,6 @@ def end_job(job: dict[str, Any], ending: JobEnding, deps: PipelineDeps) -> bool:
     if not deps.jobs.finish(account_id, job_id, job["list_id"], ending, now=utc_now()):
         logger.info("Job had already been finished by another worker")
         return False
-    total = deps.lists.total_contacts(account_id, job["list_id"])
-    deps.jobs.set_total_contacts(account_id, job_id, total)
     logger.info("Job ended", extra={"status": ending.status, "counts": ending.counts.model_dump()})
     metrics.add_metric(name=f"Jobs{ending.status.capitalize()}", unit=MetricUnit.Count, value=1)
     for outcome in ("created", "updated", "skipped_existing", "skipped_duplicates", "invalid", "deleted"):

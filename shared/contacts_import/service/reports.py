@@ -57,8 +57,9 @@ def status_document(job: dict[str, Any], first_errors: list[dict[str, Any]]) -> 
 def settled_total(job: dict[str, Any], list_size: Callable[[], int]) -> dict[str, Any]:
     """The job with its list's size filled in if it has ended and the size is not written yet.
 
-    A job's end and its ``total_contacts`` are two writes, milliseconds apart; a poller that reads
-    between them gets the list's size now, which is its size at the job's end."""
+    A job ends with its list's size in the same transaction; a job ended by an earlier version of
+    the service, which wrote the size a moment after the end, may lack it: it gets the list's size
+    now."""
     if job.get("ended") and job.get("total_contacts") is None:
         return {**job, "total_contacts": list_size()}
     return job

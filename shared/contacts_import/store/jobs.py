@@ -38,6 +38,23 @@ class JobEnding:
     contacts_added: int = 0
 
 
+# Tries at ending a job while other jobs' ends move the same list's size.
+LIST_SIZE_ATTEMPTS = 20
+
+
+class ListContended(RuntimeError):
+    """Raised to have the task retried: its job's end found the list's size moving every time."""
+
+
+def _cancelled_by(error: ClientError) -> tuple[bool, bool]:
+    """(the job's condition said no, the list's condition said no) for a job-and-list transaction."""
+    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return False, False
+    reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+    job, list_ = [*reasons, None, None][:2]
+    return job == "ConditionalCheckFailed", list_ == "ConditionalCheckFailed"
+
+
 def _condition_failed(error: ClientError) -> bool:
     """A condition said no (as opposed to a conflict or throttle, which are retried)."""
     code = error.response.get("Error", {}).get("Code")
@@ -306,51 +323,68 @@ class JobStore:
         expected_states: tuple[str, ...],
         now: str,
     ) -> bool:
+        """One transaction: the job ends, with the list's size after it, and the list's size moves.
+        The size is read first and the list's update is conditional on it, so the size the job
+        records is the list's at its end even while other jobs end on the same list (a list that
+        moved between the read and the write is read again)."""
         states = {f":state{i}": state for i, state in enumerate(expected_states)}
-        job_update = {
-            "Update": {
-                "TableName": self._jobs_table,
-                "Key": {"account_id": account_id, "job_id": job_id},
-                "UpdateExpression": "SET #s = :final, #c = :counts, error_count = :errors, "
-                "failure = :failure, completed_at = :now, updated_at = :now, column_names = :columns, "
-                "progress = :one, ended = :true",
-                "ConditionExpression": f"attribute_not_exists(ended) AND #s IN ({', '.join(states)})",
-                "ExpressionAttributeNames": {"#s": "status", "#c": "counts"},
-                "ExpressionAttributeValues": {
-                    ":final": final_status,
-                    ":counts": ending.counts.model_dump(),
-                    ":errors": ending.error_count,
-                    ":failure": ending.failure,
-                    ":now": now,
-                    ":columns": list(ending.column_names),
-                    ":one": 1,
-                    ":true": True,
-                    **states,
-                },
+        for _ in range(LIST_SIZE_ATTEMPTS):
+            before = self._list_size(account_id, list_id)
+            total = (before or 0) + ending.contacts_added
+            job_update = {
+                "Update": {
+                    "TableName": self._jobs_table,
+                    "Key": {"account_id": account_id, "job_id": job_id},
+                    "UpdateExpression": "SET #s = :final, #c = :counts, error_count = :errors, "
+                    "failure = :failure, completed_at = :now, updated_at = :now, column_names = :columns, "
+                    "progress = :one, ended = :true, total_contacts = :total",
+                    "ConditionExpression": f"attribute_not_exists(ended) AND #s IN ({', '.join(states)})",
+                    "ExpressionAttributeNames": {"#s": "status", "#c": "counts"},
+                    "ExpressionAttributeValues": {
+                        ":final": final_status,
+                        ":counts": ending.counts.model_dump(),
+                        ":errors": ending.error_count,
+                        ":failure": ending.failure,
+                        ":now": now,
+                        ":columns": list(ending.column_names),
+                        ":one": 1,
+                        ":true": True,
+                        ":total": total,
+                        **states,
+                    },
+                }
             }
-        }
-        list_update = {
-            "Update": {
-                "TableName": self._lists_table,
-                "Key": {"account_id": account_id, "list_id": list_id},
-                "UpdateExpression": "ADD total_contacts :added SET updated_at = :now",
-                "ExpressionAttributeValues": {":added": ending.contacts_added, ":now": now},
+            list_update: dict[str, Any] = {
+                "Update": {
+                    "TableName": self._lists_table,
+                    "Key": {"account_id": account_id, "list_id": list_id},
+                    "UpdateExpression": "SET total_contacts = :total, updated_at = :now",
+                    "ConditionExpression": "attribute_not_exists(total_contacts)"
+                    if before is None
+                    else "total_contacts = :before",
+                    "ExpressionAttributeValues": {":total": total, ":now": now}
+                    | ({} if before is None else {":before": before}),
+                }
             }
-        }
-        try:
-            self._client.transact_write_items(TransactItems=[_low_level(job_update), _low_level(list_update)])
-            return True
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
+            try:
+                self._client.transact_write_items(TransactItems=[_low_level(job_update), _low_level(list_update)])
+                return True
+            except ClientError as error:
+                job_refused, list_moved = _cancelled_by(error)
+                if job_refused:
+                    return False  # ended already, or not in the states this attempt expects
+                if not list_moved:
+                    raise
+        raise ListContended(f"The size of list {list_id!r} kept moving while job {job_id} ended; it is retried.")
 
-    def set_total_contacts(self, account_id: str, job_id: str, total: int) -> None:
-        self._table.update_item(
-            Key={"account_id": account_id, "job_id": job_id},
-            UpdateExpression="SET total_contacts = :t",
-            ExpressionAttributeValues={":t": total},
-        )
+    def _list_size(self, account_id: str, list_id: str) -> int | None:
+        item = self._client.get_item(
+            TableName=self._lists_table,
+            Key={"account_id": account_id, "list_id": list_id},
+            ConsistentRead=True,
+            ProjectionExpression="total_contacts",
+        ).get("Item")
+        return int(item["total_contacts"]) if item and "total_contacts" in item else None
 
     def cancel(self, account_id: str, job_id: str, *, now: str) -> bool:
         """Cancel a job that has not ended; False when it already had."""
