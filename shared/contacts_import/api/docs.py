@@ -9,6 +9,8 @@ authorization matrix to the scopes, schemathesis to the answers).
 
 from __future__ import annotations
 
+import copy
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -92,8 +94,17 @@ def _options_schema() -> dict[str, Any]:
     """The import options as JSON members (JSON body); the same names are query parameters and
     form fields, where every value is a string (booleans as true/false, lists comma-separated,
     mapping as a JSON string)."""
-    schema = ImportOptions.model_json_schema()
-    return {name: {k: v for k, v in spec.items() if k != "title"} for name, spec in schema["properties"].items()}
+    schema = _options_json_schema()
+    return {
+        name: {k: copy.deepcopy(v) for k, v in spec.items() if k != "title"}
+        for name, spec in schema["properties"].items()
+    }
+
+
+@cache
+def _options_json_schema() -> dict[str, Any]:
+    # Generated once: three routes describe the options, and each generation costs a cold start ~5 ms.
+    return ImportOptions.model_json_schema()
 
 
 def _option_query_parameters() -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from contacts_import.clock import utc_now
 
@@ -15,34 +15,40 @@ T = TypeVar("T")
 REQUEST_ID_HEADER = "X-Request-ID"
 
 
-class Meta(BaseModel):
+class _Documented(BaseModel):
+    # These models document the answers (OpenAPI); each route's DataEnvelope[...] is a new model, and
+    # building them all at import cost every cold start. They are built when the schema is asked for.
+    model_config = ConfigDict(defer_build=True)
+
+
+class Meta(_Documented):
     request_id: str
     ts: str
 
 
-class DataEnvelope(BaseModel, Generic[T]):
+class DataEnvelope(_Documented, Generic[T]):
     data: T
     meta: Meta
 
 
-class Pagination(BaseModel):
+class Pagination(_Documented):
     next_cursor: str | None
     limit: int
 
 
-class PageEnvelope(BaseModel, Generic[T]):
+class PageEnvelope(_Documented, Generic[T]):
     data: list[T]
     pagination: Pagination
     meta: Meta
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(_Documented):
     code: str
     message: str
     details: dict[str, Any] | None = None
 
 
-class ErrorEnvelope(BaseModel):
+class ErrorEnvelope(_Documented):
     error: ErrorBody
     meta: Meta
 
