@@ -65,7 +65,7 @@ class PhoneNormalizer:
     def normalize(self, raw: str) -> tuple[str, str | None] | str:
         """(E.164, extension) for a good number, else the message of the row error."""
         if self._fast_path:
-            fast = self._nanp_fast(raw)
+            fast: tuple[str, str | None] | str | None = self._nanp_fast(raw)
             if fast is None and " x" in raw:
                 fast = self._extension_fast(raw)
             if fast is not None:
@@ -200,7 +200,9 @@ class _RegionPatterns:
 
     def __init__(self, region: str) -> None:
         metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
-        general = metadata.general_desc
+        general = metadata.general_desc if metadata is not None else None
+        if general is None or not general.national_number_pattern:
+            raise ValueError(f"phonenumbers has no number rule for region {region!r}")
         self._general = re.compile(general.national_number_pattern)
         self._general_lengths = frozenset(general.possible_length or ())
         typed: list[tuple[frozenset[int], str]] = []
