@@ -19,7 +19,7 @@ from contacts_import.api.envelope import (
     page_response,
     text_response,
 )
-from contacts_import.api.resolver import caller
+from contacts_import.api.resolver import caller, rest_event
 from contacts_import.errors import NotFound
 from contacts_import.models import ContactOut, JobStatus, JobSummary, ListOut, ReportLink, RowError
 from contacts_import.service.reports import (
@@ -92,7 +92,7 @@ def _settled(account_id: str, job: dict[str, Any]) -> dict[str, Any]:
     tags=["imports"],
 )
 def list_imports(limit: Limit = 100, cursor: Cursor = None) -> Response[PageEnvelope[JobSummary]]:
-    event = router.current_event
+    event = rest_event(router)
     who = caller(event)
     who.require("imports:read")
     jobs, next_cursor = deps().jobs.page(who.account_id, limit, cursor)
@@ -108,7 +108,7 @@ def list_imports(limit: Limit = 100, cursor: Cursor = None) -> Response[PageEnve
     tags=["imports"],
 )
 def get_import(job_id: JobId) -> Response[DataEnvelope[JobStatus]]:
-    event = router.current_event
+    event = rest_event(router)
     who = caller(event)
     who.require("imports:read")
     job = _job(who.account_id, job_id)
@@ -142,7 +142,7 @@ def get_import(job_id: JobId) -> Response[DataEnvelope[JobStatus]]:
     tags=["imports"],
 )
 def get_import_errors(job_id: JobId, limit: Limit = 100, cursor: Cursor = None):
-    event = router.current_event
+    event = rest_event(router)
     who = caller(event)
     who.require("imports:read")
     job = _job(who.account_id, job_id)
@@ -167,7 +167,7 @@ def get_import_errors(job_id: JobId, limit: Limit = 100, cursor: Cursor = None):
     tags=["lists"],
 )
 def get_list(list_id: ListId) -> Response[DataEnvelope[ListOut]]:
-    event = router.current_event
+    event = rest_event(router)
     who = caller(event)
     who.require("contacts:read")
     stored = deps().lists.get(who.account_id, list_id)
@@ -184,7 +184,7 @@ def get_list(list_id: ListId) -> Response[DataEnvelope[ListOut]]:
     tags=["lists"],
 )
 def list_contacts(list_id: ListId, limit: Limit = 100, cursor: Cursor = None) -> Response[PageEnvelope[ContactOut]]:
-    event = router.current_event
+    event = rest_event(router)
     who = caller(event)
     who.require("contacts:read")
     if deps().lists.get(who.account_id, list_id) is None:
@@ -201,7 +201,7 @@ def list_contacts(list_id: ListId, limit: Limit = 100, cursor: Cursor = None) ->
     tags=["lists"],
 )
 def get_contact(list_id: ListId, phone: Annotated[str, Path(max_length=64)]) -> Response[DataEnvelope[ContactOut]]:
-    event = router.current_event
+    event = rest_event(router)
     who = caller(event)
     who.require("contacts:read")
     e164 = _e164(unquote(phone))
@@ -235,4 +235,4 @@ def _e164(text: str) -> str | None:
 def openapi_document():
     from contacts_import.api.openapi import openapi_json
 
-    return text_response(router.current_event, openapi_json(), "application/json")
+    return text_response(rest_event(router), openapi_json(), "application/json")

@@ -16,7 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from contacts_import.api.docs import LOCATION, answers, import_request, json_answer, requires, upload_request
 from contacts_import.api.envelope import DataEnvelope, data_response
 from contacts_import.api.requests import raw_body, read_import_request
-from contacts_import.api.resolver import caller
+from contacts_import.api.resolver import caller, rest_event
 from contacts_import.errors import InvalidOptions
 from contacts_import.models import ImportOptions, JobAccepted, JobStatus, UploadAccepted
 from contacts_import.service.create_import import (
@@ -83,7 +83,7 @@ def idempotent_create() -> Any:
     tags=["imports"],
 )
 def post_import() -> Response[DataEnvelope[JobStatus] | DataEnvelope[JobAccepted]]:
-    event = router.current_event
+    event = rest_event(router)
     who = caller(event)
     who.require("imports:write")
     request = read_import_request(event)
@@ -126,7 +126,7 @@ def post_import() -> Response[DataEnvelope[JobStatus] | DataEnvelope[JobAccepted
     tags=["imports"],
 )
 def post_upload() -> Response[DataEnvelope[UploadAccepted]]:
-    event = router.current_event
+    event = rest_event(router)
     who = caller(event)
     who.require("imports:write")
     try:
@@ -151,7 +151,7 @@ def post_upload() -> Response[DataEnvelope[UploadAccepted]]:
     tags=["imports"],
 )
 def post_cancel(job_id: Annotated[str, Path(max_length=64)]) -> Response[DataEnvelope[JobStatus]]:
-    event = router.current_event
+    event = rest_event(router)
     who = caller(event)
     who.require("imports:write")
     status = cancel_import(who.account_id, job_id, deps())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -27,6 +28,12 @@ class Caller:
     def require(self, scope: str) -> None:
         if scope not in self.scopes:
             raise Forbidden(f"This API key lacks the {scope!r} scope.", details={"required_scope": scope})
+
+
+def rest_event(router: Router) -> APIGatewayProxyEvent:
+    """The request a route runs for. The REST resolver's events are APIGatewayProxyEvent; a shared
+    Router types them as any proxy event, so this says which one they are."""
+    return cast(APIGatewayProxyEvent, router.current_event)
 
 
 def caller(event: APIGatewayProxyEvent) -> Caller:
