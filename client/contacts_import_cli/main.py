@@ -192,7 +192,14 @@ def cmd_errors(args: argparse.Namespace) -> int:
 
 def default_workers(size: int) -> int:
     """Every core for a large file; one for a small one, where starting processes costs more than it saves."""
-    return max(1, os.cpu_count() or 1) if size > 4 * 1024 * 1024 else 1
+    return max(1, usable_cores()) if size > 4 * 1024 * 1024 else 1
+
+
+def usable_cores() -> int:
+    # The cores this process may run on (a container or taskset may allow fewer than the machine has).
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
