@@ -138,6 +138,9 @@ class CrashingList:
         self._contacts.write(items)
         raise WorkerCrashed()
 
+    def others_reducing(self, job_id: str) -> bool:
+        return self._contacts.others_reducing(job_id)
+
 
 def single_reader(data: bytes, contacts: MemoryList, job_id: str = "job-1", **options: Any):
     result, _, errors, _ = run(data, contacts=contacts, job_id=job_id, **options)

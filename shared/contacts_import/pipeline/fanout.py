@@ -32,9 +32,13 @@ from contacts_import.models import ImportOptions, RowError
 from contacts_import.pipeline.mapping import ColumnPlan, plan_columns
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer, is_blank_record
 from contacts_import.pipeline.outcomes import (
-    ContactRepository,
+    ContactsKeptChanging,
+    Decision,
+    ExistingContact,
+    GuardedWrite,
     RowErrorSink,
     RunContext,
+    SharedListRepository,
     Tally,
     decide,
 )
@@ -42,6 +46,10 @@ from contacts_import.pipeline.reading import Record
 
 # A BatchGetItem takes at most 100 keys: winners are decided 100 at a time.
 DECIDE_BATCH = 100
+# Rounds of deciding again the contacts another job changed between our read and our write: each
+# round settles at least the contacts no other job touches in between, so a batch that still has
+# changes after this many is contended beyond reason, and its task is retried from the queue.
+GUARDED_WRITE_ROUNDS = 10
 RUN_INDEX_EVERY = 256
 DEFAULT_ROWS_PER_RANGE = 10_000
 DEFAULT_MAX_RANGES = 1000
@@ -219,7 +227,7 @@ def first_occurrences(runs: Iterable[Iterable[ContactDraft]]) -> Iterator[tuple[
 
 def reduce_range(
     runs: Iterable[Iterable[ContactDraft]],
-    contacts: ContactRepository,
+    contacts: SharedListRepository,
     options: ImportOptions,
     context: RunContext,
     *,
@@ -247,24 +255,72 @@ def reduce_range(
 
 
 def _decide(
-    drafts: list[ContactDraft], contacts: ContactRepository, options: ImportOptions, context: RunContext, tally: Tally
+    drafts: list[ContactDraft],
+    contacts: SharedListRepository,
+    options: ImportOptions,
+    context: RunContext,
+    tally: Tally,
 ) -> None:
     existing = contacts.find_existing([draft.phone for draft in drafts])
-    writes = []
-    for draft in drafts:
-        decision = decide(
-            draft,
-            existing.get(draft.phone),
-            job_id=context.job_id,
-            on_existing=options.on_existing,
-            list_id=context.list_id,
-            now=context.now,
-        )
-        tally.count(decision.outcome)
-        if decision.write is not None:
-            writes.append(decision.write)
+    decisions = {draft.phone: _decision(draft, existing.get(draft.phone), options, context) for draft in drafts}
+    writes = [decision.write for decision in decisions.values() if decision.write is not None]
     if writes and not options.dry_run:
-        contacts.write(writes)
+        # Asked after the read, before the write: a job announces itself before its first read,
+        # so of two jobs whose reads and writes overlap, the later one sees the other here.
+        if contacts.others_reducing(context.job_id):
+            _write_guarded(decisions, existing, contacts, options, context)
+        else:
+            contacts.write(writes)
+    for decision in decisions.values():
+        tally.count(decision.outcome)
+
+
+def _decision(
+    draft: ContactDraft, existing: ExistingContact | None, options: ImportOptions, context: RunContext
+) -> Decision:
+    return decide(
+        draft,
+        existing,
+        job_id=context.job_id,
+        on_existing=options.on_existing,
+        list_id=context.list_id,
+        now=context.now,
+    )
+
+
+def _write_guarded(
+    decisions: dict[str, Decision],
+    existing: dict[str, ExistingContact],
+    contacts: SharedListRepository,
+    options: ImportOptions,
+    context: RunContext,
+) -> None:
+    """Write ``decisions`` on the condition that each contact is still as read; those another job
+    changed meanwhile are read again and decided again (a contact it created is then
+    ``skipped_existing``, or ``updated`` over its version), until every write holds. ``decisions``
+    ends with the outcomes that were written."""
+    pending = {
+        phone: GuardedWrite(decision.write, existing.get(phone))
+        for phone, decision in decisions.items()
+        if decision.write is not None
+    }
+    for _ in range(GUARDED_WRITE_ROUNDS):
+        changed = contacts.write_unless_changed(list(pending.values()))
+        if not changed:
+            return
+        fresh = contacts.find_existing(sorted(changed))
+        pending = {}
+        for phone in sorted(changed):
+            decision = _decision(decisions[phone].draft, fresh.get(phone), options, context)
+            decisions[phone] = decision
+            if decision.write is not None:
+                pending[phone] = GuardedWrite(decision.write, fresh.get(phone))
+        if not pending:
+            return
+    raise ContactsKeptChanging(
+        f"{len(pending)} contacts of list {context.list_id!r} kept changing under job {context.job_id}; "
+        "the task is retried."
+    )
 
 
 # ------------------------------------------------------------------------------ prune

@@ -44,6 +44,37 @@ class ContactRepository(Protocol):
     def write(self, items: Sequence[dict[str, Any]]) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class GuardedWrite:
+    """A contact to write only if its stored state is still the one it was decided from: missing
+    (or created by this same job) when ``seen`` is None, else still last written by the job that
+    ``seen`` names."""
+
+    item: dict[str, Any]
+    seen: ExistingContact | None
+
+
+class SharedListRepository(ContactRepository, Protocol):
+    """A list that other jobs may import into while this one does (the chunked reduce).
+
+    Blind batch writes are exact while one job at a time writes a list; a job that finds another
+    one reducing into the list writes on conditions instead, and decides again what changed."""
+
+    def others_reducing(self, job_id: str) -> bool:
+        """Whether a job other than ``job_id`` has announced that it reduces into the list."""
+        ...
+
+    def write_unless_changed(self, writes: Sequence[GuardedWrite]) -> set[str]:
+        """Write every contact whose stored state is still the one it was decided from; the
+        phones of those that changed meanwhile, which were not written."""
+        ...
+
+
+class ContactsKeptChanging(RuntimeError):
+    """Raised to have the task retried from its queue: a batch's contacts were changed by other
+    jobs each time they were decided again."""
+
+
 class RowErrorSink(Protocol):
     def add(self, error: RowError, raw: list[str] | None) -> None: ...
 
