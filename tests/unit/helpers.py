@@ -9,7 +9,7 @@ from typing import Any
 from contacts_import.models import Counts, ImportOptions, RowError
 from contacts_import.pipeline.containers import open_records
 from contacts_import.pipeline.importer import ImportResult, RunContext, run_import
-from contacts_import.pipeline.outcomes import ExistingContact, GuardedWrite
+from contacts_import.pipeline.outcomes import ExistingContact, GuardedWrite, Reducers
 
 
 class MemoryList:
@@ -19,6 +19,7 @@ class MemoryList:
         self.items: dict[str, dict[str, Any]] = {}
         self.lookups = 0
         self.reducing: set[str] = set()  # the job ids announced on the list
+        self.announced = 0
         self.guarded_writes = 0
 
     def find_existing(self, phones: Sequence[str]) -> dict[str, ExistingContact]:
@@ -36,8 +37,12 @@ class MemoryList:
         for item in items:
             self.items[item["phone"]] = dict(item)
 
-    def others_reducing(self, job_id: str) -> bool:
-        return bool(self.reducing - {job_id})
+    def announce(self, job_id: str) -> None:
+        self.reducing.add(job_id)
+        self.announced += 1
+
+    def reducers(self) -> Reducers:
+        return Reducers(frozenset(self.reducing), self.announced)
 
     def write_unless_changed(self, writes: Sequence[GuardedWrite]) -> set[str]:
         self.guarded_writes += 1

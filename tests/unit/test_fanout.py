@@ -138,8 +138,8 @@ class CrashingList:
         self._contacts.write(items)
         raise WorkerCrashed()
 
-    def others_reducing(self, job_id: str) -> bool:
-        return self._contacts.others_reducing(job_id)
+    def reducers(self) -> Any:
+        return self._contacts.reducers()
 
 
 def single_reader(data: bytes, contacts: MemoryList, job_id: str = "job-1", **options: Any):

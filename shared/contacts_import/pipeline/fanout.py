@@ -36,11 +36,13 @@ from contacts_import.pipeline.outcomes import (
     Decision,
     ExistingContact,
     GuardedWrite,
+    Reducers,
     RowErrorSink,
     RunContext,
     SharedListRepository,
     Tally,
     decide,
+    may_write_blind,
 )
 from contacts_import.pipeline.reading import Record
 
@@ -236,21 +238,25 @@ def reduce_range(
 ) -> tuple[Tally, bool]:
     """Decide every phone of a range and write what is to be written; the tally, and whether it
     stopped early. ``stop`` is asked every ``check_every`` batches (a cancelled job stops): the tally
-    then counts what was decided and written so far."""
+    then counts what was decided and written so far.
+
+    Who else reduces into the list is looked up before the first read and before every write (see
+    ``may_write_blind``); the look before a write also serves as the one before the next read."""
     tally = Tally()
     pending: list[ContactDraft] = []
     batches = 0
+    looked = Reducers() if options.dry_run else contacts.reducers()
     for first, repeats in first_occurrences(runs):
         tally.skipped_duplicates += repeats
         pending.append(first)
         if len(pending) >= DECIDE_BATCH:
-            _decide(pending, contacts, options, context, tally)
+            looked = _decide(pending, contacts, options, context, tally, looked)
             pending = []
             batches += 1
             if batches % check_every == 0 and stop():
                 return tally, True
     if pending:
-        _decide(pending, contacts, options, context, tally)
+        _decide(pending, contacts, options, context, tally, looked)
     return tally, False
 
 
@@ -260,19 +266,25 @@ def _decide(
     options: ImportOptions,
     context: RunContext,
     tally: Tally,
-) -> None:
+    before_read: Reducers,
+) -> Reducers:
+    """Decide and write a batch; who reduced into the list at the last look (before this read, or
+    now if the batch was written)."""
     existing = contacts.find_existing([draft.phone for draft in drafts])
     decisions = {draft.phone: _decision(draft, existing.get(draft.phone), options, context) for draft in drafts}
     writes = [decision.write for decision in decisions.values() if decision.write is not None]
+    looked = before_read
     if writes and not options.dry_run:
-        # Asked after the read, before the write: a job announces itself before its first read,
-        # so of two jobs whose reads and writes overlap, the later one sees the other here.
-        if contacts.others_reducing(context.job_id):
-            _write_guarded(decisions, existing, contacts, options, context)
-        else:
+        # A job announces itself before its first read: another job whose reads or writes fell
+        # between our read and our write is seen here, still announced or by the count.
+        looked = contacts.reducers()
+        if may_write_blind(before_read, looked, context.job_id):
             contacts.write(writes)
+        else:
+            _write_guarded(decisions, existing, contacts, options, context)
     for decision in decisions.values():
         tally.count(decision.outcome)
+    return looked
 
 
 def _decision(

@@ -11,7 +11,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from contacts_import.pipeline.outcomes import ExistingContact, GuardedWrite
+from contacts_import.pipeline.outcomes import ExistingContact, GuardedWrite, Reducers
 from contacts_import.store.dynamo import (
     MAX_UNPROCESSED_ROUNDS,
     backoff_sleep,
@@ -29,8 +29,10 @@ from contacts_import.store.dynamo import (
 # TransactWriteItems takes at most 100 actions (and 4 MB) in AWS; moto takes more, so the limit
 # is enforced here. A batch of decided contacts (DECIDE_BATCH) is one transaction.
 TRANSACT_WRITE_LIMIT = 100
-# The string set on a list's item (Lists table) of the jobs reducing into the list now.
+# On a list's item (Lists table): the string set of the jobs reducing into the list now, and how
+# many announcements it has had (a number that only grows).
 REDUCING_JOBS = "reducing_jobs"
+REDUCERS_ANNOUNCED = "reducers_announced"
 
 
 class ContactsContended(RuntimeError):
@@ -93,19 +95,24 @@ class ContactStore:
             self._client, self._table_name, [{"PutRequest": {"Item": encode_item(self._to_item(i))}} for i in items]
         )
 
-    def others_reducing(self, job_id: str) -> bool:
-        """Whether another job has announced on the list's item that it reduces into the list (a
-        strongly consistent read: an announcement made before now is seen)."""
+    def reducers(self) -> Reducers:
+        """The jobs announced on the list's item as reducing into it (see JobStore.begin_phase), read
+        strongly consistent: an announcement made before now is seen."""
         if self._lists_table is None:
             raise ValueError("a ContactStore built without its lists table cannot tell who reduces into the list")
-        item = self._client.get_item(
-            TableName=self._lists_table,
-            Key={"account_id": {"S": self._account_id}, "list_id": {"S": self._list_id}},
-            ConsistentRead=True,
-            ProjectionExpression=REDUCING_JOBS,
-        ).get("Item")
-        reducing = set((item or {}).get(REDUCING_JOBS, {}).get("SS", ()))
-        return bool(reducing - {job_id})
+        item = (
+            self._client.get_item(
+                TableName=self._lists_table,
+                Key={"account_id": {"S": self._account_id}, "list_id": {"S": self._list_id}},
+                ConsistentRead=True,
+                ProjectionExpression=f"{REDUCING_JOBS}, {REDUCERS_ANNOUNCED}",
+            ).get("Item")
+            or {}
+        )
+        return Reducers(
+            jobs=frozenset(item.get(REDUCING_JOBS, {}).get("SS", ())),
+            announced=int(item.get(REDUCERS_ANNOUNCED, {}).get("N", 0)),
+        )
 
     def write_unless_changed(self, writes: Sequence[GuardedWrite]) -> set[str]:
         """Each contact on the condition that it is stored as it was read, in transactions of at most

@@ -227,10 +227,10 @@ class JobStore:
         """Move a job from one phase to the next, once: the caller that gets True sends the next
         phase's tasks; every other caller (a racing or repeated worker) gets False.
 
-        With ``reducing_into`` (a list id), the job is added to the list's ``reducing_jobs`` in the
-        same transaction: it is announced before its first reduce task is sent, and only if the
-        phase moved (a job that has ended cannot announce itself again). The job's end removes it
-        (``_finish_once``)."""
+        With ``reducing_into`` (a list id), the job is added to the list's ``reducing_jobs`` (and
+        ``reducers_announced`` counts it) in the same transaction: it is announced before its first
+        reduce task is sent, and only if the phase moved (a job that has ended cannot announce
+        itself again). The job's end removes it (``_finish_once``)."""
         update = "SET phase = :next, updated_at = :now"
         values: dict[str, Any] = {":next": following, ":current": current, ":now": now}
         if ranges is not None:
@@ -250,8 +250,8 @@ class JobStore:
             announcement = {
                 "TableName": self._lists_table,
                 "Key": {"account_id": account_id, "list_id": reducing_into},
-                "UpdateExpression": "ADD reducing_jobs :me",
-                "ExpressionAttributeValues": {":me": {job_id}},
+                "UpdateExpression": "ADD reducing_jobs :me, reducers_announced :one",
+                "ExpressionAttributeValues": {":me": {job_id}, ":one": 1},
             }
             self._client.transact_write_items(
                 TransactItems=[_low_level({"Update": job_update}), _low_level({"Update": announcement})]
