@@ -222,3 +222,24 @@ def test_guarded_writes_go_in_transactions_of_at_most_100_and_say_which_contacts
     assert sizes == [100, 99, 100, 50], "a cancelled transaction is sent again without what changed"
     assert store.get("+12125550000")["created_job_id"] == "job-b"
     assert len(store.find_existing([f"+1212555{n:04d}" for n in range(1, 100)])) == 99
+
+
+def test_a_job_that_came_and_went_between_a_read_and_its_write_is_seen(pipeline, monkeypatch):
+    first = pipeline.start(FIRST, list_id="came-and-went")
+    reduces = mapped(pipeline, first)
+    second: list[str] = []
+
+    def a_whole_job() -> None:  # announced after our last look, ended before our write
+        second.append(imported(pipeline, SECOND, list_id="came-and-went"))
+        assert reducing_jobs(pipeline, "came-and-went") == {first}
+
+    interleaved(monkeypatch, 3, a_whole_job)
+    for task in reduces[first]:
+        process_task(task, pipeline.deps)
+    pipeline.drain()
+    a, b = pipeline.job(first), pipeline.job(second[0])
+    # SECOND found 150-199 written by FIRST and created 200-449; FIRST had read 200-299 as missing.
+    assert (a["counts"]["created"], b["counts"]["created"]) == (200, 250)
+    assert (a["counts"]["skipped_existing"], b["counts"]["skipped_existing"]) == (100, 50)
+    assert stored_by_creator(pipeline, "came-and-went") == {first: 200, second[0]: 250}
+    assert pipeline.deps.lists.total_contacts("local", "came-and-went") == 450 == a["total_contacts"]
