@@ -60,7 +60,8 @@ def mapped(pipeline: Pipeline, *job_ids: str) -> dict[str, list[Task]]:
 
 
 def reducing_jobs(pipeline: Pipeline, list_id: str) -> set[str]:
-    item = pipeline.deps.lists.get("local", list_id) or {}
+    table = pipeline.deps.dynamodb.Table(pipeline.deps.settings.lists_table)
+    item = table.get_item(Key={"account_id": "local", "list_id": list_id}, ConsistentRead=True).get("Item") or {}
     return set(item.get("reducing_jobs", ()))
 
 
@@ -181,6 +182,7 @@ def test_a_job_that_does_not_complete_leaves_the_list_with_its_end(pipeline, end
     job_id = pipeline.start(MIXED_ENCODINGS if ending == "failed part-way" else FIRST, list_id="ends")
     reduces = mapped(pipeline, job_id)
     assert reducing_jobs(pipeline, "ends") == {job_id}
+    assert pipeline.deps.lists.get("local", "ends") is None, "a list without a finished import is not found"
     if ending == "cancelled":
         pipeline.deps.jobs.cancel("local", job_id, now=utc_now())
     if ending == "stalled":
