@@ -10,12 +10,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from contacts_import.clock import utc_now
 from contacts_import.pipeline.outcomes import GuardedWrite
 from contacts_import.service.process_chunk import process_task
 from contacts_import.service.sweep_jobs import sweep
-from contacts_import.store.contacts import ContactStore
+from contacts_import.store.contacts import ContactsContended, ContactStore
+from contacts_import.store.dynamo import MAX_UNPROCESSED_ROUNDS
 from contacts_import.store.task_queue import Task
 from contacts_import.store.tasks import MAP, REDUCE
 from tests.integration.test_chunked_imports import Pipeline
@@ -245,3 +247,39 @@ def test_a_job_that_came_and_went_between_a_read_and_its_write_is_seen(pipeline,
     assert (a["counts"]["skipped_existing"], b["counts"]["skipped_existing"]) == (100, 50)
     assert stored_by_creator(pipeline, "came-and-went") == {first: 200, second[0]: 250}
     assert pipeline.deps.lists.total_contacts("local", "came-and-went") == 450 == a["total_contacts"]
+
+
+def cancelled(*reasons: str) -> ClientError:
+    return ClientError(
+        {
+            "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+            "CancellationReasons": [{"Code": reason} for reason in reasons],
+        },
+        "TransactWriteItems",
+    )
+
+
+@pytest.mark.parametrize("conflicts", [1, MAX_UNPROCESSED_ROUNDS])
+def test_a_transaction_cancelled_by_a_conflict_is_sent_again_until_it_is_written(pipeline, monkeypatch, conflicts):
+    store = pipeline.deps.contacts("local", "conflicts")
+    client = pipeline.deps.dynamodb_client
+    original = client.transact_write_items
+    sent: list[int] = []
+
+    def transact_write_items(**request):
+        sent.append(len(request["TransactItems"]))
+        if len(sent) <= conflicts:  # another write to one of its contacts while it ran
+            raise cancelled("None", "TransactionConflict", "None")
+        return original(**request)
+
+    monkeypatch.setattr(client, "transact_write_items", transact_write_items)
+    monkeypatch.setattr("contacts_import.store.contacts.backoff_sleep", lambda attempt: None)
+    item = {"created_job_id": "job-a", "import_job_id": "job-a", "list_id": "conflicts"}
+    writes = [GuardedWrite({**item, "phone": f"+1212555000{n}"}, None) for n in range(3)]
+    if conflicts == MAX_UNPROCESSED_ROUNDS:
+        with pytest.raises(ContactsContended):
+            store.write_unless_changed(writes)
+        assert store.find_existing([w.item["phone"] for w in writes]) == {}
+    else:
+        assert store.write_unless_changed(writes) == set()
+        assert sent == [3, 3] and len(store.find_existing([w.item["phone"] for w in writes])) == 3
