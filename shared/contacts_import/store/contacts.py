@@ -1,7 +1,7 @@
 """The contacts table: one item per (account, list, E.164 phone).
 
 Contacts are written in blind batches (BatchWriteItem) while one job at a time reduces into a
-list, and on conditions in transactions while another one does too (see ``others_reducing``)."""
+list, and on conditions in transactions while another one does too (see ``reducers``)."""
 
 from __future__ import annotations
 
