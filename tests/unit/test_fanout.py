@@ -138,6 +138,9 @@ class CrashingList:
         self._contacts.write(items)
         raise WorkerCrashed()
 
+    def reducers(self) -> Any:
+        return self._contacts.reducers()
+
 
 def single_reader(data: bytes, contacts: MemoryList, job_id: str = "job-1", **options: Any):
     result, _, errors, _ = run(data, contacts=contacts, job_id=job_id, **options)

@@ -32,16 +32,26 @@ from contacts_import.models import ImportOptions, RowError
 from contacts_import.pipeline.mapping import ColumnPlan, plan_columns
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer, is_blank_record
 from contacts_import.pipeline.outcomes import (
-    ContactRepository,
+    ContactsKeptChanging,
+    Decision,
+    ExistingContact,
+    GuardedWrite,
+    Reducers,
     RowErrorSink,
     RunContext,
+    SharedListRepository,
     Tally,
     decide,
+    may_write_blind,
 )
 from contacts_import.pipeline.reading import Record
 
 # A BatchGetItem takes at most 100 keys: winners are decided 100 at a time.
 DECIDE_BATCH = 100
+# Rounds of deciding again the contacts another job changed between our read and our write: each
+# round settles at least the contacts no other job touches in between, so a batch that still has
+# changes after this many is contended beyond reason, and its task is retried from the queue.
+GUARDED_WRITE_ROUNDS = 10
 RUN_INDEX_EVERY = 256
 DEFAULT_ROWS_PER_RANGE = 10_000
 DEFAULT_MAX_RANGES = 1000
@@ -219,7 +229,7 @@ def first_occurrences(runs: Iterable[Iterable[ContactDraft]]) -> Iterator[tuple[
 
 def reduce_range(
     runs: Iterable[Iterable[ContactDraft]],
-    contacts: ContactRepository,
+    contacts: SharedListRepository,
     options: ImportOptions,
     context: RunContext,
     *,
@@ -228,43 +238,101 @@ def reduce_range(
 ) -> tuple[Tally, bool]:
     """Decide every phone of a range and write what is to be written; the tally, and whether it
     stopped early. ``stop`` is asked every ``check_every`` batches (a cancelled job stops): the tally
-    then counts what was decided and written so far."""
+    then counts what was decided and written so far.
+
+    Who else reduces into the list is looked up before the first read and before every write (see
+    ``may_write_blind``); the look before a write also serves as the one before the next read."""
     tally = Tally()
     pending: list[ContactDraft] = []
     batches = 0
+    looked = Reducers() if options.dry_run else contacts.reducers()
     for first, repeats in first_occurrences(runs):
         tally.skipped_duplicates += repeats
         pending.append(first)
         if len(pending) >= DECIDE_BATCH:
-            _decide(pending, contacts, options, context, tally)
+            looked = _decide(pending, contacts, options, context, tally, looked)
             pending = []
             batches += 1
             if batches % check_every == 0 and stop():
                 return tally, True
     if pending:
-        _decide(pending, contacts, options, context, tally)
+        _decide(pending, contacts, options, context, tally, looked)
     return tally, False
 
 
 def _decide(
-    drafts: list[ContactDraft], contacts: ContactRepository, options: ImportOptions, context: RunContext, tally: Tally
-) -> None:
+    drafts: list[ContactDraft],
+    contacts: SharedListRepository,
+    options: ImportOptions,
+    context: RunContext,
+    tally: Tally,
+    before_read: Reducers,
+) -> Reducers:
+    """Decide and write a batch; who reduced into the list at the last look (before this read, or
+    now if the batch was written)."""
     existing = contacts.find_existing([draft.phone for draft in drafts])
-    writes = []
-    for draft in drafts:
-        decision = decide(
-            draft,
-            existing.get(draft.phone),
-            job_id=context.job_id,
-            on_existing=options.on_existing,
-            list_id=context.list_id,
-            now=context.now,
-        )
-        tally.count(decision.outcome)
-        if decision.write is not None:
-            writes.append(decision.write)
+    decisions = {draft.phone: _decision(draft, existing.get(draft.phone), options, context) for draft in drafts}
+    writes = [decision.write for decision in decisions.values() if decision.write is not None]
+    looked = before_read
     if writes and not options.dry_run:
-        contacts.write(writes)
+        # A job announces itself before its first read: another job whose reads or writes fell
+        # between our read and our write is seen here, still announced or by the count.
+        looked = contacts.reducers()
+        if may_write_blind(before_read, looked, context.job_id):
+            contacts.write(writes)
+        else:
+            _write_guarded(decisions, existing, contacts, options, context)
+    for decision in decisions.values():
+        tally.count(decision.outcome)
+    return looked
+
+
+def _decision(
+    draft: ContactDraft, existing: ExistingContact | None, options: ImportOptions, context: RunContext
+) -> Decision:
+    return decide(
+        draft,
+        existing,
+        job_id=context.job_id,
+        on_existing=options.on_existing,
+        list_id=context.list_id,
+        now=context.now,
+    )
+
+
+def _write_guarded(
+    decisions: dict[str, Decision],
+    existing: dict[str, ExistingContact],
+    contacts: SharedListRepository,
+    options: ImportOptions,
+    context: RunContext,
+) -> None:
+    """Write ``decisions`` on the condition that each contact is still as read; those another job
+    changed meanwhile are read again and decided again (a contact it created is then
+    ``skipped_existing``, or ``updated`` over its version), until every write holds. ``decisions``
+    ends with the outcomes that were written."""
+    pending = {
+        phone: GuardedWrite(decision.write, existing.get(phone))
+        for phone, decision in decisions.items()
+        if decision.write is not None
+    }
+    for _ in range(GUARDED_WRITE_ROUNDS):
+        changed = contacts.write_unless_changed(list(pending.values()))
+        if not changed:
+            return
+        fresh = contacts.find_existing(sorted(changed))
+        pending = {}
+        for phone in sorted(changed):
+            decision = _decision(decisions[phone].draft, fresh.get(phone), options, context)
+            decisions[phone] = decision
+            if decision.write is not None:
+                pending[phone] = GuardedWrite(decision.write, fresh.get(phone))
+        if not pending:
+            return
+    raise ContactsKeptChanging(
+        f"{len(pending)} contacts of list {context.list_id!r} kept changing under job {context.job_id}; "
+        "the task is retried."
+    )
 
 
 # ------------------------------------------------------------------------------ prune

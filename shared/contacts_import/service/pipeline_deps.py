@@ -35,7 +35,14 @@ class PipelineDeps:
         return WorkArea(self.s3, self.settings.bucket_name, account_id, job_id)
 
     def contacts(self, account_id: str, list_id: str) -> ContactStore:
-        return ContactStore(self.dynamodb, self.settings.contacts_table, account_id, list_id, self.dynamodb_client)
+        return ContactStore(
+            self.dynamodb,
+            self.settings.contacts_table,
+            account_id,
+            list_id,
+            self.dynamodb_client,
+            lists_table=self.settings.lists_table,
+        )
 
     def error_writer(self, account_id: str, job_id: str) -> RowErrorWriter:
         return RowErrorWriter(

@@ -213,7 +213,18 @@ def advance(account_id: str, job_id: str, deps: PipelineDeps, *, resend: bool = 
             rows_per_range=deps.settings.rows_per_range,
             max_ranges=deps.settings.max_ranges,
         )
-        _next_phase(job, MAP, REDUCE, len(cut), deps, ranges=[r.to_json() for r in cut], resend=resend)
+        # A job that writes announces itself on its list before its first reduce reads the list
+        # (see reduce_range): other jobs reducing into it meanwhile then write on conditions.
+        _next_phase(
+            job,
+            MAP,
+            REDUCE,
+            len(cut),
+            deps,
+            ranges=[r.to_json() for r in cut],
+            reducing_into=None if options.dry_run else job["list_id"],
+            resend=resend,
+        )
         return
     mirror = options.replace_list and not options.dry_run and not job.get("plan_failure")
     if phase == REDUCE and mirror and not cancelled:
@@ -242,12 +253,21 @@ def _next_phase(
     deps: PipelineDeps,
     *,
     ranges: list[list[str | None]] | None = None,
+    reducing_into: str | None = None,
     resend: bool,
 ) -> None:
     account_id, job_id = job["account_id"], job["job_id"]
     # Of the workers that find the phase complete at once, one moves the job on and sends the
     # next tasks; the sweeper (resend) sends them again if that one died in between.
-    if deps.jobs.begin_phase(account_id, job_id, current=current, following=following, ranges=ranges, now=utc_now()):
+    if deps.jobs.begin_phase(
+        account_id,
+        job_id,
+        current=current,
+        following=following,
+        ranges=ranges,
+        reducing_into=reducing_into,
+        now=utc_now(),
+    ):
         logger.info("Next phase", extra={"phase": following, "tasks": tasks})
         deps.queue.send([Task(account_id, job_id, following, n) for n in range(tasks)])
     elif resend:

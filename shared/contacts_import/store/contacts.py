@@ -1,4 +1,7 @@
-"""The contacts table: one item per (account, list, E.164 phone)."""
+"""The contacts table: one item per (account, list, E.164 phone).
+
+Contacts are written in blind batches (BatchWriteItem) while one job at a time reduces into a
+list, and on conditions in transactions while another one does too (see ``reducers``)."""
 
 from __future__ import annotations
 
@@ -6,11 +9,15 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
 
-from contacts_import.pipeline.outcomes import ExistingContact
+from contacts_import.pipeline.outcomes import ExistingContact, GuardedWrite, Reducers
 from contacts_import.store.dynamo import (
+    MAX_UNPROCESSED_ROUNDS,
+    backoff_sleep,
     batch_get,
     batch_write,
+    chunks,
     decode_cursor,
     decode_item,
     dynamodb_fast_client,
@@ -18,6 +25,19 @@ from contacts_import.store.dynamo import (
     encode_item,
     plain,
 )
+
+# TransactWriteItems takes at most 100 actions (and 4 MB) in AWS; moto takes more, so the limit
+# is enforced here. A batch of decided contacts (DECIDE_BATCH) is one transaction.
+TRANSACT_WRITE_LIMIT = 100
+# On a list's item (Lists table): the string set of the jobs reducing into the list now, and how
+# many announcements it has had (a number that only grows).
+REDUCING_JOBS = "reducing_jobs"
+REDUCERS_ANNOUNCED = "reducers_announced"
+
+
+class ContactsContended(RuntimeError):
+    """Raised to have the task retried from its queue: transactions on a list's contacts kept
+    conflicting with other writes to the same contacts."""
 
 
 def list_key(account_id: str, list_id: str) -> str:
@@ -31,8 +51,18 @@ class ContactStore:
     single reads and pages through the resource.
     """
 
-    def __init__(self, resource: Any, table_name: str, account_id: str, list_id: str, fast_client: Any = None) -> None:
+    def __init__(
+        self,
+        resource: Any,
+        table_name: str,
+        account_id: str,
+        list_id: str,
+        fast_client: Any = None,
+        *,
+        lists_table: str | None = None,
+    ) -> None:
         self._resource = resource
+        self._lists_table = lists_table
         self._fast_client = fast_client
         self._table_name = table_name
         self._table = resource.Table(table_name)
@@ -64,6 +94,85 @@ class ContactStore:
         batch_write(
             self._client, self._table_name, [{"PutRequest": {"Item": encode_item(self._to_item(i))}} for i in items]
         )
+
+    def reducers(self) -> Reducers:
+        """The jobs announced on the list's item as reducing into it (see JobStore.begin_phase), read
+        strongly consistent: an announcement made before now is seen."""
+        if self._lists_table is None:
+            raise ValueError("a ContactStore built without its lists table cannot tell who reduces into the list")
+        item = (
+            self._client.get_item(
+                TableName=self._lists_table,
+                Key={"account_id": {"S": self._account_id}, "list_id": {"S": self._list_id}},
+                ConsistentRead=True,
+                ProjectionExpression=f"{REDUCING_JOBS}, {REDUCERS_ANNOUNCED}",
+            ).get("Item")
+            or {}
+        )
+        return Reducers(
+            jobs=frozenset(item.get(REDUCING_JOBS, {}).get("SS", ())),
+            announced=int(item.get(REDUCERS_ANNOUNCED, {}).get("N", 0)),
+        )
+
+    def write_unless_changed(self, writes: Sequence[GuardedWrite]) -> set[str]:
+        """Each contact on the condition that it is stored as it was read, in transactions of at most
+        TRANSACT_WRITE_LIMIT; the phones whose condition failed, which are not written.
+
+        A cancelled transaction writes nothing: its contacts whose condition held are sent again
+        without those that failed. A cancellation by a conflict (another write to one of its
+        contacts while it ran) is waited out as throttling is; ContactsContended if it persists."""
+        changed: set[str] = set()
+        for batch in chunks(writes, TRANSACT_WRITE_LIMIT):
+            pending = list(batch)
+            for attempt in range(MAX_UNPROCESSED_ROUNDS):
+                failed = self._transact(pending)
+                if failed is None:
+                    break
+                if failed:
+                    changed.update(failed)
+                    pending = [w for w in pending if w.item["phone"] not in failed]
+                    if not pending:
+                        break
+                else:
+                    backoff_sleep(attempt)
+            else:
+                raise ContactsContended(
+                    f"transactions on list {self._list_id!r} kept conflicting after {MAX_UNPROCESSED_ROUNDS} attempts"
+                )
+        return changed
+
+    def _transact(self, writes: Sequence[GuardedWrite]) -> set[str] | None:
+        """None when the transaction was written; else the phones whose condition failed (empty when
+        it was cancelled for another reason, such as a conflict)."""
+        try:
+            self._client.transact_write_items(TransactItems=[self._guarded_put(w) for w in writes])
+            return None
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+            if len(reasons) != len(writes):
+                raise  # without a reason per item we cannot tell which one changed
+            failed = zip(writes, reasons, strict=True)
+            return {write.item["phone"] for write, code in failed if code == "ConditionalCheckFailed"}
+
+    def _guarded_put(self, write: GuardedWrite) -> dict[str, Any]:
+        put: dict[str, Any] = {"TableName": self._table_name, "Item": encode_item(self._to_item(write.item))}
+        if write.seen is None:
+            # Missing as we read it; another run of this same job may have written it since (the
+            # same item), and nobody else.
+            put["ConditionExpression"] = (
+                "attribute_not_exists(phone) OR (created_job_id = :job AND import_job_id = :job)"
+            )
+            put["ExpressionAttributeValues"] = {":job": {"S": write.item["created_job_id"]}}
+        elif write.seen.import_job_id is None:
+            put["ConditionExpression"] = "attribute_exists(phone) AND attribute_not_exists(import_job_id)"
+        else:
+            # A job writes a contact once (its repeats find it written), so the last job that wrote
+            # it says whether it is the version we read.
+            put["ConditionExpression"] = "import_job_id = :seen"
+            put["ExpressionAttributeValues"] = {":seen": {"S": write.seen.import_job_id}}
+        return {"Put": put}
 
     def delete(self, phones: Sequence[str]) -> None:
         list_key = {"S": self._list_key}

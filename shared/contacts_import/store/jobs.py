@@ -222,20 +222,39 @@ class JobStore:
         following: str,
         now: str,
         ranges: list[list[str | None]] | None = None,
+        reducing_into: str | None = None,
     ) -> bool:
         """Move a job from one phase to the next, once: the caller that gets True sends the next
-        phase's tasks; every other caller (a racing or repeated worker) gets False."""
+        phase's tasks; every other caller (a racing or repeated worker) gets False.
+
+        With ``reducing_into`` (a list id), the job is added to the list's ``reducing_jobs`` (and
+        ``reducers_announced`` counts it) in the same transaction: it is announced before its first
+        reduce task is sent, and only if the phase moved (a job that has ended cannot announce
+        itself again). The job's end removes it (``_finish_once``)."""
         update = "SET phase = :next, updated_at = :now"
         values: dict[str, Any] = {":next": following, ":current": current, ":now": now}
         if ranges is not None:
             update += ", ranges = :ranges"
             values[":ranges"] = ranges
+        job_update: dict[str, Any] = {
+            "TableName": self._jobs_table,
+            "Key": {"account_id": account_id, "job_id": job_id},
+            "UpdateExpression": update,
+            "ConditionExpression": "phase = :current AND attribute_not_exists(ended)",
+            "ExpressionAttributeValues": values,
+        }
         try:
-            self._table.update_item(
-                Key={"account_id": account_id, "job_id": job_id},
-                UpdateExpression=update,
-                ConditionExpression="phase = :current AND attribute_not_exists(ended)",
-                ExpressionAttributeValues=values,
+            if reducing_into is None:
+                self._client.update_item(**_low_level({"Update": job_update})["Update"])
+                return True
+            announcement = {
+                "TableName": self._lists_table,
+                "Key": {"account_id": account_id, "list_id": reducing_into},
+                "UpdateExpression": "ADD reducing_jobs :me, reducers_announced :one",
+                "ExpressionAttributeValues": {":me": {job_id}, ":one": 1},
+            }
+            self._client.transact_write_items(
+                TransactItems=[_low_level({"Update": job_update}), _low_level({"Update": announcement})]
             )
             return True
         except ClientError as error:
@@ -358,11 +377,14 @@ class JobStore:
                 "Update": {
                     "TableName": self._lists_table,
                     "Key": {"account_id": account_id, "list_id": list_id},
-                    "UpdateExpression": "SET total_contacts = :total, updated_at = :now",
+                    # The job leaves the list's reducing_jobs with its end, whichever way it ends
+                    # (completed, failed, cancelled, stalled): a mark never outlives its job. One
+                    # that did would only keep other jobs on the list on conditional writes.
+                    "UpdateExpression": "SET total_contacts = :total, updated_at = :now DELETE reducing_jobs :me",
                     "ConditionExpression": "attribute_not_exists(total_contacts)"
                     if before is None
                     else "total_contacts = :before",
-                    "ExpressionAttributeValues": {":total": total, ":now": now}
+                    "ExpressionAttributeValues": {":total": total, ":now": now, ":me": {job_id}}
                     | ({} if before is None else {":before": before}),
                 }
             }
