@@ -6,7 +6,14 @@ import pytest
 
 from contacts_import.models import ImportOptions, RowError
 from contacts_import.pipeline.mapping import plan_columns
-from contacts_import.pipeline.normalize import ContactDraft, PhoneNormalizer, RowNormalizer, normalize_email
+from contacts_import.pipeline.normalize import (
+    MAX_CONTACT_BYTES,
+    ContactDraft,
+    PhoneNormalizer,
+    RowNormalizer,
+    contact_bytes,
+    normalize_email,
+)
 
 
 def normalize(header, fields, **options):
@@ -110,3 +117,30 @@ def test_an_international_number_excel_stripped_of_its_plus_is_taken():
     assert PhoneNormalizer("US", "strict").normalize("4915123456789") == ("+4915123456789", None)
     assert PhoneNormalizer("US", "strict").normalize("442079460958") == ("+442079460958", None)
     assert isinstance(PhoneNormalizer("US", "strict").normalize("99999999999"), str)
+
+
+WIDE_HEADER = ["phone", *(f"note {n}" for n in range(8))]
+
+
+def test_a_row_whose_contact_would_not_fit_in_a_stored_item_is_a_row_error():
+    # 240,000 characters: under the row limit in characters, but 720 KB of UTF-8 (DynamoDB's
+    # items hold 400 KB): refused as a row, so that writing it cannot fail the rows around it.
+    wide = ["+14155552671", *("漢" * 30_000 for _ in range(8))]
+    result = normalize(WIDE_HEADER, wide)
+    assert isinstance(result, RowError) and result.code == "row_too_long"
+    assert str(MAX_CONTACT_BYTES) in result.message
+
+
+def test_a_long_row_whose_contact_fits_is_kept_whole():
+    wide = ["+14155552671", *("x" * 30_000 for _ in range(8))]
+    result = normalize(WIDE_HEADER, wide)
+    assert isinstance(result, ContactDraft) and len(result.custom_fields) == 8
+    assert contact_bytes(result) <= MAX_CONTACT_BYTES
+
+
+def test_rows_too_long_in_characters_and_fields_too_long_name_their_cause():
+    one_long = normalize(WIDE_HEADER, ["+14155552671", "x" * (32 * 1024 + 1), *([""] * 7)])
+    assert isinstance(one_long, RowError) and (one_long.code, one_long.column) == ("field_too_long", "note 0")
+    # Every field within its limit, the row over its 262,144 characters.
+    row_long = normalize(WIDE_HEADER, ["+14155552671", *("x" * 32 * 1024 for _ in range(8))])
+    assert isinstance(row_long, RowError) and row_long.code == "row_too_long"

@@ -20,6 +20,10 @@ from contacts_import.pipeline.mapping import ColumnPlan
 # Every value must fit in a DynamoDB item with room to spare, and a spreadsheet cell holds 32,767.
 MAX_FIELD_CHARS = 32 * 1024
 MAX_ROW_CHARS = 256 * 1024
+# DynamoDB refuses an item over 400 KB (attribute names and UTF-8 values), and a refused contact
+# would fail its whole task, not just its row: a row whose contact would come near that is a row
+# error. Only long rows (or very long custom headers) can get there; those contacts are measured.
+MAX_CONTACT_BYTES = 350 * 1024
 # Characters people and spreadsheets leave around values: spaces, non-breaking and zero-width ones.
 _TRIM = " \t\r\n\u00a0\u200b\ufeff"
 _TAG_SPLIT = re.compile(r"\s*(?:[,;|]|:::)\s*")
@@ -366,6 +370,11 @@ class RowNormalizer:
         self._company = columns.get("company")
         self._tags = columns.get("tags")
         self._custom = plan.custom_columns
+        # The custom fields' names go in every contact; with at most 4 bytes a character and the
+        # first and last names twice (in `name`), a row of fewer characters than this cannot make
+        # a contact over MAX_CONTACT_BYTES.
+        key_bytes = sum(len(key.encode()) + 16 for _, key in plan.custom_columns)
+        self._measured_from_chars = (MAX_CONTACT_BYTES - 16 * 1024 - key_bytes) // 8
 
     def _phone_order(self, fields: list[str]) -> tuple[int, ...]:
         """Phone columns in this row's order: a Google column whose type says mobile goes first."""
@@ -391,7 +400,8 @@ class RowNormalizer:
         elif len(fields) < width:
             fields = fields + [""] * (width - len(fields))
         # A row within the field limit is within the row limit too: one sum decides most rows.
-        if sum(map(len, fields)) > MAX_FIELD_CHARS:
+        characters = sum(map(len, fields))
+        if characters > MAX_FIELD_CHARS:
             refusal = _too_long(row, fields, plan)
             if refusal is not None:
                 return refusal
@@ -444,7 +454,7 @@ class RowNormalizer:
             if value:
                 custom[key] = value
 
-        return ContactDraft(
+        draft = ContactDraft(
             row,
             phone[0],
             phone[1],
@@ -456,6 +466,23 @@ class RowNormalizer:
             tags,
             custom,
         )
+        if characters > self._measured_from_chars:
+            size = contact_bytes(draft)
+            if size > MAX_CONTACT_BYTES:
+                return RowError(
+                    row=row,
+                    code="row_too_long",
+                    message=f"The contact would take {size} bytes; a stored contact holds at most {MAX_CONTACT_BYTES}.",
+                )
+        return draft
+
+
+def contact_bytes(draft: ContactDraft) -> int:
+    """About what the contact's item takes in DynamoDB, never less: its values and custom field
+    names in UTF-8, and room for the fixed attributes (names, list, job ids, times)."""
+    values = [draft.phone, draft.phone_extension, draft.name, draft.first_name, draft.last_name, draft.email]
+    values += [draft.company, *draft.tags, *draft.custom_fields.keys(), *draft.custom_fields.values()]
+    return 512 + sum(len(value.encode()) + 8 for value in values if value)
 
 
 def _too_long(row: int, fields: list[str], plan: ColumnPlan) -> RowError | None:
