@@ -5,6 +5,7 @@ list, and on conditions in transactions while another one does too (see ``reduce
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -17,7 +18,6 @@ from contacts_import.store.dynamo import (
     backoff_sleep,
     batch_get,
     batch_write,
-    chunks,
     decode_cursor,
     decode_item,
     dynamodb_fast_client,
@@ -33,6 +33,27 @@ TRANSACT_WRITE_LIMIT = 100
 # many announcements it has had (a number that only grows).
 REDUCING_JOBS = "reducing_jobs"
 REDUCERS_ANNOUNCED = "reducers_announced"
+
+
+# ... and at most 4 MB of items; contacts may take up to MAX_CONTACT_BYTES each, so a batch of them
+# is cut by size as well (what an item takes is over-estimated by its JSON, with room for keys and
+# conditions).
+TRANSACT_WRITE_BYTES = 4_000_000 - 256 * 1024
+
+
+def transaction_batches(writes: Sequence[GuardedWrite]) -> Iterator[list[GuardedWrite]]:
+    """``writes`` in order, in batches DynamoDB takes as one transaction."""
+    batch: list[GuardedWrite] = []
+    size = 0
+    for write in writes:
+        item_size = len(json.dumps(write.item, ensure_ascii=False, default=str).encode())
+        if batch and (len(batch) == TRANSACT_WRITE_LIMIT or size + item_size > TRANSACT_WRITE_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(write)
+        size += item_size
+    if batch:
+        yield batch
 
 
 class ContactsContended(RuntimeError):
@@ -122,7 +143,7 @@ class ContactStore:
         without those that failed. A cancellation by a conflict (another write to one of its
         contacts while it ran) is waited out as throttling is; ContactsContended if it persists."""
         changed: set[str] = set()
-        for batch in chunks(writes, TRANSACT_WRITE_LIMIT):
+        for batch in transaction_batches(writes):
             pending = list(batch)
             for attempt in range(MAX_UNPROCESSED_ROUNDS):
                 failed = self._transact(pending)
