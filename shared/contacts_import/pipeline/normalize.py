@@ -230,10 +230,9 @@ class _RegionPatterns:
         )
 
     def valid(self, national: str) -> bool:
-        length = len(national)
-        if (self._general_lengths and length not in self._general_lengths) or not self._general.fullmatch(national):
+        if not self.general_fullmatch(national):
             return False
-        types = self._by_length.get(length, self._other_lengths)
+        types = self._by_length.get(len(national), self._other_lengths)
         return types is not None and types.fullmatch(national) is not None
 
 

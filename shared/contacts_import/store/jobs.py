@@ -6,7 +6,7 @@ never move a job backwards or finish it twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +55,17 @@ def _cancelled_by(error: ClientError) -> tuple[bool, bool]:
     return job == "ConditionalCheckFailed", list_ == "ConditionalCheckFailed"
 
 
+def _holds(write: Callable[..., Any], **request: Any) -> bool:
+    """Make a conditional write (or transaction); False when its condition said no."""
+    try:
+        write(**request)
+        return True
+    except ClientError as error:
+        if _condition_failed(error):
+            return False
+        raise
+
+
 def _condition_failed(error: ClientError) -> bool:
     """A condition said no (as opposed to a conflict or throttle, which are retried)."""
     code = error.response.get("Error", {}).get("Code")
@@ -77,13 +88,7 @@ class JobStore:
 
     def create(self, job: dict[str, Any]) -> bool:
         """Store a new job; False when a job with that id already exists (a duplicate event)."""
-        try:
-            self._table.put_item(Item=job, ConditionExpression="attribute_not_exists(job_id)")
-            return True
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
+        return _holds(self._table.put_item, Item=job, ConditionExpression="attribute_not_exists(job_id)")
 
     def get(self, account_id: str, job_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(Key={"account_id": account_id, "job_id": job_id}, ConsistentRead=True).get("Item")
@@ -131,27 +136,22 @@ class JobStore:
 
     def start(self, account_id: str, job_id: str, *, now: str, bytes_total: int) -> bool:
         """Move a job to processing. False when it has ended (cancelled, or a late duplicate event)."""
-        try:
-            self._table.update_item(
-                Key={"account_id": account_id, "job_id": job_id},
-                UpdateExpression="SET #s = :processing, started_at = if_not_exists(started_at, :now), "
-                "bytes_total = :size, updated_at = :now, active = :active",
-                ConditionExpression="#s IN (:a, :q, :processing)",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":processing": "processing",
-                    ":a": "awaiting_upload",
-                    ":q": "queued",
-                    ":now": now,
-                    ":size": bytes_total,
-                    ":active": ACTIVE,
-                },
-            )
-            return True
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
+        return _holds(
+            self._table.update_item,
+            Key={"account_id": account_id, "job_id": job_id},
+            UpdateExpression="SET #s = :processing, started_at = if_not_exists(started_at, :now), "
+            "bytes_total = :size, updated_at = :now, active = :active",
+            ConditionExpression="#s IN (:a, :q, :processing)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":processing": "processing",
+                ":a": "awaiting_upload",
+                ":q": "queued",
+                ":now": now,
+                ":size": bytes_total,
+                ":active": ACTIVE,
+            },
+        )
 
     def report_progress(
         self, account_id: str, job_id: str, *, counts: Counts, error_count: int, progress: float, now: str
@@ -189,29 +189,24 @@ class JobStore:
     ) -> bool:
         """Record a processing job's chunk plan, once: False when a duplicate event planned it first
         (or the job has ended meanwhile). The job then waits for its chunks to be mapped."""
-        try:
-            self._table.update_item(
-                Key={"account_id": account_id, "job_id": job_id},
-                UpdateExpression="SET plan_key = :plan, map_tasks = :maps, phase = :map, column_names = :columns, "
-                "plan_failure = :failure, updated_at = :now, active = :active",
-                ConditionExpression="#s = :processing AND attribute_not_exists(plan_key)",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":plan": plan_key,
-                    ":maps": map_tasks,
-                    ":map": "map",
-                    ":columns": list(column_names),
-                    ":failure": failure,
-                    ":now": now,
-                    ":processing": "processing",
-                    ":active": ACTIVE,
-                },
-            )
-            return True
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
+        return _holds(
+            self._table.update_item,
+            Key={"account_id": account_id, "job_id": job_id},
+            UpdateExpression="SET plan_key = :plan, map_tasks = :maps, phase = :map, column_names = :columns, "
+            "plan_failure = :failure, updated_at = :now, active = :active",
+            ConditionExpression="#s = :processing AND attribute_not_exists(plan_key)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":plan": plan_key,
+                ":maps": map_tasks,
+                ":map": "map",
+                ":columns": list(column_names),
+                ":failure": failure,
+                ":now": now,
+                ":processing": "processing",
+                ":active": ACTIVE,
+            },
+        )
 
     def begin_phase(
         self,
@@ -243,24 +238,18 @@ class JobStore:
             "ConditionExpression": "phase = :current AND attribute_not_exists(ended)",
             "ExpressionAttributeValues": values,
         }
-        try:
-            if reducing_into is None:
-                self._client.update_item(**_low_level({"Update": job_update})["Update"])
-                return True
-            announcement = {
-                "TableName": self._lists_table,
-                "Key": {"account_id": account_id, "list_id": reducing_into},
-                "UpdateExpression": "ADD reducing_jobs :me, reducers_announced :one",
-                "ExpressionAttributeValues": {":me": {job_id}, ":one": 1},
-            }
-            self._client.transact_write_items(
-                TransactItems=[_low_level({"Update": job_update}), _low_level({"Update": announcement})]
-            )
-            return True
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
+        if reducing_into is None:
+            return _holds(self._client.update_item, **_low_level({"Update": job_update})["Update"])
+        announcement = {
+            "TableName": self._lists_table,
+            "Key": {"account_id": account_id, "list_id": reducing_into},
+            "UpdateExpression": "ADD reducing_jobs :me, reducers_announced :one",
+            "ExpressionAttributeValues": {":me": {job_id}, ":one": 1},
+        }
+        return _holds(
+            self._client.transact_write_items,
+            TransactItems=[_low_level({"Update": job_update}), _low_level({"Update": announcement})],
+        )
 
     def record_progress(
         self,
@@ -275,28 +264,23 @@ class JobStore:
     ) -> bool:
         """Show the counts of the tasks recorded so far on a processing job. Workers finish in any
         order, so counts that cover fewer tasks than those shown already are not written."""
-        try:
-            self._table.update_item(
-                Key={"account_id": account_id, "job_id": job_id},
-                UpdateExpression="SET #c = :counts, error_count = :errors, progress = :progress, "
-                "tasks_counted = :tasks, updated_at = :now",
-                ConditionExpression="#s = :processing AND attribute_not_exists(ended) AND "
-                "(attribute_not_exists(tasks_counted) OR tasks_counted < :tasks)",
-                ExpressionAttributeNames={"#s": "status", "#c": "counts"},
-                ExpressionAttributeValues={
-                    ":counts": counts.model_dump(),
-                    ":errors": error_count,
-                    ":progress": _decimal(progress),
-                    ":tasks": tasks_done,
-                    ":processing": "processing",
-                    ":now": now,
-                },
-            )
-            return True
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
+        return _holds(
+            self._table.update_item,
+            Key={"account_id": account_id, "job_id": job_id},
+            UpdateExpression="SET #c = :counts, error_count = :errors, progress = :progress, "
+            "tasks_counted = :tasks, updated_at = :now",
+            ConditionExpression="#s = :processing AND attribute_not_exists(ended) AND "
+            "(attribute_not_exists(tasks_counted) OR tasks_counted < :tasks)",
+            ExpressionAttributeNames={"#s": "status", "#c": "counts"},
+            ExpressionAttributeValues={
+                ":counts": counts.model_dump(),
+                ":errors": error_count,
+                ":progress": _decimal(progress),
+                ":tasks": tasks_done,
+                ":processing": "processing",
+                ":now": now,
+            },
+        )
 
     def quiet_since(self, before: str) -> Iterator[tuple[str, str]]:
         """(account, job id) of the jobs in the sweeper's index not updated since ``before``,
@@ -410,25 +394,20 @@ class JobStore:
 
     def cancel(self, account_id: str, job_id: str, *, now: str) -> bool:
         """Cancel a job that has not ended; False when it already had."""
-        try:
-            self._table.update_item(
-                Key={"account_id": account_id, "job_id": job_id},
-                UpdateExpression="SET #s = :cancelled, cancelled_at = :now, updated_at = :now",
-                ConditionExpression="#s IN (:a, :q, :p)",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":cancelled": "cancelled",
-                    ":now": now,
-                    ":a": "awaiting_upload",
-                    ":q": "queued",
-                    ":p": "processing",
-                },
-            )
-            return True
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
+        return _holds(
+            self._table.update_item,
+            Key={"account_id": account_id, "job_id": job_id},
+            UpdateExpression="SET #s = :cancelled, cancelled_at = :now, updated_at = :now",
+            ConditionExpression="#s IN (:a, :q, :p)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":cancelled": "cancelled",
+                ":now": now,
+                ":a": "awaiting_upload",
+                ":q": "queued",
+                ":p": "processing",
+            },
+        )
 
 
 def _decimal(value: float) -> Any:
