@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,11 +135,15 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(STOP_TIMEOUT_SECONDS)
 
 
-@pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackHandle]:
-    template = load_template(ROOT / "template.yaml")
+@contextmanager
+def running_stack(log_dir: Path, parameter_overrides: tuple[str, ...] = ()) -> Iterator[LocalStackHandle]:
+    """The local stack as `make local` starts it, on free ports, with the template's parameters
+    overridden as given (``Name=value``); stopped on leaving."""
+    template = load_template(
+        ROOT / "template.yaml", parameter_overrides=dict(o.split("=", 1) for o in parameter_overrides)
+    )
     api_port, aws_port = free_port(), free_port()
-    log_path = tmp_path_factory.mktemp("local-stack") / "local-stack.log"
+    log_path = log_dir / "local-stack.log"
     environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
     environment.pop("AWS_ENDPOINT_URL", None)
     command = [
@@ -151,6 +156,8 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         "--aws-port",
         str(aws_port),
     ]
+    if parameter_overrides:
+        command += ["--parameter-overrides", *parameter_overrides]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment)
     try:
@@ -168,6 +175,12 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         )
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackHandle]:
+    with running_stack(tmp_path_factory.mktemp("local-stack")) as stack:
+        yield stack
 
 
 @pytest.fixture

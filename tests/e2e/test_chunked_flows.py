@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import http.server
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -25,9 +24,8 @@ import pytest
 
 from benchmarks.generate import sample
 from contacts_import.service.notifications import SIGNATURE_HEADER, verify_signature
-from local_stack.stack import LOCAL_ACCOUNT_ID, LOCAL_API_KEY
-from local_stack.template import load_template
-from tests.e2e.conftest import ROOT, LocalStackHandle, _stop, _wait_until_healthy, console_script, free_port
+from local_stack.stack import LOCAL_API_KEY
+from tests.e2e.conftest import ROOT, LocalStackHandle, console_script, running_stack
 
 ROWS = 4000
 PIPELINE_TIMEOUT_SECONDS = 300
@@ -35,35 +33,9 @@ PIPELINE_TIMEOUT_SECONDS = 300
 
 @pytest.fixture(scope="module")
 def chunky_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackHandle]:
-    overrides = ["ChunkBytes=65536", "RowsPerRange=500"]
-    template = load_template(ROOT / "template.yaml", parameter_overrides=dict(o.split("=") for o in overrides))
-    api_port, aws_port = free_port(), free_port()
-    log_path = tmp_path_factory.mktemp("chunky-stack") / "local-stack.log"
-    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    environment.pop("AWS_ENDPOINT_URL", None)
-    command = [console_script(), "run", "--api-port", str(api_port), "--aws-port", str(aws_port)]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*command, "--parameter-overrides", *overrides],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=environment,
-        )
-    try:
-        api_url = f"http://127.0.0.1:{api_port}"
-        _wait_until_healthy(process, api_url + "/health", log_path)
-        yield LocalStackHandle(
-            api_url=api_url,
-            aws_endpoint=f"http://127.0.0.1:{aws_port}",
-            bucket=next(iter({source.bucket_name for source in template.s3_event_sources})),
-            api_key=LOCAL_API_KEY,
-            account_id=LOCAL_ACCOUNT_ID,
-            template=template,
-            log_path=log_path,
-        )
-    finally:
-        _stop(process)
+    # Small chunks and ranges, so that a file of a few thousand rows is many tasks of each kind.
+    with running_stack(tmp_path_factory.mktemp("chunky-stack"), ("ChunkBytes=65536", "RowsPerRange=500")) as stack:
+        yield stack
 
 
 def finished(stack: LocalStackHandle, job_id: str) -> dict[str, Any]:
