@@ -18,6 +18,7 @@ from contacts_import.store.dynamo import (
     backoff_sleep,
     batch_get,
     batch_write,
+    cancellation_codes,
     decode_cursor,
     decode_item,
     dynamodb_fast_client,
@@ -169,11 +170,9 @@ class ContactStore:
             self._client.transact_write_items(TransactItems=[self._guarded_put(w) for w in writes])
             return None
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise
-            reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-            if len(reasons) != len(writes):
-                raise  # without a reason per item we cannot tell which one changed
+            reasons = cancellation_codes(error)
+            if reasons is None or len(reasons) != len(writes):
+                raise  # not cancelled, or without a reason per item: we cannot tell which one changed
             failed = zip(writes, reasons, strict=True)
             return {write.item["phone"] for write, code in failed if code == "ConditionalCheckFailed"}
 

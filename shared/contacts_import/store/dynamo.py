@@ -18,6 +18,7 @@ from typing import Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from contacts_import.errors import InvalidOptions
 
@@ -77,6 +78,14 @@ _DESERIALIZER = TypeDeserializer()
 
 def decode_item(item: dict[str, Any]) -> dict[str, Any]:
     return {name: _DESERIALIZER.deserialize(value) for name, value in item.items()}
+
+
+def cancellation_codes(error: ClientError) -> list[str | None] | None:
+    """The code of each action of a cancelled transaction, in order ("ConditionalCheckFailed",
+    "None", ...); None when the error is not a cancelled transaction."""
+    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return None
+    return [reason.get("Code") for reason in error.response.get("CancellationReasons", [])]
 
 
 def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from contacts_import.errors import ImportCancelled
 from contacts_import.ids import first_job_id_at
 from contacts_import.models import Counts
-from contacts_import.store.dynamo import decode_cursor, encode_cursor, plain
+from contacts_import.store.dynamo import cancellation_codes, decode_cursor, encode_cursor, plain
 
 ACTIVE_STATES = ("awaiting_upload", "queued", "processing")
 # A job with this attribute is in the sweeper's index (ActiveJobsIndex): from when it starts until
@@ -48,10 +48,7 @@ class ListContended(RuntimeError):
 
 def _cancelled_by(error: ClientError) -> tuple[bool, bool]:
     """(the job's condition said no, the list's condition said no) for a job-and-list transaction."""
-    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-        return False, False
-    reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
-    job, list_ = [*reasons, None, None][:2]
+    job, list_ = [*(cancellation_codes(error) or []), None, None][:2]
     return job == "ConditionalCheckFailed", list_ == "ConditionalCheckFailed"
 
 
@@ -71,8 +68,8 @@ def _condition_failed(error: ClientError) -> bool:
     code = error.response.get("Error", {}).get("Code")
     if code == "ConditionalCheckFailedException":
         return True
-    if code == "TransactionCanceledException":
-        reasons = [r.get("Code") for r in error.response.get("CancellationReasons", [])]
+    reasons = cancellation_codes(error)
+    if reasons is not None:
         return "ConditionalCheckFailed" in reasons and all(
             r in ("ConditionalCheckFailed", "None", None) for r in reasons
         )
