@@ -101,7 +101,7 @@ FILES = [contacts_file(rows=400, seed=seed) for seed in (31, 32, 33)]
 
 
 def creators(pipeline: Pipeline, list_id: str) -> dict[str, int]:
-    store = ContactStore(pipeline.deps.dynamodb, pipeline.deps.settings.contacts_table, "local", list_id)
+    store = pipeline.store(list_id)
     created: dict[str, int] = {}
     cursor = None
     while True:
@@ -189,11 +189,6 @@ class Faults:
 def test_three_imports_at_once_while_workers_die_and_tasks_come_twice(pipeline: Pipeline, monkeypatch) -> None:
     faults = Faults(seed=7)
     monkeypatch.setattr(ContactStore, "write", faults.dies_sometimes(ContactStore.write, "after contact writes"))
-    monkeypatch.setattr(
-        ContactStore,
-        "write_unless_changed",
-        faults.dies_sometimes(ContactStore.write_unless_changed, "after guarded writes"),
-    )
     monkeypatch.setattr(TaskStore, "record", faults.dies_sometimes(TaskStore.record, "after the counter commit"))
     on_existing = ["skip", "update", "skip"]
     job_ids = [

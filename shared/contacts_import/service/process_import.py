@@ -164,6 +164,8 @@ def _plan(job: dict[str, Any], key: str, deps: PipelineDeps) -> None:
     if file_plan.failure:
         logger.info("File refused part-way: the rows before are imported", extra={"failure": file_plan.failure.code})
     chunks = len(file_plan.chunks)
+    # The list's shards order the job's work (see pipeline.shards): a new list gets them now, once.
+    shards = deps.lists.shards_for_import(account_id, options.list_id, deps.settings.list_shards)
     if deps.jobs.record_plan(
         account_id,
         job_id,
@@ -172,6 +174,7 @@ def _plan(job: dict[str, Any], key: str, deps: PipelineDeps) -> None:
         column_names=columns.column_names,
         failure=failure,
         now=utc_now(),
+        shards=shards,
     ):
         logger.info("File planned", extra={"chunks": chunks, "staged": file_plan.staged})
         deps.queue.send([Task(account_id, job_id, MAP, number) for number in range(chunks)])
