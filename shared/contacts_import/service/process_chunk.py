@@ -33,7 +33,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
 
 from contacts_import.clock import utc_now
 from contacts_import.models import ImportOptions
@@ -55,6 +56,7 @@ from contacts_import.service.job_end import WEBHOOK, end_job, retry_webhook
 from contacts_import.service.pipeline_deps import PipelineDeps
 from contacts_import.store.jobs import JobEnding
 from contacts_import.store.leases import Grant, ShardsBusy
+from contacts_import.store.metering import Consumed, metered
 from contacts_import.store.task_queue import Task
 from contacts_import.store.tasks import MAP, PRUNE, PRUNE_PLAN, PRUNE_PROGRESS, REDUCE
 
@@ -64,31 +66,24 @@ PHASES = (MAP, REDUCE, PRUNE)
 DELETE_BATCH = 1000  # prune deletions between two records of how far they got
 
 
-def process_task(task: Task, deps: PipelineDeps) -> None:
-    """Run ``task`` unless it is recorded already, record it, and move its job on."""
+def process_task(task: Task, deps: PipelineDeps) -> Consumed | None:
+    """Run ``task`` unless it is recorded already, record it, and move its job on; what this run of
+    it consumed, if it ran."""
     if task.kind == WEBHOOK:
         retry_webhook(task, deps)
-        return
+        return None
     job = deps.jobs.get(task.account_id, task.job_id)
     if job is None:
         logger.warning("A task of a job that does not exist was dropped", extra={"task": task.kind})
-        return
+        return None
     logger.append_keys(job_id=task.job_id, account_id=task.account_id)
     if job.get("ended"):
-        return  # a late duplicate: the job is over
+        return None  # a late duplicate: the job is over
+    consumed: Consumed | None = None
     if deps.tasks.get(task.account_id, task.job_id, task.kind, task.number) is None:
-        index: RunIndex | None = None
         try:
-            if job["status"] == "cancelled":
-                tally = Tally()  # nothing more is done; recording it lets the phase, and the job, end
-            elif task.kind == MAP:
-                tally, index = _map(task, job, deps)
-            elif task.kind == REDUCE:
-                tally = _reduce(task, job, deps)
-            elif task.kind == PRUNE:
-                tally = _prune(task, job, deps)
-            else:
-                raise ValueError(f"unknown task kind {task.kind!r}")
+            with metered() as consumed:
+                tally, index = _run(task, job, deps)
         except ShardsBusy as busy:
             delay = _busy_delay(deps)
             logger.info(
@@ -96,12 +91,34 @@ def process_task(task: Task, deps: PipelineDeps) -> None:
                 extra={"delay": delay, "held_shards": sorted(busy.held)},
             )
             deps.queue.send([task], delay_seconds=delay)
-            return
+            return None
         recorded = deps.tasks.record(
-            task.account_id, task.job_id, task.kind, task.number, tally, now=utc_now(), index=index
+            task.account_id, task.job_id, task.kind, task.number, tally, now=utc_now(), index=index, consumed=consumed
         )
         logger.info("Task done", extra={"task": task.kind, "number": task.number, "first": recorded})
     advance(task.account_id, task.job_id, deps, finished=task)
+    return consumed
+
+
+def _run(task: Task, job: dict[str, Any], deps: PipelineDeps) -> tuple[Tally, RunIndex | None]:
+    if job["status"] == "cancelled":
+        return Tally(), None  # nothing more is done; recording it lets the phase, and the job, end
+    if task.kind == MAP:
+        return _map(task, job, deps)
+    if task.kind == REDUCE:
+        return _reduce(task, job, deps), None
+    if task.kind == PRUNE:
+        return _prune(task, job, deps), None
+    raise ValueError(f"unknown task kind {task.kind!r}")
+
+
+def publish_consumed(metrics: Metrics, consumed: Consumed | None) -> None:
+    """What a task's run cost, as metrics of the function's metric set."""
+    if consumed is None:
+        return
+    metrics.add_metric(name="DynamoDBWriteUnits", unit=MetricUnit.Count, value=consumed.write_units)
+    metrics.add_metric(name="DynamoDBReadUnits", unit=MetricUnit.Count, value=consumed.read_units)
+    metrics.add_metric(name="S3Requests", unit=MetricUnit.Count, value=consumed.s3_requests)
 
 
 def _busy_delay(deps: PipelineDeps) -> int:
@@ -264,12 +281,14 @@ def advance(
         return
     done: dict[str, set[int]] = defaultdict(set)
     total = Tally()
+    consumed = Consumed()
     for record in deps.tasks.recorded(account_id, job_id):
+        consumed.add(record.consumed)
         if record.kind in PHASES:
             done[record.kind].add(record.number)
             total.add(record.tally)
     maps, ranges = int(job["map_tasks"]), list(job.get("ranges") or [])
-    _show_progress(job, total, done, maps, len(ranges), deps)
+    _show_progress(job, total, consumed, done, maps, len(ranges), deps)
 
     phase = job.get("phase", MAP)
     expected = maps if phase == MAP else len(ranges)
@@ -308,6 +327,7 @@ def advance(
             failure=job.get("plan_failure"),
             column_names=tuple(job.get("column_names") or ()),
             contacts_added=0 if options.dry_run else total.created - total.deleted,
+            consumed=consumed,
         ),
         deps,
     )
@@ -352,7 +372,13 @@ def _let_go_of_finished_shards(job: dict[str, Any], number: int, missing: list[i
 
 
 def _show_progress(
-    job: dict[str, Any], total: Tally, done: dict[str, set[int]], maps: int, ranges: int, deps: PipelineDeps
+    job: dict[str, Any],
+    total: Tally,
+    consumed: Consumed,
+    done: dict[str, set[int]],
+    maps: int,
+    ranges: int,
+    deps: PipelineDeps,
 ) -> None:
     if job["status"] != "processing":
         return
@@ -367,6 +393,7 @@ def _show_progress(
         progress=min(0.5 * mapped + 0.5 * reduced, 0.99),
         tasks_done=tasks_done,
         now=utc_now(),
+        consumed=consumed,
     )
 
 

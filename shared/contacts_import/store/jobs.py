@@ -18,6 +18,7 @@ from contacts_import.ids import first_job_id_at
 from contacts_import.models import Counts
 from contacts_import.store.dynamo import cancellation_codes, decode_cursor, encode_cursor, plain
 from contacts_import.store.leases import held_by, holder_attribute, until_attribute
+from contacts_import.store.metering import Consumed
 
 ACTIVE_STATES = ("awaiting_upload", "queued", "processing")
 # A job with this attribute is in the sweeper's index (ActiveJobsIndex): from when it starts until
@@ -37,6 +38,7 @@ class JobEnding:
     failure: dict[str, str] | None = None
     column_names: tuple[str, ...] = ()
     contacts_added: int = 0
+    consumed: Consumed = field(default_factory=Consumed)
 
 
 # Tries at ending a job while other jobs' ends move the same list's size.
@@ -243,6 +245,7 @@ class JobStore:
         progress: float,
         tasks_done: int,
         now: str,
+        consumed: Consumed | None = None,
     ) -> bool:
         """Show the counts of the tasks recorded so far on a processing job. Workers finish in any
         order, so counts that cover fewer tasks than those shown already are not written."""
@@ -250,15 +253,16 @@ class JobStore:
             self._table.update_item,
             Key={"account_id": account_id, "job_id": job_id},
             UpdateExpression="SET #c = :counts, error_count = :errors, progress = :progress, "
-            "tasks_counted = :tasks, updated_at = :now",
+            "tasks_counted = :tasks, updated_at = :now, #consumed = :consumed",
             ConditionExpression="#s = :processing AND attribute_not_exists(ended) AND "
             "(attribute_not_exists(tasks_counted) OR tasks_counted < :tasks)",
-            ExpressionAttributeNames={"#s": "status", "#c": "counts"},
+            ExpressionAttributeNames={"#s": "status", "#c": "counts", "#consumed": "consumed"},
             ExpressionAttributeValues={
                 ":counts": counts.model_dump(),
                 ":errors": error_count,
                 ":progress": _decimal(progress),
                 ":tasks": tasks_done,
+                ":consumed": (consumed or Consumed()).to_json(),
                 ":processing": "processing",
                 ":now": now,
             },
@@ -323,9 +327,9 @@ class JobStore:
                     "Key": {"account_id": account_id, "job_id": job_id},
                     "UpdateExpression": "SET #s = :final, #c = :counts, error_count = :errors, "
                     "failure = :failure, completed_at = :now, updated_at = :now, column_names = :columns, "
-                    "progress = :one, ended = :true, total_contacts = :total",
+                    "progress = :one, ended = :true, total_contacts = :total, #consumed = :consumed",
                     "ConditionExpression": f"attribute_not_exists(ended) AND #s IN ({', '.join(states)})",
-                    "ExpressionAttributeNames": {"#s": "status", "#c": "counts"},
+                    "ExpressionAttributeNames": {"#s": "status", "#c": "counts", "#consumed": "consumed"},
                     "ExpressionAttributeValues": {
                         ":final": final_status,
                         ":counts": ending.counts.model_dump(),
@@ -336,6 +340,7 @@ class JobStore:
                         ":one": 1,
                         ":true": True,
                         ":total": total,
+                        ":consumed": ending.consumed.to_json(),
                         **states,
                     },
                 }
