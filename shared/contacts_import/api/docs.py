@@ -16,6 +16,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from contacts_import.api.envelope import ErrorEnvelope
+from contacts_import.compatible_names import FLAG_OPTIONS, OPTION_NAMES
 from contacts_import.models import ImportOptions
 
 SECURITY_SCHEME = "apiKey"
@@ -95,10 +96,25 @@ def _options_schema() -> dict[str, Any]:
     form fields, where every value is a string (booleans as true/false, lists comma-separated,
     mapping as a JSON string)."""
     schema = _options_json_schema()
-    return {
+    ours = {
         name: {k: copy.deepcopy(v) for k, v in spec.items() if k != "title"}
         for name, spec in schema["properties"].items()
     }
+    return {**ours, **_their_option_names(ours)}
+
+
+def _their_option_names(ours: dict[str, Any]) -> dict[str, Any]:
+    """The names other import APIs give our options (compatible_names), each described as ours."""
+    described: dict[str, Any] = {}
+    for theirs, our_name in OPTION_NAMES.items():
+        if our_name in FLAG_OPTIONS:
+            when_true, when_false = FLAG_OPTIONS[our_name]
+            meaning = f"true: {our_name}={when_true}; false: {our_name}={when_false}."
+            spec: dict[str, Any] = {"type": "boolean", "description": meaning}
+        else:
+            spec = {**copy.deepcopy(ours[our_name]), "description": f"Another import API's name for {our_name}."}
+        described[theirs] = spec
+    return described
 
 
 @cache
