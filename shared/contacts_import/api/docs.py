@@ -10,6 +10,7 @@ authorization matrix to the scopes, schemathesis to the answers).
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -54,6 +55,20 @@ _RATE_HEADERS: dict[str, dict[str, Any]] = {
     "X-RateLimit-Reset": {"description": "Unix time (seconds) worth retrying at.", "schema": {"type": "string"}},
 }
 _EXAMPLE_CSV = "phone,name,email\n(212) 736-5000,Jane Doe,jane@example.com\n"
+# On an accepted import of a route that reports its rate limit with every answer.
+RATE_LIMIT_HEADERS: dict[str, Any] = {
+    "X-RateLimit-Limit": {**_RATE_HEADERS["X-RateLimit-Limit"], "required": True},
+    "X-RateLimit-Remaining": {
+        "description": "Imports the account may still start now.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "X-RateLimit-Reset": {
+        "description": "Unix time (seconds) worth retrying at: now, while Remaining is above 0.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+}
 LOCATION: dict[str, Any] = {
     "Location": {"description": "The job's status URL: /imports/<job_id>.", "schema": {"type": "string"}}
 }
@@ -64,22 +79,26 @@ def requires(scope: str | None) -> list[dict[str, list[str]]]:
     return [{SECURITY_SCHEME: [scope] if scope else []}]
 
 
-def answers(success: dict[int, OpenAPIResponse], *errors: int) -> dict[int, OpenAPIResponse]:
+def answers(
+    success: dict[int, OpenAPIResponse], *errors: int, bodies: Mapping[int, tuple[str, Any]] | None = None
+) -> dict[int, OpenAPIResponse]:
     """The route's ``responses``: its successes, then ``errors`` and ALWAYS, every one in the error
-    envelope; every answer carries X-Request-ID."""
+    envelope unless ``bodies`` gives its status another (description, model), as a compatibility
+    route's dialect answers it; every answer carries X-Request-ID."""
     documented: dict[int, OpenAPIResponse] = {}
     for status, response in success.items():
         success_headers: dict[str, Any] = {"X-Request-ID": _REQUEST_ID, **response.get("headers", {})}
         documented[status] = {**response, "headers": success_headers}
-    for status in sorted({*errors, *ALWAYS}):
+    for status in sorted({*errors, *ALWAYS, *(bodies or {})}):
         headers: dict[str, Any] = {"X-Request-ID": _REQUEST_ID}
         if status == 429:
             headers["Retry-After"] = {**_RATE_HEADERS["Retry-After"], "required": True}
             headers |= {name: spec for name, spec in _RATE_HEADERS.items() if name != "Retry-After"}
+        description, model = (bodies or {}).get(status) or (_ERRORS[status], ErrorEnvelope)
         documented[status] = {
-            "description": _ERRORS[status],
+            "description": description,
             "headers": headers,
-            "content": {"application/json": {"model": ErrorEnvelope}},
+            "content": {"application/json": {"model": model}},
         }
     return documented
 
