@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
 import time
 import uuid
 from typing import Any
@@ -39,3 +41,39 @@ def contact(stack: LocalStackHandle, list_id: str, phone: str, api_key: str | No
         stack.url(f"/lists/{quote(list_id, safe='')}/contacts/{quote(phone, safe='')}"), timeout=30
     )
     return response.json()["data"] if response.status_code == 200 else None
+
+
+class WebhookReceiver:
+    """An HTTP server on 127.0.0.1 that takes webhook POSTs (``url``) and keeps each one's headers
+    (names in lower case) and body; ``wait_for(count)`` waits until that many have come."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        received = self.received
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
+
+    def __enter__(self) -> WebhookReceiver:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def wait_for(self, count: int, seconds: float = 60) -> list[tuple[dict[str, str], bytes]]:
+        give_up_at = time.monotonic() + seconds
+        while len(self.received) < count and time.monotonic() < give_up_at:
+            time.sleep(0.2)
+        return list(self.received)
