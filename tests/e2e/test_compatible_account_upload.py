@@ -14,6 +14,8 @@ from tests.e2e.jobs import contact, wait_for_end
 pytestmark = pytest.mark.e2e
 
 CONTACTS_CSV = b"name,phone_number,business,tags\nJane Doe,(212) 736-5000,Acme,vip\nJohn Roe,+1 650 253 0000,Widget,\n"
+CSV_FILE = ("contacts.csv", CONTACTS_CSV, "text/csv")
+EVERY_HEADER = '["name","phone_number","business","tags"]'
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
 
 
@@ -41,12 +43,7 @@ def upload(
 def test_importing_a_csv_answers_201_with_the_contact_import_slug(
     local_stack: LocalStackHandle, own_account: OwnAccount
 ) -> None:
-    response = upload(
-        local_stack,
-        own_account,
-        ("contacts.csv", CONTACTS_CSV, "text/csv"),
-        '["name","phone_number","business","tags"]',
-    )
+    response = upload(local_stack, own_account, CSV_FILE, EVERY_HEADER)
     assert response.status_code == 201, response.text
     slug = response.json()["contact_import_slug"]
     assert list(response.json()) == ["contact_import_slug"]
@@ -74,20 +71,20 @@ def test_importing_a_csv_answers_201_with_the_contact_import_slug(
             id="headers not sent at all",
         ),
         pytest.param(
-            ("contacts.csv", CONTACTS_CSV, "text/csv"),
+            CSV_FILE,
             '["phone_number"]',
             {"errors": ["Missing required headers: name."]},
             id="headers missing required values",
         ),
         pytest.param(
-            ("contacts.csv", CONTACTS_CSV, "text/csv"),
+            CSV_FILE,
             '["name","phone_number","invalid"]',
             {"errors": ["Invalid headers provided: invalid."]},
             id="headers include invalid headers",
         ),
         pytest.param(
             ("contacts.pdf", PDF, "application/pdf"),
-            '["name","phone_number","business","tags"]',
+            EVERY_HEADER,
             {"errors": ["File must be a CSV (text/csv)."]},
             id="file is not a csv",
         ),
@@ -107,7 +104,7 @@ def test_headers_as_separate_fields_are_the_same_list(local_stack: LocalStackHan
         local_stack.url(f"/{own_account.account_id}/contacts/upload"),
         headers=own_account.authorization,
         files=[
-            ("file", ("contacts.csv", CONTACTS_CSV, "text/csv")),
+            ("file", CSV_FILE),
             *(("headers[]", (None, name, None)) for name in ("name", "phone_number", "business", "tags")),
         ],
         timeout=60,
@@ -120,12 +117,6 @@ def test_headers_as_separate_fields_are_the_same_list(local_stack: LocalStackHan
 def test_an_account_in_the_path_that_is_not_the_keys_is_not_found(
     local_stack: LocalStackHandle, own_account: OwnAccount
 ) -> None:
-    response = upload(
-        local_stack,
-        own_account,
-        ("contacts.csv", CONTACTS_CSV, "text/csv"),
-        '["name","phone_number","business","tags"]',
-        path_account="my_account",
-    )
+    response = upload(local_stack, own_account, CSV_FILE, EVERY_HEADER, path_account="my_account")
     assert response.status_code == 404, response.text
     assert response.json()["error"]["code"] == "not_found"

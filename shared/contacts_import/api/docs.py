@@ -215,6 +215,19 @@ def import_request() -> dict[str, Any]:
     }
 
 
+def form_request(properties: dict[str, Any], required: list[str], example: dict[str, Any]) -> dict[str, Any]:
+    """A route's body as a multipart/form-data form, for its ``openapi_extensions``."""
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema, "example": example}}}
+    }
+
+
+def json_request(schema: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]:
+    """A route's body as JSON, for its ``openapi_extensions``."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema, "example": example}}}}
+
+
 def upload_request() -> dict[str, Any]:
     """``POST /imports/uploads``: a JSON object, the file's name and the import options."""
     return {

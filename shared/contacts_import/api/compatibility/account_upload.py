@@ -14,6 +14,7 @@ from typing import Any
 
 from contacts_import.api.compatibility.fastapi_style import field_required
 from contacts_import.api.dialects import Dialect
+from contacts_import.api.docs import form_request
 from contacts_import.api.envelope import DocumentedModel
 from contacts_import.api.requests import ImportRequest, form_options, read_form
 from contacts_import.errors import (
@@ -112,29 +113,18 @@ def _check_headers(headers: list[str]) -> None:
 
 
 def request_body() -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file", "headers"],
-                        "properties": {
-                            "file": {"type": "string", "format": "binary", "description": "The CSV."},
-                            "headers": {
-                                "type": "string",
-                                "description": "Each column's field, in order: a JSON array "
-                                '(["name","phone_number","business","tags"]), or comma-separated. '
-                                "name and phone_number are required.",
-                            },
-                        },
-                    },
-                    "example": {
-                        "file": "name,phone_number,business,tags\nJane Doe,(212) 736-5000,Acme,vip\n",
-                        "headers": '["name","phone_number","business","tags"]',
-                    },
-                }
+    return form_request(
+        {
+            "file": {"type": "string", "format": "binary", "description": "The CSV."},
+            "headers": {
+                "type": "string",
+                "description": "Each column's field, in order: a JSON array "
+                '(["name","phone_number","business","tags"]), or comma-separated. name and phone_number are required.',
             },
-        }
-    }
+        },
+        ["file", "headers"],
+        {
+            "file": "name,phone_number,business,tags\nJane Doe,(212) 736-5000,Acme,vip\n",
+            "headers": '["name","phone_number","business","tags"]',
+        },
+    )

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contacts_import.api.compatibility.fastapi_style import field_problems
+from contacts_import.api.docs import json_request
 from contacts_import.api.envelope import DocumentedModel
 from contacts_import.api.requests import ImportRequest, rows_to_csv
 from contacts_import.errors import FieldsInvalid, NotFound
@@ -96,20 +97,11 @@ def request_body() -> dict[str, Any]:
             "email": NULLABLE_STRING,
         },
     }
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["contacts"],
-                        "properties": {"contacts": {"type": "array", "minItems": 1, "items": contact}},
-                    },
-                    "example": {
-                        "contacts": [{"phone_number": "+15551234567", "first_name": "John", "last_name": "Doe"}]
-                    },
-                }
-            },
-        }
-    }
+    return json_request(
+        {
+            "type": "object",
+            "required": ["contacts"],
+            "properties": {"contacts": {"type": "array", "minItems": 1, "items": contact}},
+        },
+        {"contacts": [{"phone_number": "+15551234567", "first_name": "John", "last_name": "Doe"}]},
+    )

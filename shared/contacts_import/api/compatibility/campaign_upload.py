@@ -15,6 +15,7 @@ from typing import Any
 
 from contacts_import.api.compatibility.fastapi_style import field_required
 from contacts_import.api.dialects import Dialect
+from contacts_import.api.docs import form_request
 from contacts_import.api.envelope import DocumentedModel, ErrorEnvelope
 from contacts_import.api.requests import ImportRequest, form_options, read_form
 from contacts_import.errors import ContactsImportError, FieldsInvalid, FileRejected, NotFound
@@ -81,27 +82,14 @@ def uploaded(job: JobStatus) -> dict[str, Any]:
 
 
 def request_body() -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {
-                            "file": {"type": "string", "format": "binary", "description": "The CSV, UTF-8."},
-                            "column_mappings": {
-                                "type": "string",
-                                "description": 'A JSON object, CSV column -> field: {"Tel": "phone_number"}.',
-                            },
-                        },
-                    },
-                    "example": {
-                        "file": "phone,name\n(555) 123-4567,Jane Doe\n",
-                        "column_mappings": '{"phone": "phone_number"}',
-                    },
-                }
+    return form_request(
+        {
+            "file": {"type": "string", "format": "binary", "description": "The CSV, UTF-8."},
+            "column_mappings": {
+                "type": "string",
+                "description": 'A JSON object, CSV column -> field: {"Tel": "phone_number"}.',
             },
-        }
-    }
+        },
+        ["file"],
+        {"file": "phone,name\n(555) 123-4567,Jane Doe\n", "column_mappings": '{"phone": "phone_number"}'},
+    )

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contacts_import.api.compatibility.fastapi_style import field_required
+from contacts_import.api.docs import form_request
 from contacts_import.api.envelope import DocumentedModel
 from contacts_import.api.requests import ImportRequest, form_options, read_form
 from contacts_import.errors import FieldsInvalid
@@ -78,34 +79,24 @@ def imported(job: JobStatus, folder_id: str | None) -> dict[str, Any]:
 
 
 def request_body() -> dict[str, Any]:
-    """Their request body, as their document gives it, with our options also taken as fields."""
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["file"],
-                        "properties": {
-                            "file": {"type": "string", "format": "binary", "description": "The CSV: a phone column."},
-                            "folder_id": {
-                                "anyOf": [{"type": "string"}, {"type": "null"}],
-                                "description": "The list (folder) to import into; the default list when omitted.",
-                            },
-                            "overwrite_existing": {
-                                "type": "boolean",
-                                "default": False,
-                                "description": "Update contacts whose phone the list has (on_existing=update).",
-                            },
-                        },
-                    },
-                    "example": {
-                        "file": "phone,name,email,company\n+12125551234,Jane Doe,jane@acme.com,Acme Corp\n",
-                        "folder_id": "folder_abc123",
-                        "overwrite_existing": False,
-                    },
-                }
+    """Their request body, as their document gives it; our options are also taken as fields."""
+    return form_request(
+        {
+            "file": {"type": "string", "format": "binary", "description": "The CSV: a phone column."},
+            "folder_id": {
+                "anyOf": [{"type": "string"}, {"type": "null"}],
+                "description": "The list (folder) to import into; the default list when omitted.",
             },
-        }
-    }
+            "overwrite_existing": {
+                "type": "boolean",
+                "default": False,
+                "description": "Update contacts whose phone the list has (on_existing=update).",
+            },
+        },
+        ["file"],
+        {
+            "file": "phone,name,email,company\n+12125551234,Jane Doe,jane@acme.com,Acme Corp\n",
+            "folder_id": "folder_abc123",
+            "overwrite_existing": False,
+        },
+    )

@@ -77,57 +77,75 @@ def _location(job_id: str) -> dict[str, str]:
     return {"Location": status_url(job_id)}
 
 
+def _queued(event: APIGatewayProxyEvent, accepted: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    """The import goes on past the window: the job, as POST /imports answers it."""
+    return data_response(event, accepted, 202, {**_location(accepted["job_id"]), **(headers or {})})
+
+
+def _declared(
+    summary: str, description: str, responses: dict[Any, Any], request_body: dict[str, Any]
+) -> dict[str, Any]:
+    """A compatibility route's declaration: its documentation, and the scope and tag they all share."""
+    return {
+        "summary": summary,
+        "description": description,
+        "responses": responses,
+        "security": requires(SCOPE),
+        "openapi_extensions": request_body,
+        "tags": TAGS,
+    }
+
+
 @router.post(
     "/contacts/import",
-    summary="Import contacts (CSV), as a voice-AI platform's POST /contacts/import",
-    description="Multipart: the CSV in 'file', 'folder_id' (our list_id), 'overwrite_existing' (our "
-    "on_existing=update). Phones need only be possible numbers. 201 when the import ends within the synchronous "
-    "window, else 202 with the job. Schema refusals are 422 {'detail': [...]}.",
-    responses=answers(
-        {
-            201: json_answer("The import ended: its counts.", DataEnvelope[folder_import.FolderImported], LOCATION),
-            202: _QUEUED,
-        },
-        400,
-        409,
-        413,
-        bodies={422: ("The form lacks its file: {'detail': [{'loc', 'msg', 'type'}]}.", FieldProblems)},
+    **_declared(
+        "Import contacts (CSV), as a voice-AI platform's POST /contacts/import",
+        "Multipart: the CSV in 'file', 'folder_id' (our list_id), 'overwrite_existing' (our on_existing=update). "
+        "Phones need only be possible numbers. 201 when the import ends within the synchronous window, else 202 "
+        "with the job. Schema refusals are 422 {'detail': [...]}.",
+        answers(
+            {
+                201: json_answer("The import ended: its counts.", DataEnvelope[folder_import.FolderImported], LOCATION),
+                202: _QUEUED,
+            },
+            400,
+            409,
+            413,
+            bodies={422: ("The form lacks its file: {'detail': [{'loc', 'msg', 'type'}]}.", FieldProblems)},
+        ),
+        folder_import.request_body(),
     ),
-    security=requires(SCOPE),
-    openapi_extensions=folder_import.request_body(),
-    tags=TAGS,
 )
 def import_contacts_into_a_folder() -> Response[DataEnvelope[folder_import.FolderImported] | DataEnvelope[JobAccepted]]:
     event, who = _caller_speaking(FASTAPI_STYLE)
     sent = folder_import.read(*_form(event))
     outcome = _within_window(event, who, sent.request, sent.options)
-    if isinstance(outcome, JobStatus):
-        body = folder_import.imported(outcome, sent.folder_id)
-        return data_response(event, body, 201, _location(outcome.job_id))
-    return data_response(event, outcome, 202, _location(outcome["job_id"]))
+    if not isinstance(outcome, JobStatus):
+        return _queued(event, outcome)
+    return data_response(event, folder_import.imported(outcome, sent.folder_id), 201, _location(outcome.job_id))
 
 
 @router.post(
     "/<account>/contacts/upload",
-    summary="Upload contacts via CSV, as an SMS platform's POST /{account}/contacts/upload",
-    description="Multipart: the CSV in 'file' and 'headers', each column's field in order (name and phone_number "
-    "required; the file's first row is its header, skipped). The path's account must be the API key's. Answers 201 "
-    "{'contact_import_slug': <job id>} at once; refusals are 422 in their words.",
-    responses=answers(
-        {201: json_answer("The import is under way: its job id.", account_upload.ContactImportSlug, LOCATION)},
-        404,
-        409,
-        413,
-        bodies={
-            422: (
-                "Refused: {'error': ...} for a missing file or headers, {'errors': [...]} for what they hold.",
-                account_upload.OneRefusal | account_upload.Refusals,
-            )
-        },
+    **_declared(
+        "Upload contacts via CSV, as an SMS platform's POST /{account}/contacts/upload",
+        "Multipart: the CSV in 'file' and 'headers', each column's field in order (name and phone_number required; "
+        "the file's first row is its header, skipped). The path's account must be the API key's. Answers 201 "
+        "{'contact_import_slug': <job id>} at once; refusals are 422 in their words.",
+        answers(
+            {201: json_answer("The import is under way: its job id.", account_upload.ContactImportSlug, LOCATION)},
+            404,
+            409,
+            413,
+            bodies={
+                422: (
+                    "Refused: {'error': ...} for a missing file or headers, {'errors': [...]} for what they hold.",
+                    account_upload.OneRefusal | account_upload.Refusals,
+                )
+            },
+        ),
+        account_upload.request_body(),
     ),
-    security=requires(SCOPE),
-    openapi_extensions=account_upload.request_body(),
-    tags=TAGS,
 )
 def upload_contacts_to_an_account(account: str) -> Response[account_upload.ContactImportSlug]:
     event, who = _caller_speaking(account_upload.ACCOUNT_UPLOAD)
@@ -140,28 +158,28 @@ def upload_contacts_to_an_account(account: str) -> Response[account_upload.Conta
 
 @router.post(
     "/batch-calls/<batch_call_id>/contacts",
-    summary="Add contacts to a batch call, as a voice-AI platform's POST /batch-calls/{batch_call_id}/contacts",
-    description="JSON {'contacts': [{'phone_number' (E.164), 'first_name', 'last_name', 'email'}]} into the list "
-    "named by the batch call id. 200 with both answer shapes of their document when the import ends within the "
-    "synchronous window, else 202 with the job. Schema refusals are 422 {'detail': [...]}.",
-    responses=answers(
-        {
-            200: json_answer(
-                "The import ended: added_count/failed_count and added/duplicates_skipped/invalid_skipped/"
-                "total_contacts.",
-                DataEnvelope[batch_call_contacts.BatchCallContactsAdded],
-            ),
-            202: _QUEUED,
-        },
-        400,
-        404,
-        409,
-        413,
-        bodies={422: ("The body does not fit the schema: {'detail': [{'loc', 'msg', 'type'}]}.", FieldProblems)},
+    **_declared(
+        "Add contacts to a batch call, as a voice-AI platform's POST /batch-calls/{batch_call_id}/contacts",
+        "JSON {'contacts': [{'phone_number' (E.164), 'first_name', 'last_name', 'email'}]} into the list named by "
+        "the batch call id. 200 with both answer shapes of their document when the import ends within the "
+        "synchronous window, else 202 with the job. Schema refusals are 422 {'detail': [...]}.",
+        answers(
+            {
+                200: json_answer(
+                    "The import ended: added_count/failed_count and added/duplicates_skipped/invalid_skipped/"
+                    "total_contacts.",
+                    DataEnvelope[batch_call_contacts.BatchCallContactsAdded],
+                ),
+                202: _QUEUED,
+            },
+            400,
+            404,
+            409,
+            413,
+            bodies={422: ("The body does not fit the schema: {'detail': [{'loc', 'msg', 'type'}]}.", FieldProblems)},
+        ),
+        batch_call_contacts.request_body(),
     ),
-    security=requires(SCOPE),
-    openapi_extensions=batch_call_contacts.request_body(),
-    tags=TAGS,
 )
 def add_contacts_to_a_batch_call(
     batch_call_id: str,
@@ -169,35 +187,35 @@ def add_contacts_to_a_batch_call(
     event, who = _caller_speaking(FASTAPI_STYLE)
     request, options = batch_call_contacts.read(batch_call_id, raw_body(event))
     outcome = _within_window(event, who, request, options)
-    if isinstance(outcome, JobStatus):
-        return data_response(event, batch_call_contacts.added(outcome), 200)
-    return data_response(event, outcome, 202, _location(outcome["job_id"]))
+    if not isinstance(outcome, JobStatus):
+        return _queued(event, outcome)
+    return data_response(event, batch_call_contacts.added(outcome), 200)
 
 
 @router.post(
     "/v1/import/contacts",
-    summary="Import contacts, as a lead-data platform's POST /v1/import/contacts",
-    description="JSON {'rows': [...]} or {'csv': ...} with has_header, mapping, update_existing, tags (and our "
-    "options). Up to 500 rows, 200 with the counts when the import ends within the synchronous window; otherwise "
-    "202 with the job. X-RateLimit-* report the cap on imports in flight.",
-    responses=answers(
-        {
-            200: json_answer(
-                "The import ended: its counts and row errors.",
-                DataEnvelope[v1_import.ImportCompleted],
-                {**LOCATION, **RATE_LIMIT_HEADERS},
-            ),
-            202: {**_QUEUED, "headers": {**LOCATION, **RATE_LIMIT_HEADERS}},
-        },
-        400,
-        409,
-        413,
-        415,
-        422,
+    **_declared(
+        "Import contacts, as a lead-data platform's POST /v1/import/contacts",
+        "JSON {'rows': [...]} or {'csv': ...} with has_header, mapping, update_existing, tags (and our options). Up "
+        "to 500 rows, 200 with the counts when the import ends within the synchronous window; otherwise 202 with "
+        "the job. X-RateLimit-* report the cap on imports in flight.",
+        answers(
+            {
+                200: json_answer(
+                    "The import ended: its counts and row errors.",
+                    DataEnvelope[v1_import.ImportCompleted],
+                    {**LOCATION, **RATE_LIMIT_HEADERS},
+                ),
+                202: {**_QUEUED, "headers": {**LOCATION, **RATE_LIMIT_HEADERS}},
+            },
+            400,
+            409,
+            413,
+            415,
+            422,
+        ),
+        v1_import.request_body(),
     ),
-    security=requires(SCOPE),
-    openapi_extensions=v1_import.request_body(),
-    tags=TAGS,
 )
 def import_contacts_v1() -> Response[DataEnvelope[v1_import.ImportCompleted] | DataEnvelope[JobAccepted]]:
     event, who = _caller_speaking(v1_import.V1_IMPORT)
@@ -209,38 +227,37 @@ def import_contacts_v1() -> Response[DataEnvelope[v1_import.ImportCompleted] | D
     else:
         outcome = start_import(event, who, request, options)
     rate_limit = jobs_in_flight_headers(who.account_id, deps().jobs, deps().settings)  # with this import counted
-    if isinstance(outcome, JobStatus):
-        body = v1_import.completed(outcome, request)
-        return data_response(event, body, 200, {**_location(outcome.job_id), **rate_limit})
-    return data_response(event, outcome, 202, {**_location(outcome["job_id"]), **rate_limit})
+    if not isinstance(outcome, JobStatus):
+        return _queued(event, outcome, rate_limit)
+    body = v1_import.completed(outcome, request)
+    return data_response(event, body, 200, {**_location(outcome.job_id), **rate_limit})
 
 
 @router.post(
     "/campaigns/<campaign_id>/contacts/upload",
-    summary="Upload contacts to a campaign, as a calling-campaign platform's POST "
-    "/campaigns/{campaign_id}/contacts/upload",
-    description="Multipart: the CSV in 'file', 'column_mappings' (a JSON string: our mapping) into the list named "
-    "by the campaign's integer id. Phones need only be possible numbers; existing ones are skipped. 200 when the "
-    "import ends within the synchronous window, else 202 with the job.",
-    responses=answers(
-        {
-            200: json_answer("The import ended.", campaign_upload.CampaignUploaded, LOCATION),
-            202: _QUEUED,
-        },
-        409,
-        413,
-        422,
-        bodies={
-            400: (
-                "Invalid file format or empty file (not a CSV, no phone column, no rows, no file), or bad options.",
-                campaign_upload.CampaignUploadRefusal,
-            ),
-            404: ("Campaign not found: the campaign id is not an integer.", campaign_upload.CampaignUploadRefusal),
-        },
+    **_declared(
+        "Upload contacts to a campaign, as a calling-campaign platform's POST /campaigns/{campaign_id}/contacts/upload",
+        "Multipart: the CSV in 'file', 'column_mappings' (a JSON string: our mapping) into the list named by the "
+        "campaign's integer id. Phones need only be possible numbers; existing ones are skipped. 200 when the "
+        "import ends within the synchronous window, else 202 with the job.",
+        answers(
+            {
+                200: json_answer("The import ended.", campaign_upload.CampaignUploaded, LOCATION),
+                202: _QUEUED,
+            },
+            409,
+            413,
+            422,
+            bodies={
+                400: (
+                    "Invalid file format or empty file (not a CSV, no phone column, no rows, no file), or bad options.",
+                    campaign_upload.CampaignUploadRefusal,
+                ),
+                404: ("Campaign not found: the campaign id is not an integer.", campaign_upload.CampaignUploadRefusal),
+            },
+        ),
+        campaign_upload.request_body(),
     ),
-    security=requires(SCOPE),
-    openapi_extensions=campaign_upload.request_body(),
-    tags=TAGS,
 )
 def upload_contacts_to_a_campaign(
     campaign_id: str,
@@ -248,6 +265,6 @@ def upload_contacts_to_a_campaign(
     event, who = _caller_speaking(campaign_upload.CAMPAIGN_UPLOAD)
     request, options = campaign_upload.read(campaign_id, *_form(event))
     outcome = _within_window(event, who, request, options)
-    if isinstance(outcome, JobStatus):
-        return json_response(event, campaign_upload.uploaded(outcome), 200, _location(outcome.job_id))
-    return data_response(event, outcome, 202, _location(outcome["job_id"]))
+    if not isinstance(outcome, JobStatus):
+        return _queued(event, outcome)
+    return json_response(event, campaign_upload.uploaded(outcome), 200, _location(outcome.job_id))

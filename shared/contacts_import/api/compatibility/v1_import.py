@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from contacts_import.api.dialects import Dialect
+from contacts_import.api.docs import json_request
 from contacts_import.api.envelope import DocumentedModel
 from contacts_import.api.requests import ImportRequest
 from contacts_import.errors import ContactsImportError, Forbidden, MissingRequiredColumn
@@ -94,32 +95,16 @@ def request_body() -> dict[str, Any]:
         "update_existing": {"type": "boolean", "default": False, "description": "Update contacts already there."},
         "tags": {"type": "array", "items": {"type": "string"}, "description": "Added to every imported contact."},
     }
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "oneOf": [
-                            {
-                                "type": "object",
-                                "required": ["rows"],
-                                "properties": {"rows": {"type": "array", "items": {"type": "object"}}, **options},
-                            },
-                            {
-                                "type": "object",
-                                "required": ["csv"],
-                                "properties": {"csv": {"type": "string"}, **options},
-                            },
-                        ]
-                    },
-                    "example": {
-                        "rows": [
-                            {"full_name": "Jane Doe", "email": "jane@acme.com", "phone": "+12125551234"},
-                            {"full_name": "Bob Smith", "email": "bob@beta.com", "phone": "+16502530000"},
-                        ]
-                    },
-                }
-            },
-        }
+    rows = {
+        "type": "object",
+        "required": ["rows"],
+        "properties": {"rows": {"type": "array", "items": {"type": "object"}}, **options},
     }
+    csv_text = {"type": "object", "required": ["csv"], "properties": {"csv": {"type": "string"}, **options}}
+    example = {
+        "rows": [
+            {"full_name": "Jane Doe", "email": "jane@acme.com", "phone": "+12125551234"},
+            {"full_name": "Bob Smith", "email": "bob@beta.com", "phone": "+16502530000"},
+        ]
+    }
+    return json_request({"oneOf": [rows, csv_text]}, example)
