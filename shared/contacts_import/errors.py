@@ -140,7 +140,8 @@ class ImportCancelled(Exception):
 def failure_as_error(code: str, message: str) -> ContactsImportError:
     """A failed job's ``failure`` as the error a direct request meets for it: a compatibility route
     that waited for the job answers a file refused part-way as if it had been refused at once."""
-    for kind in (*FileRejected.__subclasses__(), InvalidOptions):
+    kinds: tuple[type[ContactsImportError], ...] = (*FileRejected.__subclasses__(), InvalidOptions)
+    for kind in kinds:
         if kind.code == code:
             return kind(message)
     refused = FileRejected(message)

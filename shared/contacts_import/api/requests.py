@@ -114,7 +114,8 @@ def read_form(body: bytes, content_type: str) -> Form:
     file: FormFile | None = None
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True) or b""
+        decoded = part.get_payload(decode=True)  # bytes for a part that is not itself multipart
+        payload = decoded if isinstance(decoded, bytes) else b""
         if name == "file":
             file = FormFile(payload, part.get_filename(), part.get_content_type() if part.get("content-type") else None)
         elif isinstance(name, str):
