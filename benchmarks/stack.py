@@ -1,9 +1,15 @@
 """The local stack as the benchmarks use it: started on free ports, and the yardstick of its
-DynamoDB endpoint (how fast it takes batch writes from one client). `make bench` and
-`make bench-scale` both measure against it."""
+DynamoDB (how fast DynamoDB Local takes contact-shaped batch writes from as many parallel clients
+as give the most items per second here). `make bench` and `make bench-scale` both measure against it.
+
+The clients are processes, as the chunk workers are, and write straight to DynamoDB Local, as the
+chunk workers do (the AWS endpoint passes DynamoDB requests on to it: that path is measured too, from
+one client, to show what it costs)."""
 
 from __future__ import annotations
 
+import json
+import multiprocessing
 import os
 import signal
 import socket
@@ -22,12 +28,14 @@ import boto3
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 BATCH_ITEMS = 20_000
+YARDSTICK_CLIENTS = (1, 2, 4, 8)
 
 
 @dataclass(frozen=True)
 class RunningStack:
     api: str  # http://127.0.0.1:<port>
     aws_endpoint: str
+    dynamodb_endpoint: str  # DynamoDB Local itself, where the functions' DynamoDB requests go
 
     def table_named(self, suffix: str) -> str:
         client = dynamodb_client(self.aws_endpoint)
@@ -50,7 +58,11 @@ def local_stack(log_path: Path, *flags: str) -> Iterator[RunningStack]:
         try:
             api = f"http://127.0.0.1:{api_port}"
             _wait_healthy(f"{api}/health", stack)
-            yield RunningStack(api=api, aws_endpoint=f"http://127.0.0.1:{aws_port}")
+            with urllib.request.urlopen(f"{api}/_local/stats", timeout=30) as answer:
+                dynamodb_endpoint = json.loads(answer.read())["dynamodb"]["endpoint"]
+            yield RunningStack(
+                api=api, aws_endpoint=f"http://127.0.0.1:{aws_port}", dynamodb_endpoint=dynamodb_endpoint
+            )
         finally:
             os.killpg(stack.pid, signal.SIGINT)
             try:
@@ -69,23 +81,68 @@ def dynamodb_client(endpoint: str) -> Any:
     )
 
 
-def batch_write_rate(stack: RunningStack, items: int = BATCH_ITEMS) -> float:
-    """Items per second that one client batch-writes, 25 at a time, into the contacts table: items
-    shaped as the import writes them."""
-    client = dynamodb_client(stack.aws_endpoint)
+@dataclass(frozen=True)
+class Yardstick:
+    """Batch writes into the contacts table: items per second by the number of parallel clients."""
+
+    by_clients: dict[int, float]
+    through_aws_endpoint: float  # one client, through the AWS endpoint
+
+    @property
+    def best_clients(self) -> int:
+        return max(self.by_clients, key=lambda clients: self.by_clients[clients])
+
+    @property
+    def items_per_s(self) -> float:
+        return self.by_clients[self.best_clients]
+
+
+def batch_write_yardstick(
+    stack: RunningStack, items: int = BATCH_ITEMS, clients: tuple[int, ...] = YARDSTICK_CLIENTS
+) -> Yardstick:
     table = stack.table_named("ContactsTable")
+    by_clients = {count: batch_write_rate(stack.dynamodb_endpoint, table, items, count) for count in clients}
+    return Yardstick(by_clients, batch_write_rate(stack.aws_endpoint, table, items // 2, 1))
+
+
+def batch_write_rate(endpoint: str, table: str, items: int, clients: int) -> float:
+    """Items per second that ``clients`` processes batch-write, 25 at a time, into ``table``, from
+    the moment all are ready to the moment the last is done: items shaped as the import writes them,
+    each client in a partition of its own."""
+    context = multiprocessing.get_context("spawn")
+    ready, go = context.Barrier(clients + 1), context.Event()
+    share = items // clients
+    writers = [
+        context.Process(target=_write_share, args=(endpoint, table, n, share, ready, go)) for n in range(clients)
+    ]
+    for writer in writers:
+        writer.start()
+    ready.wait(timeout=120)
     started = time.perf_counter()
+    go.set()
+    for writer in writers:
+        writer.join(600)
+    seconds = time.perf_counter() - started
+    if any(writer.exitcode != 0 for writer in writers):
+        raise RuntimeError(f"a batch-writing client failed: exit codes {[w.exitcode for w in writers]}")
+    return share * clients / seconds
+
+
+def _write_share(endpoint: str, table: str, client_number: int, items: int, ready: Any, go: Any) -> None:
+    client = dynamodb_client(endpoint)
+    client.describe_table(TableName=table)  # the connection and the client's own set-up, before the clock
+    ready.wait()
+    go.wait()
     for start in range(0, items, 25):
-        puts = [{"PutRequest": {"Item": _contact_item(n)}} for n in range(start, start + 25)]
+        puts = [{"PutRequest": {"Item": _contact_item(n, client_number)}} for n in range(start, start + 25)]
         pending: dict[str, Any] = {table: puts}
         while pending:
             pending = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-    return items / (time.perf_counter() - started)
 
 
-def _contact_item(n: int) -> dict[str, Any]:
+def _contact_item(n: int, client_number: int = 0) -> dict[str, Any]:
     return {
-        "list_key": {"S": "local#batch-write-yardstick"},
+        "list_key": {"S": f"local#batch-write-yardstick-{client_number}"},
         "phone": {"S": f"+1650{n:07d}"},
         "account_id": {"S": "local"},
         "list_id": {"S": "batch-write-yardstick"},

@@ -152,6 +152,7 @@ class LocalApiGateway:
         throttling: bool = True,
         log: Callable[[str], None] = lambda line: None,
         ready: Callable[[], bool] = lambda: True,
+        health_problem: Callable[[], str | None] = lambda: None,
         local_stats: Callable[[], dict[str, Any]] = dict,
     ) -> None:
         self.template = template
@@ -165,6 +166,7 @@ class LocalApiGateway:
         # or a value quoted in an error: masked as the functions' own logs are.
         self._log = lambda line: log(redact_text(line))
         self._ready = ready
+        self._health_problem = health_problem
         self._local_stats = local_stats
         self._throttles = {
             api_id: Throttles(api.throttles if throttling else ()) for api_id, api in template.apis.items()
@@ -232,9 +234,12 @@ class LocalApiGateway:
         )
 
     def _health(self, request: IncomingRequest) -> HttpResponse:
-        if self._ready():
-            return _json_response(200, {"status": "ok"}, request)
-        return _json_response(503, {"status": "starting"}, request)
+        if not self._ready():
+            return _json_response(503, {"status": "starting"}, request)
+        problem = self._health_problem()
+        if problem:
+            return _json_response(503, {"status": "unavailable", "problem": problem}, request)
+        return _json_response(200, {"status": "ok"}, request)
 
     # -- API Gateway's request pipeline
 

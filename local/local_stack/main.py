@@ -40,6 +40,11 @@ def _template_arguments(parser: argparse.ArgumentParser) -> None:
         "--parameter-overrides", nargs="*", default=[], metavar="NAME=VALUE", help="template parameters"
     )
     parser.add_argument(
+        "--stack-name",
+        default=None,
+        help="the stack's name, which starts every physical name (default contacts-import-local)",
+    )
+    parser.add_argument(
         "--env-vars",
         type=Path,
         help='JSON of variables: {"Parameters": {...}, "<LogicalId>": {...}}, as sam local',
@@ -64,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-warm-up", action="store_true", help="start workers only on the first invocation")
     run.add_argument("--no-throttle", action="store_true", help="ignore the API's MethodSettings throttling")
     run.add_argument("--verbose-aws", action="store_true", help="log every call to the AWS endpoint")
+    run.add_argument(
+        "--dynamodb-endpoint",
+        default=None,
+        help="serve DynamoDB from this running endpoint instead of starting DynamoDB Local",
+    )
 
     invoke = commands.add_parser("invoke", help="run one function once with an event, print its result")
     _template_arguments(invoke)
@@ -94,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_stack(options: argparse.Namespace, overrides: dict[str, str]) -> int:
     from local_stack.stack import LocalStack, StackConfig, StartupError
-    from local_stack.template import TemplateError
+    from local_stack.template import LocalAccount, TemplateError
 
     config = StackConfig(
         template_path=options.template,
@@ -108,6 +118,8 @@ def run_stack(options: argparse.Namespace, overrides: dict[str, str]) -> int:
         parameter_overrides=overrides,
         env_vars_file=options.env_vars,
         verbose_aws=options.verbose_aws,
+        dynamodb_endpoint=options.dynamodb_endpoint,
+        stack_name=options.stack_name or LocalAccount.stack_name,
     )
     stop_requested = threading.Event()
 
@@ -135,11 +147,13 @@ def run_stack(options: argparse.Namespace, overrides: dict[str, str]) -> int:
         stack.stop()
         raise
     print(stack.banner(), flush=True)
-    while not stop_requested.wait(0.5):
-        pass
-    stack.log("stopping: the API, the event pumps, the function workers, then the AWS endpoint")
+    asked_to_stop = stack.wait(stop_requested)
+    stack.log("stopping: the API, the event pumps, the function workers, the AWS endpoint, DynamoDB Local")
     stack.stop()
     stack.log("stopped; the local state is gone")
+    if not asked_to_stop:
+        print(f"contacts-import-local: {stack.failure}", file=sys.stderr, flush=True)
+        return 1
     return 0
 
 
@@ -163,10 +177,15 @@ def _endpoint_listening(endpoint: str) -> bool:
 def invoke_once(options: argparse.Namespace, overrides: dict[str, str]) -> int:
     """Runs the function in a fresh worker, prints the result (stdout) and its logs (stderr)."""
     from local_stack.lambda_runtime import FunctionRuntime, OutputSink, PayloadTooLarge
-    from local_stack.template import TemplateError, env_file_overrides, load_template
+    from local_stack.template import LocalAccount, TemplateError, env_file_overrides, load_template
 
     try:
-        template = load_template(options.template, project_root=options.project_root, parameter_overrides=overrides)
+        template = load_template(
+            options.template,
+            project_root=options.project_root,
+            parameter_overrides=overrides,
+            account=LocalAccount(stack_name=options.stack_name or LocalAccount.stack_name),
+        )
         spec = template.function(options.function)
         event_json = _read_event(options.event)
     except (TemplateError, KeyError, OSError, ValueError) as exc:

@@ -1,9 +1,11 @@
 """The local stack as one object: start it, serve until told to stop, stop it cleanly.
 
 Start-up order: the API's HTTP server first (``/health`` answers 503 from the first moment), then
-moto server, the template's tables, buckets and queues, the local API key, the S3 notifications
-and the pumps; only then does ``/health`` answer 200. Functions start lazily in warm workers (one
-per function is warmed up in the background once the stack is up). Everything lives in memory.
+DynamoDB Local (when the template has tables), the AWS endpoint (DynamoDB requests passed on to
+DynamoDB Local, the rest served by moto), the template's tables, buckets and queues, the local API
+key, the S3 notifications and the pumps; only then does ``/health`` answer 200. Functions start
+lazily in warm workers (one per function is warmed up in the background once the stack is up).
+Everything lives in memory. A DynamoDB Local that dies stops the stack (``failure`` says why).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
+from local_stack.aws_endpoint import AwsEndpointServer
+from local_stack.dynamodb_local import DynamoDbLocal, DynamoDbLocalError, answers, table_names
 from local_stack.event_sources import (
     LOCAL_ASYNC_RETRY_DELAYS_SECONDS,
     AsyncInvoker,
@@ -35,7 +39,7 @@ from local_stack.lambda_runtime import (
     OutputSink,
 )
 from local_stack.resources import CreatedResources, connect_s3_event_sources, create_stack_resources
-from local_stack.template import StackTemplate, env_file_overrides, load_template
+from local_stack.template import LocalAccount, StackTemplate, env_file_overrides, load_template
 
 # Fixed by the contract for local use.
 LOCAL_API_KEY = "local-dev-key"
@@ -66,6 +70,11 @@ class StackConfig:
     env_vars_file: Path | None = None
     async_retry_delays: tuple[float, ...] = LOCAL_ASYNC_RETRY_DELAYS_SECONDS
     verbose_aws: bool = False
+    # A DynamoDB endpoint that is already running (the tests' one DynamoDB Local); None: the stack
+    # starts DynamoDB Local of its own when the template has tables.
+    dynamodb_endpoint: str | None = None
+    # Physical names are <stack name>-<LogicalId>: stacks sharing one DynamoDB need names of their own.
+    stack_name: str = LocalAccount.stack_name
 
     @property
     def aws_endpoint(self) -> str:
@@ -124,6 +133,7 @@ class LocalStack:
             config.template_path,
             project_root=config.project_root,
             parameter_overrides=config.parameter_overrides,
+            account=LocalAccount(stack_name=config.stack_name),
         )
         self.sink = OutputSink(self.out)
         self.runtimes: dict[str, FunctionRuntime] = {}
@@ -131,7 +141,11 @@ class LocalStack:
         self.startup_seconds: float | None = None
         self._ready = threading.Event()
         self._stopping = threading.Event()
-        self._moto: Any = None
+        self._aws_endpoint: AwsEndpointServer | None = None
+        self._dynamodb_local: DynamoDbLocal | None = None
+        self.dynamodb_endpoint: str | None = config.dynamodb_endpoint
+        self.failure: str | None = None  # why the stack stopped serving by itself
+        self._failed = threading.Event()
         self._api_server: Any = None
         self._gateway: LocalApiGateway | None = None
         self._pumps: list[Any] = []
@@ -156,6 +170,26 @@ class LocalStack:
         _ensure_port_free(config.host, config.api_port, "API", "--api-port or LOCAL_API_PORT")
         _ensure_port_free(config.host, config.aws_port, "AWS endpoint", "--aws-port or LOCAL_AWS_PORT")
 
+        self._gateway = LocalApiGateway(
+            template,
+            self.invoke,
+            server_port=config.api_port,
+            throttling=config.throttling,
+            log=lambda line: self.sink.write_line("[api]", line),
+            ready=self._ready.is_set,
+            health_problem=self.health_problem,
+            local_stats=self.stats,
+        )
+        self._api_server, _ = serve(self._gateway, config.host, config.api_port)
+
+        # The JVM takes seconds to start: moto starts meanwhile.
+        if self.dynamodb_endpoint is None and template.tables:
+            self._dynamodb_local = DynamoDbLocal(host=config.host)
+            try:
+                self._dynamodb_local.launch()
+            except DynamoDbLocalError as exc:
+                raise StartupError(str(exc)) from None
+            self.dynamodb_endpoint = self._dynamodb_local.endpoint
         for function_id, spec in template.functions.items():
             overrides = env_file_overrides(config.env_vars_file, function_id) if config.env_vars_file else {}
             self.runtimes[function_id] = FunctionRuntime(
@@ -165,19 +199,18 @@ class LocalStack:
                 sink=self.sink,
                 max_workers=config.max_workers,
                 environment_overrides=overrides,
+                dynamodb_endpoint=self.dynamodb_endpoint,
             )
-        self._gateway = LocalApiGateway(
-            template,
-            self.invoke,
-            server_port=config.api_port,
-            throttling=config.throttling,
-            log=lambda line: self.sink.write_line("[api]", line),
-            ready=self._ready.is_set,
-            local_stats=self.stats,
-        )
-        self._api_server, _ = serve(self._gateway, config.host, config.api_port)
+        self._start_aws_endpoint()
+        if self._dynamodb_local is not None:
+            try:
+                self._dynamodb_local.wait_until_ready()
+            except DynamoDbLocalError as exc:
+                raise StartupError(str(exc)) from None
+            threading.Thread(target=self._watch_dynamodb_local, name="watch DynamoDB Local", daemon=True).start()
+        elif self.dynamodb_endpoint is not None and not answers(self.dynamodb_endpoint):
+            raise StartupError(f"nothing answers DynamoDB requests at {self.dynamodb_endpoint} (--dynamodb-endpoint)")
 
-        self._start_moto()
         self._session = aws_session(template.account.region)
         self.resources = create_stack_resources(template, self._session, endpoint_url=config.aws_endpoint)
         if not seed_local_api_key(template, self._session, config.aws_endpoint):
@@ -190,20 +223,56 @@ class LocalStack:
             for runtime in self.runtimes.values():
                 threading.Thread(target=runtime.warm_up, name=f"warm {runtime.spec.logical_id}", daemon=True).start()
 
-    def _start_moto(self) -> None:
+    def _start_aws_endpoint(self) -> None:
         import logging
 
-        from moto.server import ThreadedMotoServer
+        from local_stack.moto_fidelity import serialize_s3_object_requests
 
-        from local_stack.moto_fidelity import serialize_requests
-
-        serialize_requests()
-
+        serialize_s3_object_requests()
         if not self.config.verbose_aws:
             # One line per AWS call would bury the functions' own output.
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._moto = ThreadedMotoServer(ip_address=self.config.host, port=self.config.aws_port, verbose=False)
-        self._moto.start()
+        self._aws_endpoint = AwsEndpointServer(self.config.host, self.config.aws_port, self.dynamodb_endpoint)
+        self._aws_endpoint.start()
+
+    def _watch_dynamodb_local(self) -> None:
+        engine = self._dynamodb_local
+        while engine is not None and not self._stopping.wait(DYNAMODB_WATCH_SECONDS):
+            if not engine.alive():
+                self._fail(
+                    f"DynamoDB Local (pid {engine.pid}) exited with code {engine.returncode}: {engine.output_tail(500)}"
+                )
+                return
+
+    def _fail(self, reason: str) -> None:
+        if self._stopping.is_set():
+            return
+        self.failure = reason
+        self.log(f"[ERROR] {reason}; the local stack stops")
+        self._failed.set()
+
+    def wait(self, stop_requested: threading.Event, poll_seconds: float = 0.5) -> bool:
+        """Serves until ``stop_requested`` is set (True) or the stack fails by itself (False)."""
+        while not stop_requested.wait(poll_seconds):
+            if self._failed.is_set():
+                return False
+        return True
+
+    def health_problem(self) -> str | None:
+        """What keeps the stack from serving a request now, or None (``GET /health`` answers 503
+        with it)."""
+        if self.failure:
+            return self.failure
+        if self._dynamodb_local is not None and not self._dynamodb_local.alive():
+            return f"DynamoDB Local (pid {self._dynamodb_local.pid}) is not running"
+        if self.dynamodb_endpoint is not None:
+            held = table_names(self.dynamodb_endpoint, timeout=HEALTH_PROBE_SECONDS)
+            if held is None:
+                return f"DynamoDB at {self.dynamodb_endpoint} does not answer"
+            missing = sorted(set(self.resources.tables.values()) - held)
+            if missing:
+                return f"DynamoDB at {self.dynamodb_endpoint} has lost the stack's tables: {', '.join(missing)}"
+        return None
 
     def _start_event_sources(self) -> None:
         config, template = self.config, self.template
@@ -246,8 +315,20 @@ class LocalStack:
     def invoke(self, function_id: str, event_json: str) -> InvocationResult:
         return self.runtimes[function_id].invoke(event_json)
 
+    def _endpoint_services(self) -> str:
+        if self._dynamodb_local is not None:
+            return "DynamoDB: DynamoDB Local; S3, SQS, EventBridge: moto"
+        if self.dynamodb_endpoint is not None:
+            return f"DynamoDB: {self.dynamodb_endpoint}; S3, SQS, EventBridge: moto"
+        return "moto: S3, SQS, EventBridge"
+
     def stats(self) -> dict[str, Any]:
         return {
+            "dynamodb": {
+                "endpoint": self.dynamodb_endpoint,
+                "dynamodb_local_pid": self._dynamodb_local.pid if self._dynamodb_local else None,
+                "requests_through_aws_endpoint": self._aws_endpoint.forwarded if self._aws_endpoint else 0,
+            },
             "functions": {
                 function_id: {"invocations": runtime.invocations, "errors": runtime.errors}
                 for function_id, runtime in self.runtimes.items()
@@ -258,7 +339,8 @@ class LocalStack:
         }
 
     def stop(self) -> None:
-        """Stops serving, then the pumps, the workers and moto; every state is gone afterwards."""
+        """Stops serving, then the pumps, the workers, the AWS endpoint and DynamoDB Local; every
+        state is gone afterwards."""
         self._ready.clear()
         self._stopping.set()
         steps: list[tuple[str, Callable[[], object]]] = []
@@ -271,8 +353,10 @@ class LocalStack:
         steps += [(pump.name, pump.stop) for pump in self._pumps if isinstance(pump, SqsEventPump)]
         steps += [(f"the workers of {fid}", runtime.close) for fid, runtime in self.runtimes.items()]
         steps += [(pump.name, partial(pump.join, POLL_JOIN_SECONDS)) for pump in self._pumps]
-        if self._moto is not None:
-            steps.append(("the AWS endpoint", self._moto.stop))
+        if self._aws_endpoint is not None:
+            steps.append(("the AWS endpoint", self._aws_endpoint.stop))
+        if self._dynamodb_local is not None:
+            steps.append(("DynamoDB Local", self._dynamodb_local.stop))
         for what, step in steps:
             try:
                 step()
@@ -290,7 +374,7 @@ class LocalStack:
             f"contacts-import local stack is up (start-up took {self.startup_seconds or 0:.1f} s)",
             "",
             f"  API           {config.api_url}",
-            f"  AWS endpoint  {config.aws_endpoint}   (moto: S3, DynamoDB, SQS; any credentials)",
+            f"  AWS endpoint  {config.aws_endpoint}   ({self._endpoint_services()}; any credentials)",
             f"  Bucket        {bucket}",
             f"  API key       {LOCAL_API_KEY}   (account {LOCAL_ACCOUNT_ID!r}, all scopes)",
             "",
@@ -343,6 +427,8 @@ class LocalStack:
 
 
 POLL_JOIN_SECONDS = 3.0
+DYNAMODB_WATCH_SECONDS = 0.5
+HEALTH_PROBE_SECONDS = 2.0
 
 
 def ports_from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:

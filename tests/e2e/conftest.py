@@ -3,6 +3,8 @@
 The session fixture ``local_stack`` starts ``contacts-import-local`` (the console script of the
 venv) on free ports, waits for ``GET /health`` to answer 200, and stops it at the end (SIGINT,
 then SIGKILL if it lingers). Its output goes to a log file whose tail is shown when start-up fails.
+Its DynamoDB is the run's one DynamoDB Local (``--dynamodb-endpoint``); a stack started with other
+parameters has a stack name, and so table names, of its own.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ import requests
 
 from contacts_import.auth.keys import ALL_SCOPES, new_api_key, record_for_key
 from contacts_import.store.api_keys import ApiKeyStore
+from local_stack.dynamodb_local import DynamoDbLocal
 from local_stack.stack import API_KEYS_TABLE_ID, LOCAL_ACCOUNT_ID, LOCAL_API_KEY
-from local_stack.template import StackTemplate, load_template
+from local_stack.template import LocalAccount, StackTemplate, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 # A cold start on a busy two-core machine: imports, moto, tables, and the warm-up of the workers.
@@ -66,6 +69,7 @@ class LocalStackHandle:
     account_id: str
     template: StackTemplate
     log_path: Path
+    process: subprocess.Popen[bytes]
 
     def url(self, path: str) -> str:
         return self.api_url + path
@@ -137,11 +141,20 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_stack(log_dir: Path, parameter_overrides: tuple[str, ...] = ()) -> Iterator[LocalStackHandle]:
+def running_stack(
+    log_dir: Path,
+    parameter_overrides: tuple[str, ...] = (),
+    *,
+    dynamodb_endpoint: str | None = None,
+    stack_name: str = LocalAccount.stack_name,
+) -> Iterator[LocalStackHandle]:
     """The local stack as `make local` starts it, on free ports, with the template's parameters
-    overridden as given (``Name=value``); stopped on leaving."""
+    overridden as given (``Name=value``), its DynamoDB at ``dynamodb_endpoint`` (else a DynamoDB
+    Local of its own); stopped on leaving."""
     template = load_template(
-        ROOT / "template.yaml", parameter_overrides=dict(o.split("=", 1) for o in parameter_overrides)
+        ROOT / "template.yaml",
+        parameter_overrides=dict(o.split("=", 1) for o in parameter_overrides),
+        account=LocalAccount(stack_name=stack_name),
     )
     api_port, aws_port = free_port(), free_port()
     log_path = log_dir / "local-stack.log"
@@ -159,6 +172,10 @@ def running_stack(log_dir: Path, parameter_overrides: tuple[str, ...] = ()) -> I
     ]
     if parameter_overrides:
         command += ["--parameter-overrides", *parameter_overrides]
+    if dynamodb_endpoint:
+        command += ["--dynamodb-endpoint", dynamodb_endpoint]
+    if stack_name != LocalAccount.stack_name:
+        command += ["--stack-name", stack_name]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environment)
     try:
@@ -173,14 +190,15 @@ def running_stack(log_dir: Path, parameter_overrides: tuple[str, ...] = ()) -> I
             account_id=LOCAL_ACCOUNT_ID,
             template=template,
             log_path=log_path,
+            process=process,
         )
     finally:
         _stop(process)
 
 
 @pytest.fixture(scope="session")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackHandle]:
-    with running_stack(tmp_path_factory.mktemp("local-stack")) as stack:
+def local_stack(tmp_path_factory: pytest.TempPathFactory, dynamodb_local: DynamoDbLocal) -> Iterator[LocalStackHandle]:
+    with running_stack(tmp_path_factory.mktemp("local-stack"), dynamodb_endpoint=dynamodb_local.endpoint) as stack:
         yield stack
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ import pytest
 
 from benchmarks.generate import sample
 from contacts_import.service.notifications import SIGNATURE_HEADER, verify_signature
+from local_stack.dynamodb_local import DynamoDbLocal
 from local_stack.stack import LOCAL_API_KEY
 from tests.e2e.conftest import ROOT, LocalStackHandle, console_script, running_stack
 from tests.e2e.jobs import WebhookReceiver
@@ -31,9 +33,14 @@ PIPELINE_TIMEOUT_SECONDS = 300
 
 
 @pytest.fixture(scope="module")
-def chunky_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStackHandle]:
+def chunky_stack(tmp_path_factory: pytest.TempPathFactory, dynamodb_local: DynamoDbLocal) -> Iterator[LocalStackHandle]:
     # Small chunks and ranges, so that a file of a few thousand rows is many tasks of each kind.
-    with running_stack(tmp_path_factory.mktemp("chunky-stack"), ("ChunkBytes=65536", "RowsPerRange=500")) as stack:
+    with running_stack(
+        tmp_path_factory.mktemp("chunky-stack"),
+        ("ChunkBytes=65536", "RowsPerRange=500"),
+        dynamodb_endpoint=dynamodb_local.endpoint,
+        stack_name="contacts-import-chunky",
+    ) as stack:
         yield stack
 
 
@@ -125,7 +132,7 @@ def invoke(stack: LocalStackHandle, function: str, event_path: Path) -> Any:
     done = subprocess.run(
         [
             *(console_script(), "invoke", "--function", function, "--event", str(event_path)),
-            *("--aws-endpoint", stack.aws_endpoint),
+            *("--aws-endpoint", stack.aws_endpoint, "--stack-name", stack.template.account.stack_name),
         ],
         capture_output=True,
         text=True,
@@ -134,3 +141,39 @@ def invoke(stack: LocalStackHandle, function: str, event_path: Path) -> Any:
     )
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
+
+
+def overlapping_file(seed: int, rows: int = 2500) -> bytes:
+    """Phones from one pool of 3,000 (so three files share most of theirs, and each repeats some)."""
+    rng = random.Random(seed)
+    lines = ["phone,name"] + [f"+1212555{rng.randrange(3000):04d},Person {seed}-{n}" for n in range(rows)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_three_imports_into_one_list_at_once_count_each_contact_once(chunky_stack, tmp_path):
+    """What wedged the stack on moto (three imports into one list): every job completes, each counts
+    its own rows as the offline validator does, and together they create each contact once."""
+    list_id = f"three-{uuid.uuid4().hex[:8]}"
+    files = [overlapping_file(seed) for seed in (1, 2, 3)]
+    job_ids = [post(chunky_stack, data, list_id=list_id) for data in files]  # all three at once
+    jobs = [finished(chunky_stack, job_id) for job_id in job_ids]
+    assert [job["status"] for job in jobs] == ["completed"] * 3
+    phones: set[str] = set()
+    for job, data in zip(jobs, files, strict=True):
+        path = tmp_path / f"{job['job_id']}.csv"
+        path.write_bytes(data)
+        validated = subprocess.run(
+            [str(Path(sys.executable).parent / "contacts-import"), "validate", str(path), "--json"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        alone = json.loads(validated.stdout)["counts"]
+        counts = job["counts"]
+        assert counts["total_rows"] == alone["total_rows"] == 2500
+        assert counts["skipped_duplicates"] == alone["skipped_duplicates"]
+        assert counts["created"] + counts["skipped_existing"] == alone["created"]
+        phones |= {line.split(b",")[0].decode() for line in data.splitlines()[1:]}
+    listed = chunky_stack.session().get(chunky_stack.url(f"/lists/{list_id}"), timeout=60).json()["data"]
+    assert listed["total_contacts"] == len(phones) == sum(job["counts"]["created"] for job in jobs)
+    assert max(job["total_contacts"] for job in jobs) == len(phones)

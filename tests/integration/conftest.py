@@ -1,7 +1,9 @@
-"""Integration tier: the real handlers, called with events from events/, against moto in-process.
+"""Integration tier: the real handlers, called with events from events/, against DynamoDB Local
+(Amazon's own engine, one process for the run) and moto in-process for S3, SQS and EventBridge.
 
-Tables and the bucket are created from template.yaml by the same code the local stack uses, and
-each function sees the environment the template gives it.
+Tables, queues and the bucket are created from template.yaml by the same code the local stack uses,
+afresh for every test, and each function sees the environment the template gives it. The stack's
+name is this tier's own, so its tables never meet those of a local stack that shares the engine.
 """
 
 from __future__ import annotations
@@ -17,17 +19,19 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from contacts_import.api import imports_read, imports_write
 from contacts_import.auth.keys import record_for_key
 from contacts_import.store.api_keys import ApiKeyStore
-from local_stack.moto_fidelity import serialize_requests
+from local_stack.dynamodb_local import DynamoDbLocal
+from local_stack.moto_fidelity import serialize_s3_object_requests
 from local_stack.resources import create_stack_resources
-from local_stack.template import StackTemplate, load_template
+from local_stack.template import LocalAccount, StackTemplate, load_template
+from tests.dynamodb import moto_beside, tables_of_this_test
 from tests.sample_events import s3_event, sqs_event
 
 ROOT = Path(__file__).resolve().parents[2]
+INTEGRATION_STACK_NAME = "contacts-import-it"
 FUNCTION_DIRS = {
     "CreateImportFunction": "create_import",
     "ProcessImportFunction": "process_import",
@@ -40,7 +44,7 @@ FUNCTION_DIRS = {
 
 @pytest.fixture(scope="session")
 def template() -> StackTemplate:
-    return load_template(ROOT / "template.yaml")
+    return load_template(ROOT / "template.yaml", account=LocalAccount(stack_name=INTEGRATION_STACK_NAME))
 
 
 def _load_handler_module(logical_id: str, template: StackTemplate) -> ModuleType:
@@ -146,7 +150,7 @@ class Stack:
 
 
 @pytest.fixture
-def stack(template: StackTemplate, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+def stack(template: StackTemplate, dynamodb_local: DynamoDbLocal, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
     for name, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -156,12 +160,13 @@ def stack(template: StackTemplate, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    # Adapters are cached per cold start; every test is a fresh cold start against a fresh moto.
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.endpoint)
+    # Adapters are cached per cold start; every test is a fresh cold start against fresh resources.
     imports_write.deps.cache_clear()
     imports_write.idempotent_create.cache_clear()
     imports_read.deps.cache_clear()
-    serialize_requests()  # conditions and object replacement hold under workers in threads, as in AWS
-    with mock_aws():
+    serialize_s3_object_requests()  # object replacement holds under workers in threads, as in AWS
+    with moto_beside(dynamodb_local.endpoint), tables_of_this_test(template, dynamodb_local.endpoint):
         created = create_stack_resources(template, boto3.session.Session())
         keys_table = boto3.resource("dynamodb", region_name="us-east-1").Table(created.tables["ApiKeysTable"])
         ApiKeyStore(keys_table).put(record_for_key("local-dev-key", "local"))

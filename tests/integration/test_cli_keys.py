@@ -1,5 +1,6 @@
-"""`contacts-import keys create` against moto: the stored item is the key's hash, its account and
-scopes, in the table the template names (local stack), a stack output names, or --table names."""
+"""`contacts-import keys create` against DynamoDB Local (moto for CloudFormation and API Gateway):
+the stored item is the key's hash, its account and scopes, in the table --table names or a stack
+output names. The local stack's default (the template's table at its AWS endpoint) is an e2e test."""
 
 from __future__ import annotations
 
@@ -10,48 +11,59 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto import mock_aws
-from moto.server import ThreadedMotoServer
 
 from contacts_import.auth.keys import ALL_SCOPES, hash_api_key, usage_identifier_key
 from contacts_import_cli.main import main
+from local_stack.dynamodb_local import DynamoDbLocal
 from local_stack.resources import create_stack_resources
-from local_stack.template import StackTemplate, load_template
+from local_stack.template import StackTemplate
+from tests.dynamodb import moto_beside, tables_of_this_test
 
-ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 
 
-@pytest.fixture(scope="module")
-def template() -> StackTemplate:
-    return load_template(ROOT / "template.yaml")
-
-
 @pytest.fixture
-def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def aws(
+    template: StackTemplate, dynamodb_local: DynamoDbLocal, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    """The template's resources (tables in DynamoDB Local, the rest in moto); their names by logical id."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", dynamodb_local.endpoint)
     monkeypatch.delenv("CONTACTS_API_KEYS_TABLE", raising=False)
-    monkeypatch.chdir(ROOT)
+    with moto_beside(dynamodb_local.endpoint), tables_of_this_test(template, dynamodb_local.endpoint):
+        yield create_stack_resources(template, boto3.session.Session()).tables
+
+
+def keys_table(aws: dict[str, str]) -> object:
+    return boto3.resource("dynamodb", region_name=REGION).Table(aws["ApiKeysTable"])
+
+
+def deployed_stack(name: str, outputs: dict[str, str]) -> None:
+    """A CloudFormation stack (in moto) whose outputs name what the tables of this test hold."""
+    boto3.client("cloudformation", region_name=REGION).create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(
+            {
+                "Resources": {"Marker": {"Type": "AWS::SQS::Queue"}},
+                "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+            }
+        ),
+    )
 
 
 def stored_item(table: object, api_key: str) -> dict:
     return table.get_item(Key={"key_hash": hash_api_key(api_key)})["Item"]  # type: ignore[attr-defined]
 
 
-@pytest.mark.usefixtures("aws_environment")
-def test_key_stored_in_the_named_table(template: StackTemplate, capsys: pytest.CaptureFixture[str]) -> None:
-    with mock_aws():
-        created = create_stack_resources(template, boto3.session.Session())
-        table_name = created.tables["ApiKeysTable"]
+def test_key_stored_in_the_named_table(aws: dict[str, str], capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["keys", "create", "--account", "acme", "--table", aws["ApiKeysTable"]])
 
-        code = main(["keys", "create", "--account", "acme", "--table", table_name])
-
-        captured = capsys.readouterr()
-        api_key = captured.out.split()[-1]
-        item = stored_item(boto3.resource("dynamodb", region_name=REGION).Table(table_name), api_key)
+    captured = capsys.readouterr()
+    api_key = captured.out.split()[-1]
+    item = stored_item(keys_table(aws), api_key)
     assert code == 0
     assert api_key.startswith("cik_") and api_key not in json.dumps(item)
     assert item["account_id"] == "acme"
@@ -60,139 +72,64 @@ def test_key_stored_in_the_named_table(template: StackTemplate, capsys: pytest.C
     assert "shown once" in captured.err
 
 
-@pytest.mark.usefixtures("aws_environment")
 def test_key_with_chosen_scopes_as_json_in_the_table_a_stack_output_names(
-    capsys: pytest.CaptureFixture[str],
+    aws: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    stack_template = {
-        "Resources": {
-            "Keys": {
-                "Type": "AWS::DynamoDB::Table",
-                "Properties": {
-                    "TableName": "prod-api-keys",
-                    "BillingMode": "PAY_PER_REQUEST",
-                    "AttributeDefinitions": [{"AttributeName": "key_hash", "AttributeType": "S"}],
-                    "KeySchema": [{"AttributeName": "key_hash", "KeyType": "HASH"}],
-                },
-            }
-        },
-        "Outputs": {"ApiKeysTableName": {"Value": {"Ref": "Keys"}}},
-    }
-    with mock_aws():
-        boto3.client("cloudformation", region_name=REGION).create_stack(
-            StackName="contacts-prod", TemplateBody=json.dumps(stack_template)
-        )
+    deployed_stack("contacts-prod", {"ApiKeysTableName": aws["ApiKeysTable"]})
 
-        code = main(
-            ["keys", "create", "--account", "acme", "--stack", "contacts-prod", "--scopes", "imports:read", "--json"]
-        )
+    arguments = ["--account", "acme", "--stack", "contacts-prod", "--scopes", "imports:read", "--json"]
+    code = main(["keys", "create", *arguments])
 
-        document = json.loads(capsys.readouterr().out)
-        item = stored_item(boto3.resource("dynamodb", region_name=REGION).Table("prod-api-keys"), document["api_key"])
+    document = json.loads(capsys.readouterr().out)
+    item = stored_item(keys_table(aws), document["api_key"])
     assert code == 0
-    assert document["table"] == "prod-api-keys"
+    assert document["table"] == aws["ApiKeysTable"]
     assert document["scopes"] == ["imports:read"] == item["scopes"]
     assert item["account_id"] == "acme"
 
 
-@pytest.mark.usefixtures("aws_environment")
+@pytest.mark.usefixtures("aws")
 def test_a_stack_without_the_output_or_a_missing_table_is_explained(capsys: pytest.CaptureFixture[str]) -> None:
-    with mock_aws():
-        assert main(["keys", "create", "--account", "acme", "--stack", "nope"]) == 3
-        assert "stack nope" in capsys.readouterr().err
-        assert main(["keys", "create", "--account", "acme", "--table", "no-such-table"]) == 3
-        assert "no-such-table" in capsys.readouterr().err
+    assert main(["keys", "create", "--account", "acme", "--stack", "nope"]) == 3
+    assert "stack nope" in capsys.readouterr().err
+    assert main(["keys", "create", "--account", "acme", "--table", "no-such-table"]) == 3
+    assert "no-such-table" in capsys.readouterr().err
 
 
-@pytest.fixture
-def moto_server() -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
-@pytest.mark.usefixtures("aws_environment")
-def test_local_stack_default_reads_the_template_and_uses_the_endpoint(
-    template: StackTemplate, moto_server: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_local_stack_not_running_says_so(
+    aws: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    session = boto3.session.Session(region_name=template.account.region)
-    created = create_stack_resources(template, session, endpoint_url=moto_server)
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
-    monkeypatch.delenv("AWS_ACCESS_KEY_ID")  # the client brings its fake ones
-    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
-
-    code = main(["keys", "create", "--account", "local-2"])
-
-    captured = capsys.readouterr()
-    api_key = captured.out.split()[-1]
-    table = session.resource("dynamodb", endpoint_url=moto_server).Table(created.tables["ApiKeysTable"])
-    assert code == 0
-    assert stored_item(table, api_key)["account_id"] == "local-2"
-    assert moto_server in captured.err
-
-
-@pytest.mark.usefixtures("aws_environment")
-def test_local_stack_not_running_says_so(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB")
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])  # the local stack's template.yaml
 
     assert main(["keys", "create", "--account", "acme"]) == 3
     assert "is `make local` running?" in capsys.readouterr().err
 
 
-@pytest.mark.usefixtures("aws_environment")
 def test_a_deployed_stack_gets_the_account_registered_in_its_usage_plan_once(
-    capsys: pytest.CaptureFixture[str],
+    aws: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with mock_aws():
-        apigateway = boto3.client("apigateway", region_name=REGION)
-        plan_id = apigateway.create_usage_plan(name="per-account", throttle={"rateLimit": 20, "burstLimit": 40})["id"]
-        keys_table = {
-            "Type": "AWS::DynamoDB::Table",
-            "Properties": {
-                "TableName": "prod-api-keys",
-                "BillingMode": "PAY_PER_REQUEST",
-                "AttributeDefinitions": [{"AttributeName": "key_hash", "AttributeType": "S"}],
-                "KeySchema": [{"AttributeName": "key_hash", "KeyType": "HASH"}],
-            },
-        }
-        boto3.client("cloudformation", region_name=REGION).create_stack(
-            StackName="contacts-prod",
-            TemplateBody=json.dumps(
-                {
-                    "Resources": {"Keys": keys_table},
-                    "Outputs": {
-                        "ApiKeysTableName": {"Value": {"Ref": "Keys"}},
-                        "AccountUsagePlanId": {"Value": plan_id},
-                    },
-                }
-            ),
-        )
+    apigateway = boto3.client("apigateway", region_name=REGION)
+    plan_id = apigateway.create_usage_plan(name="per-account", throttle={"rateLimit": 20, "burstLimit": 40})["id"]
+    deployed_stack("contacts-prod", {"ApiKeysTableName": aws["ApiKeysTable"], "AccountUsagePlanId": plan_id})
 
-        for account in ("acme", "acme", "acme2"):
-            assert main(["keys", "create", "--account", account, "--stack", "contacts-prod", "--json"]) == 0
-            document = json.loads(capsys.readouterr().out)
-            assert document["usage_plan_key_id"]
+    for account in ("acme", "acme", "acme2"):
+        assert main(["keys", "create", "--account", account, "--stack", "contacts-prod", "--json"]) == 0
+        document = json.loads(capsys.readouterr().out)
+        assert document["usage_plan_key_id"]
 
-        keys = apigateway.get_api_keys(includeValues=True)["items"]
-        plan_keys = apigateway.get_usage_plan_keys(usagePlanId=plan_id)["items"]
+    keys = apigateway.get_api_keys(includeValues=True)["items"]
+    plan_keys = apigateway.get_usage_plan_keys(usagePlanId=plan_id)["items"]
     assert sorted(k["value"] for k in keys) == sorted([usage_identifier_key("acme"), usage_identifier_key("acme2")])
     assert {k["id"] for k in plan_keys} == {k["id"] for k in keys}
 
 
-@pytest.mark.usefixtures("aws_environment")
 def test_without_a_usage_plan_a_deployed_key_comes_with_a_warning(
-    template: StackTemplate, capsys: pytest.CaptureFixture[str]
+    aws: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with mock_aws():
-        created = create_stack_resources(template, boto3.session.Session())
-        assert main(["keys", "create", "--account", "acme", "--table", created.tables["ApiKeysTable"]]) == 0
+    assert main(["keys", "create", "--account", "acme", "--table", aws["ApiKeysTable"]]) == 0
     assert "CONTACTS_USAGE_PLAN_ID" in capsys.readouterr().err

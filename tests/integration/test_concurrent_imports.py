@@ -20,7 +20,7 @@ from contacts_import.store.contacts import ContactsContended, ContactStore
 from contacts_import.store.dynamo import MAX_UNPROCESSED_ROUNDS
 from contacts_import.store.task_queue import Task
 from contacts_import.store.tasks import MAP, REDUCE
-from tests.integration.test_chunked_imports import Pipeline
+from tests.integration.pipeline import Pipeline
 from tests.integration.test_job_ends import MIXED_ENCODINGS, coarse, later
 
 

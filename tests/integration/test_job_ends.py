@@ -16,7 +16,7 @@ from contacts_import.service.sweep_jobs import sweep
 from contacts_import.store.contacts import ContactStore
 from contacts_import.store.task_queue import Task
 from contacts_import.store.tasks import TaskStore
-from tests.integration.test_chunked_imports import Pipeline, WorkerDied
+from tests.integration.pipeline import Pipeline, WorkerDied
 
 OLD = b"phone,name\n" + b"".join(f"+1212555{n:04d},Old {n}\n".encode() for n in range(0, 600, 3))
 # Keeps every other old contact, adds new ones, and has a row whose phone is invalid.

@@ -19,7 +19,7 @@ from contacts_import.service.job_end import WEBHOOK
 from contacts_import.service.notifications import SIGNATURE_HEADER, verify_signature
 from contacts_import.service.process_chunk import process_task
 from contacts_import.store.task_queue import TaskQueue
-from tests.integration.test_chunked_imports import Pipeline
+from tests.integration.pipeline import Pipeline
 from tests.sample_events import api_event, body_of
 
 KEY = "local-dev-key"

@@ -27,8 +27,8 @@ from contacts_import.store.dynamo import (
     plain,
 )
 
-# TransactWriteItems takes at most 100 actions (and 4 MB) in AWS; moto takes more, so the limit
-# is enforced here. A batch of decided contacts (DECIDE_BATCH) is one transaction.
+# TransactWriteItems takes at most 100 actions (and 4 MB), and DynamoDB refuses a transaction over
+# either whole: batches are cut here. A batch of decided contacts (DECIDE_BATCH) is one transaction.
 TRANSACT_WRITE_LIMIT = 100
 # On a list's item (Lists table): the string set of the jobs reducing into the list now, and how
 # many announcements it has had (a number that only grows).

@@ -1,8 +1,9 @@
 """DynamoDB plumbing shared by the stores: clients with retries, batch limits, cursors.
 
-BatchWriteItem takes at most 25 items and BatchGetItem 100 keys. moto accepts more, AWS does
-not, so the limits are enforced here. Unprocessed items are retried with exponential backoff and
-full jitter; throttling errors are retried by botocore's standard retry mode.
+BatchWriteItem takes at most 25 items and BatchGetItem 100 keys, and DynamoDB refuses a request
+that asks for more: the requests are cut here. Unprocessed items are retried with exponential
+backoff and full jitter; throttling errors are retried by botocore's standard retry mode, and
+transaction conflicts by the hook below, since botocore does not count them as retryable.
 """
 
 from __future__ import annotations
@@ -40,13 +41,42 @@ class UnprocessedItemsError(RuntimeError):
 FAST_CONFIG = BOTO_CONFIG.merge(Config(parameter_validation=False))
 
 
+# A write that meets a transaction on one of its items is refused, the whole of it unwritten:
+# TransactionConflictException for a single write, a TransactionCanceledException whose reasons are
+# all TransactionConflict (or None) for a transaction. Sent again, its conditions are checked anew.
+CONFLICT_RETRY_ATTEMPTS = 10
+
+
+def conflict_retry_delay(response: Any = None, attempts: int = 0, **_: Any) -> float | None:
+    """botocore's ``needs-retry`` hook: seconds to wait before a request refused only for a
+    conflict with a transaction is sent again (exponential backoff, full jitter); None otherwise."""
+    if response is None or attempts >= CONFLICT_RETRY_ATTEMPTS:
+        return None
+    parsed = response[1] if isinstance(response, tuple) and len(response) > 1 else {}
+    code = parsed.get("Error", {}).get("Code")
+    reasons = [reason.get("Code") for reason in parsed.get("CancellationReasons") or []]
+    conflicted = code == "TransactionConflictException" or (
+        code == "TransactionCanceledException"
+        and "TransactionConflict" in reasons
+        and all(reason in ("TransactionConflict", "None", None) for reason in reasons)
+    )
+    return random.uniform(0, min(5.0, 0.05 * 2**attempts)) if conflicted else None
+
+
+def _retrying_conflicts(client: Any) -> Any:
+    client.meta.events.register("needs-retry.dynamodb", conflict_retry_delay)
+    return client
+
+
 def dynamodb_resource() -> Any:
-    return boto3.resource("dynamodb", config=BOTO_CONFIG)
+    resource = boto3.resource("dynamodb", config=BOTO_CONFIG)
+    _retrying_conflicts(resource.meta.client)
+    return resource
 
 
 def dynamodb_fast_client() -> Any:
     """A plain client (no resource-layer type conversion) for the batch hot path."""
-    return boto3.client("dynamodb", config=FAST_CONFIG)
+    return _retrying_conflicts(boto3.client("dynamodb", config=FAST_CONFIG))
 
 
 def encode_item(item: dict[str, Any]) -> dict[str, Any]:
