@@ -92,7 +92,6 @@ def read_import_request(event: APIGatewayProxyEvent) -> ImportRequest:
 class FormFile:
     content: bytes
     file_name: str | None
-    content_type: str | None
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ def read_form(body: bytes, content_type: str) -> Form:
         decoded = part.get_payload(decode=True)  # bytes for a part that is not itself multipart
         payload = decoded if isinstance(decoded, bytes) else b""
         if name == "file":
-            file = FormFile(payload, part.get_filename(), part.get_content_type() if part.get("content-type") else None)
+            file = FormFile(payload, part.get_filename())
         elif isinstance(name, str):
             charset = part.get_content_charset() or "utf-8"
             fields.setdefault(name, []).append(payload.decode(charset, errors="replace"))
