@@ -226,9 +226,9 @@ class LocalStack:
     def _start_aws_endpoint(self) -> None:
         import logging
 
-        from local_stack.moto_fidelity import serialize_s3_object_requests
+        from local_stack.moto_fidelity import serialize_moto_requests
 
-        serialize_s3_object_requests()
+        serialize_moto_requests()
         if not self.config.verbose_aws:
             # One line per AWS call would bury the functions' own output.
             logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -29,6 +29,16 @@ class InvalidOptions(ContactsImportError):
     status = 400
 
 
+class FieldsInvalid(InvalidOptions):
+    """Members of a request body that are missing or malformed, each as ``{"loc", "msg", "type"}``
+    (``loc`` from the body down, as ``["body", "contacts", 0, "phone_number"]``). Our routes answer
+    400 validation_error; a compatibility route answers them as the API it stands in for does."""
+
+    def __init__(self, message: str, problems: list[dict[str, Any]]) -> None:
+        super().__init__(message, details={"errors": problems})
+        self.problems = problems
+
+
 class Unauthorized(ContactsImportError):
     code = "unauthorized"
     status = 401
@@ -67,10 +77,13 @@ class RateLimited(ContactsImportError):
         super().__init__(message, details=details)
         self.headers = {
             "Retry-After": str(retry_after_seconds),
-            "X-RateLimit-Limit": str(limit),
-            "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Reset": str(int(now) + retry_after_seconds),
+            **rate_limit_headers(limit, remaining=0, reset=int(now) + retry_after_seconds),
         }
+
+
+def rate_limit_headers(limit: int, *, remaining: int, reset: int) -> dict[str, str]:
+    """``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset`` (Unix time in seconds worth retrying at)."""
+    return {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining), "X-RateLimit-Reset": str(reset)}
 
 
 # ---- a file that cannot be imported at all: a job's `failure`, or a 4xx on a direct request
@@ -122,3 +135,15 @@ class Stalled(FileRejected):
 
 class ImportCancelled(Exception):
     """Raised inside a run when the job was cancelled; the run stops and keeps what it wrote."""
+
+
+def failure_as_error(code: str, message: str) -> ContactsImportError:
+    """A failed job's ``failure`` as the error a direct request meets for it: a compatibility route
+    that waited for the job answers a file refused part-way as if it had been refused at once."""
+    kinds: tuple[type[ContactsImportError], ...] = (*FileRejected.__subclasses__(), InvalidOptions)
+    for kind in kinds:
+        if kind.code == code:
+            return kind(message)
+    refused = FileRejected(message)
+    refused.code = code
+    return refused

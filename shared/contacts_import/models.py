@@ -9,6 +9,7 @@ from typing import Any, Literal
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from contacts_import.compatible_names import with_our_names
 from contacts_import.errors import InvalidOptions
 from contacts_import.pipeline.fields import parse_target
 
@@ -60,16 +61,9 @@ class ImportOptions(_Model):
 
     @model_validator(mode="before")
     @classmethod
-    def _aliases(cls, data: Any) -> Any:
-        # Other import APIs spell "update" as a flag; we accept their spellings.
-        if isinstance(data, dict):
-            data = dict(data)
-            for alias in ("update_existing", "overwrite_existing"):
-                if alias in data:
-                    flag = data.pop(alias)
-                    if str(flag).strip().lower() in {"true", "1", "yes", "on"} or flag is True:
-                        data["on_existing"] = "update"
-        return data
+    def _their_names(cls, data: Any) -> Any:
+        # The names other import APIs give our options (folder_id, overwrite_existing, ...): one table.
+        return with_our_names(data) if isinstance(data, dict) else data
 
     @field_validator("list_id")
     @classmethod

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -215,3 +216,21 @@ def make_api_key(local_stack: LocalStackHandle) -> Iterator[Callable[..., str]]:
     yield make
     for key_hash in made:
         local_stack.remove_api_key(key_hash)
+
+
+@dataclass(frozen=True)
+class OwnAccount:
+    account_id: str
+    api_key: str
+
+    @property
+    def authorization(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+@pytest.fixture
+def own_account(make_api_key: Callable[..., str]) -> OwnAccount:
+    """An account of the test's own, with a key of every scope: its lists (the default one too)
+    start empty, and its imports in flight are its own."""
+    account_id = f"e2e-{uuid.uuid4().hex[:12]}"
+    return OwnAccount(account_id, make_api_key(account_id))

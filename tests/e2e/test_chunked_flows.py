@@ -8,12 +8,10 @@ that a file of a few thousand rows is many tasks."""
 from __future__ import annotations
 
 import hashlib
-import http.server
 import json
 import random
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,6 +26,7 @@ from contacts_import.service.notifications import SIGNATURE_HEADER, verify_signa
 from local_stack.dynamodb_local import DynamoDbLocal
 from local_stack.stack import LOCAL_API_KEY
 from tests.e2e.conftest import ROOT, LocalStackHandle, console_script, running_stack
+from tests.e2e.jobs import WebhookReceiver
 
 ROWS = 4000
 PIPELINE_TIMEOUT_SECONDS = 300
@@ -110,31 +109,12 @@ def test_a_file_in_many_chunks_counts_like_the_offline_validator(chunky_stack, t
 
 
 def test_the_webhook_reaches_a_receiver_on_this_machine_signed(chunky_stack):
-    received: list[tuple[dict[str, str], bytes]] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            received.append(
-                ({k.lower(): v for k, v in self.headers.items()}, self.rfile.read(int(self.headers["Content-Length"])))
-            )
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            return None
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-        job_id = post(chunky_stack, sample(300, seed=3), list_id=f"hook-{uuid.uuid4().hex[:8]}", webhook_url=url)
+    with WebhookReceiver() as receiver:
+        job_id = post(
+            chunky_stack, sample(300, seed=3), list_id=f"hook-{uuid.uuid4().hex[:8]}", webhook_url=receiver.url
+        )
         job = finished(chunky_stack, job_id)
-        give_up_at = time.monotonic() + 60
-        while not received and time.monotonic() < give_up_at:
-            time.sleep(0.2)
-    finally:
-        server.shutdown()
-    ((headers, body),) = received
+        ((headers, body),) = receiver.wait_for(1)
     secret = hashlib.sha256(LOCAL_API_KEY.encode()).hexdigest()
     assert verify_signature(secret, headers[SIGNATURE_HEADER.lower()], body, now=time.time())
     document = json.loads(body)

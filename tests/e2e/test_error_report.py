@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.e2e.conftest import LocalStackHandle
-from tests.e2e.test_import_flows import new_list, wait_for_end
+from tests.e2e.jobs import new_list, wait_for_end
 
 pytestmark = pytest.mark.e2e
 ROWS = 160

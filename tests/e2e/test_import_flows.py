@@ -8,20 +8,18 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 import requests
 
 from tests.e2e.conftest import LocalStackHandle
+from tests.e2e.jobs import PIPELINE_TIMEOUT_SECONDS, contact, new_list, wait_for_end
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-PIPELINE_TIMEOUT_SECONDS = 180  # waiting on a slow machine; nothing asserts how long it took
 CSV = (
     b"phone,name,email,company\n"
     b"(212) 736-5000,Jane Doe,jane@acme.com,Acme\n"
@@ -32,37 +30,11 @@ CSV = (
 )
 
 
-def new_list(tag: str) -> str:
-    return f"e2e-{tag}-{uuid.uuid4().hex[:8]}"
-
-
-def wait_for_end(stack: LocalStackHandle, job_id: str, api_key: str | None = None) -> dict[str, Any]:
-    """Poll the status document until the job ends, as a client would (with the local key, or
-    ``api_key``)."""
-    session = stack.session(api_key)
-    give_up_at = time.monotonic() + PIPELINE_TIMEOUT_SECONDS
-    seen_states = []
-    while time.monotonic() < give_up_at:
-        response = session.get(stack.url(f"/imports/{job_id}"), timeout=30)
-        assert response.status_code == 200, response.text
-        job = response.json()["data"]
-        seen_states.append(job["status"])
-        if job["status"] in ("completed", "failed", "cancelled"):
-            return job
-        time.sleep(0.3)
-    raise AssertionError(f"job {job_id} did not end; states seen {seen_states[-5:]}\n{stack.log_tail()}")
-
-
 def assert_csv_outcome(job: dict[str, Any]) -> None:
     counts = job["counts"]
     assert job["status"] == "completed", job
     assert (counts["total_rows"], counts["created"], counts["invalid"], counts["skipped_duplicates"]) == (5, 3, 1, 1)
     assert [(e["row"], e["code"]) for e in job["errors"]] == [(5, "invalid_phone")]
-
-
-def contact(stack: LocalStackHandle, list_id: str, phone: str) -> dict[str, Any] | None:
-    response = stack.session().get(stack.url(f"/lists/{list_id}/contacts/{quote(phone, safe='')}"), timeout=30)
-    return response.json()["data"] if response.status_code == 200 else None
 
 
 def test_text_csv_import_with_status_polling(local_stack: LocalStackHandle) -> None:

@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.e2e.conftest import LocalStackHandle
-from tests.e2e.test_import_flows import wait_for_end
+from tests.e2e.jobs import wait_for_end
 from tests.personal_data import CONTACTS_CSV, leaks
 
 pytestmark = pytest.mark.e2e

@@ -24,7 +24,7 @@ from contacts_import.api import imports_read, imports_write
 from contacts_import.auth.keys import record_for_key
 from contacts_import.store.api_keys import ApiKeyStore
 from local_stack.dynamodb_local import DynamoDbLocal
-from local_stack.moto_fidelity import serialize_s3_object_requests
+from local_stack.moto_fidelity import serialize_moto_requests
 from local_stack.resources import create_stack_resources
 from local_stack.template import LocalAccount, StackTemplate, load_template
 from tests.dynamodb import moto_beside, tables_of_this_test
@@ -165,7 +165,7 @@ def stack(template: StackTemplate, dynamodb_local: DynamoDbLocal, monkeypatch: p
     imports_write.deps.cache_clear()
     imports_write.idempotent_create.cache_clear()
     imports_read.deps.cache_clear()
-    serialize_s3_object_requests()  # object replacement holds under workers in threads, as in AWS
+    serialize_moto_requests()  # SQS and object replacement hold under workers in threads, as in AWS
     with moto_beside(dynamodb_local.endpoint), tables_of_this_test(template, dynamodb_local.endpoint):
         created = create_stack_resources(template, boto3.session.Session())
         keys_table = boto3.resource("dynamodb", region_name="us-east-1").Table(created.tables["ApiKeysTable"])

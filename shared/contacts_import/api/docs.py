@@ -10,12 +10,14 @@ authorization matrix to the scopes, schemathesis to the answers).
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from contacts_import.api.envelope import ErrorEnvelope
+from contacts_import.compatible_names import FLAG_OPTIONS, OPTION_NAMES
 from contacts_import.models import ImportOptions
 
 SECURITY_SCHEME = "apiKey"
@@ -53,6 +55,20 @@ _RATE_HEADERS: dict[str, dict[str, Any]] = {
     "X-RateLimit-Reset": {"description": "Unix time (seconds) worth retrying at.", "schema": {"type": "string"}},
 }
 _EXAMPLE_CSV = "phone,name,email\n(212) 736-5000,Jane Doe,jane@example.com\n"
+# On an accepted import of a route that reports its rate limit with every answer.
+RATE_LIMIT_HEADERS: dict[str, Any] = {
+    "X-RateLimit-Limit": {**_RATE_HEADERS["X-RateLimit-Limit"], "required": True},
+    "X-RateLimit-Remaining": {
+        "description": "Imports the account may still start now.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "X-RateLimit-Reset": {
+        "description": "Unix time (seconds) worth retrying at: now, while Remaining is above 0.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+}
 LOCATION: dict[str, Any] = {
     "Location": {"description": "The job's status URL: /imports/<job_id>.", "schema": {"type": "string"}}
 }
@@ -63,22 +79,26 @@ def requires(scope: str | None) -> list[dict[str, list[str]]]:
     return [{SECURITY_SCHEME: [scope] if scope else []}]
 
 
-def answers(success: dict[int, OpenAPIResponse], *errors: int) -> dict[int, OpenAPIResponse]:
+def answers(
+    success: dict[int, OpenAPIResponse], *errors: int, bodies: Mapping[int, tuple[str, Any]] | None = None
+) -> dict[int, OpenAPIResponse]:
     """The route's ``responses``: its successes, then ``errors`` and ALWAYS, every one in the error
-    envelope; every answer carries X-Request-ID."""
+    envelope unless ``bodies`` gives its status another (description, model), as a compatibility
+    route's dialect answers it; every answer carries X-Request-ID."""
     documented: dict[int, OpenAPIResponse] = {}
     for status, response in success.items():
         success_headers: dict[str, Any] = {"X-Request-ID": _REQUEST_ID, **response.get("headers", {})}
         documented[status] = {**response, "headers": success_headers}
-    for status in sorted({*errors, *ALWAYS}):
+    for status in sorted({*errors, *ALWAYS, *(bodies or {})}):
         headers: dict[str, Any] = {"X-Request-ID": _REQUEST_ID}
         if status == 429:
             headers["Retry-After"] = {**_RATE_HEADERS["Retry-After"], "required": True}
             headers |= {name: spec for name, spec in _RATE_HEADERS.items() if name != "Retry-After"}
+        description, model = (bodies or {}).get(status) or (_ERRORS[status], ErrorEnvelope)
         documented[status] = {
-            "description": _ERRORS[status],
+            "description": description,
             "headers": headers,
-            "content": {"application/json": {"model": ErrorEnvelope}},
+            "content": {"application/json": {"model": model}},
         }
     return documented
 
@@ -95,10 +115,25 @@ def _options_schema() -> dict[str, Any]:
     form fields, where every value is a string (booleans as true/false, lists comma-separated,
     mapping as a JSON string)."""
     schema = _options_json_schema()
-    return {
+    ours = {
         name: {k: copy.deepcopy(v) for k, v in spec.items() if k != "title"}
         for name, spec in schema["properties"].items()
     }
+    return {**ours, **_their_option_names(ours)}
+
+
+def _their_option_names(ours: dict[str, Any]) -> dict[str, Any]:
+    """The names other import APIs give our options (compatible_names), each described as ours."""
+    described: dict[str, Any] = {}
+    for theirs, our_name in OPTION_NAMES.items():
+        if our_name in FLAG_OPTIONS:
+            when_true, when_false = FLAG_OPTIONS[our_name]
+            meaning = f"true: {our_name}={when_true}; false: {our_name}={when_false}."
+            spec: dict[str, Any] = {"type": "boolean", "description": meaning}
+        else:
+            spec = {**copy.deepcopy(ours[our_name]), "description": f"Another import API's name for {our_name}."}
+        described[theirs] = spec
+    return described
 
 
 @cache
@@ -178,6 +213,19 @@ def import_request() -> dict[str, Any]:
             },
         },
     }
+
+
+def form_request(properties: dict[str, Any], required: list[str], example: dict[str, Any]) -> dict[str, Any]:
+    """A route's body as a multipart/form-data form, for its ``openapi_extensions``."""
+    schema = {"type": "object", "required": required, "properties": properties}
+    return {
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema, "example": example}}}
+    }
+
+
+def json_request(schema: dict[str, Any], example: dict[str, Any]) -> dict[str, Any]:
+    """A route's body as JSON, for its ``openapi_extensions``."""
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema, "example": example}}}}
 
 
 def upload_request() -> dict[str, Any]:

@@ -15,40 +15,40 @@ T = TypeVar("T")
 REQUEST_ID_HEADER = "X-Request-ID"
 
 
-class _Documented(BaseModel):
+class DocumentedModel(BaseModel):
     # These models document the answers (OpenAPI); each route's DataEnvelope[...] is a new model, and
     # building them all at import cost every cold start. They are built when the schema is asked for.
     model_config = ConfigDict(defer_build=True)
 
 
-class Meta(_Documented):
+class Meta(DocumentedModel):
     request_id: str
     ts: str
 
 
-class DataEnvelope(_Documented, Generic[T]):
+class DataEnvelope(DocumentedModel, Generic[T]):
     data: T
     meta: Meta
 
 
-class Pagination(_Documented):
+class Pagination(DocumentedModel):
     next_cursor: str | None
     limit: int
 
 
-class PageEnvelope(_Documented, Generic[T]):
+class PageEnvelope(DocumentedModel, Generic[T]):
     data: list[T]
     pagination: Pagination
     meta: Meta
 
 
-class ErrorBody(_Documented):
+class ErrorBody(DocumentedModel):
     code: str
     message: str
     details: dict[str, Any] | None = None
 
 
-class ErrorEnvelope(_Documented):
+class ErrorEnvelope(DocumentedModel):
     error: ErrorBody
     meta: Meta
 
@@ -76,6 +76,13 @@ def data_response(
     )
 
 
+def json_response(
+    event: APIGatewayProxyEvent, body: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """A JSON answer in another API's shape (a compatibility route's), with our X-Request-ID."""
+    return Response(status, content_types.APPLICATION_JSON, body, headers=_headers(event, headers))
+
+
 def page_response(event: APIGatewayProxyEvent, items: list[Any], next_cursor: str | None, limit: int) -> Response:
     body = {"data": items, "pagination": {"next_cursor": next_cursor, "limit": limit}, "meta": meta(event)}
     return Response(200, content_types.APPLICATION_JSON, body, headers=_headers(event, None))
@@ -89,13 +96,16 @@ def error_response(
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    # Error answers are serialized here (not by the route's response model): they must never fail.
     body = {"error": {"code": code, "message": message, "details": details}, "meta": meta(event)}
+    return error_body_response(event, status, body, headers)
+
+
+def error_body_response(
+    event: APIGatewayProxyEvent, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response:
+    # Error answers are serialized here (not by the route's response model): they must never fail.
     return Response(
-        status,
-        content_types.APPLICATION_JSON,
-        json.dumps(body, default=str),
-        headers=_headers(event, headers),
+        status, content_types.APPLICATION_JSON, json.dumps(body, default=str), headers=_headers(event, headers)
     )
 
 

@@ -12,11 +12,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from contacts_import.api.docs import LOCATION, answers, import_request, json_answer, requires, upload_request
 from contacts_import.api.envelope import DataEnvelope, data_response
-from contacts_import.api.requests import raw_body, read_import_request
-from contacts_import.api.resolver import caller, rest_event
+from contacts_import.api.requests import ImportRequest, raw_body, read_import_request
+from contacts_import.api.resolver import Caller, caller, rest_event
 from contacts_import.errors import InvalidOptions
 from contacts_import.models import ImportOptions, JobAccepted, JobStatus, UploadAccepted
 from contacts_import.service.create_import import (
@@ -59,6 +60,28 @@ def idempotent_create() -> Any:
     return idempotent_creator(deps().settings.idempotency_table, boto3.client("dynamodb", config=BOTO_CONFIG))
 
 
+def start_import(
+    event: APIGatewayProxyEvent, who: Caller, request: ImportRequest, options: ImportOptions
+) -> dict[str, Any]:
+    """Store the job and its file (the same job again for a repeated Idempotency-Key): the
+    JobAccepted document. Every route that imports a file sent in the request starts it here."""
+    key = event.headers.get("idempotency-key") or event.headers.get("Idempotency-Key")
+    direct = DirectImport(
+        account_id=who.account_id,
+        body=request.body,
+        file_name=request.file_name,
+        options=options,
+        idempotency_key=key,
+        signing_secret=who.key_hash,
+    )
+    if key:
+        accepted = idempotent_create()(direct, deps(), router.lambda_context)
+    else:
+        accepted = create_direct_import(direct, deps())
+    metrics.add_metric(name="ImportsAccepted", unit=MetricUnit.Count, value=1)
+    return accepted
+
+
 @router.post(
     "/imports",
     summary="Import a CSV sent in the request",
@@ -88,20 +111,7 @@ def post_import() -> Response[DataEnvelope[JobStatus] | DataEnvelope[JobAccepted
     who.require("imports:write")
     request = read_import_request(event)
     options = ImportOptions.parse(request.raw_options)
-    key = event.headers.get("idempotency-key") or event.headers.get("Idempotency-Key")
-    direct = DirectImport(
-        account_id=who.account_id,
-        body=request.body,
-        file_name=request.file_name,
-        options=options,
-        idempotency_key=key,
-        signing_secret=who.key_hash,
-    )
-    if key:
-        accepted = idempotent_create()(direct, deps(), router.lambda_context)
-    else:
-        accepted = create_direct_import(direct, deps())
-    metrics.add_metric(name="ImportsAccepted", unit=MetricUnit.Count, value=1)
+    accepted = start_import(event, who, request, options)
     job_id = accepted["job_id"]
     location = {"Location": status_url(job_id)}
     if options.wait:

@@ -9,6 +9,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
 from contacts_import.api import imports_read, imports_write
+from contacts_import.api.compatibility import routes as compatibility
 from contacts_import.api.docs import SECURITY_SCHEME
 from contacts_import.api.resolver import build_resolver
 
@@ -19,7 +20,7 @@ _POWERTOOLS_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError", "Res
 
 @cache
 def openapi_json() -> str:
-    app = build_resolver(imports_write.router, imports_read.router)
+    app = build_resolver(imports_write.router, compatibility.router, imports_read.router)
     document = json.loads(
         app.get_openapi_json_schema(
             title="contacts-import",

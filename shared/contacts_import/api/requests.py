@@ -44,6 +44,7 @@ class ImportRequest:
     body: bytes
     file_name: str
     raw_options: dict[str, Any]
+    from_rows: bool = False  # JSON rows, made a CSV whose header (row 1) is their keys
 
 
 def raw_body(event: APIGatewayProxyEvent) -> bytes:
@@ -87,32 +88,58 @@ def read_import_request(event: APIGatewayProxyEvent) -> ImportRequest:
     )
 
 
-def _multipart(body: bytes, content_type: str, options: dict[str, Any]) -> ImportRequest:
+@dataclass(frozen=True)
+class FormFile:
+    content: bytes
+    file_name: str | None
+
+
+@dataclass(frozen=True)
+class Form:
+    """A multipart/form-data body: its text fields (every value of a repeated one, in order) and
+    the file sent in the field ``file``, if any."""
+
+    fields: dict[str, list[str]]
+    file: FormFile | None
+
+
+def read_form(body: bytes, content_type: str) -> Form:
     message = BytesParser(policy=HTTP).parsebytes(
         b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
     )
     if not message.is_multipart():
         raise InvalidOptions("The multipart body could not be read (boundary missing or wrong).")
-    file_bytes: bytes | None = None
-    file_name = "contacts.csv"
+    fields: dict[str, list[str]] = {}
+    file: FormFile | None = None
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True) or b""
+        decoded = part.get_payload(decode=True)  # bytes for a part that is not itself multipart
+        payload = decoded if isinstance(decoded, bytes) else b""
         if name == "file":
-            file_bytes = payload
-            file_name = part.get_filename() or file_name
+            file = FormFile(payload, part.get_filename())
         elif isinstance(name, str):
             charset = part.get_content_charset() or "utf-8"
-            value = payload.decode(charset, errors="replace")
-            if name in LIST_OPTIONS and name in options:
-                previous = options[name]
-                options[name] = [*(previous if isinstance(previous, list) else [previous]), value]
-            else:
-                options[name] = value
-    if file_bytes is None:
+            fields.setdefault(name, []).append(payload.decode(charset, errors="replace"))
+    return Form(fields, file)
+
+
+def form_options(fields: dict[str, list[str]]) -> dict[str, Any]:
+    """Import options from form fields: a list option repeated is a list, any other its last value."""
+    return {name: values if name in LIST_OPTIONS and len(values) > 1 else values[-1] for name, values in fields.items()}
+
+
+def _multipart(body: bytes, content_type: str, options: dict[str, Any]) -> ImportRequest:
+    form = read_form(body, content_type)
+    if form.file is None:
         raise InvalidOptions("The multipart body has no 'file' field.", details={"option": "file"})
+    for name, value in form_options(form.fields).items():
+        if name in LIST_OPTIONS and name in options:
+            previous, added = options[name], value if isinstance(value, list) else [value]
+            options[name] = [*(previous if isinstance(previous, list) else [previous]), *added]
+        else:
+            options[name] = value
     options.pop("file_name", None)
-    return ImportRequest(file_bytes, file_name, options)
+    return ImportRequest(form.file.content, form.file.file_name or "contacts.csv", options)
 
 
 def _json(body: bytes, options: dict[str, Any]) -> ImportRequest:
@@ -133,7 +160,7 @@ def _json(body: bytes, options: dict[str, Any]) -> ImportRequest:
         data = text.encode("utf-8")
     else:
         data = rows_to_csv(document.pop("rows"))
-    return ImportRequest(data, file_name, {**options, **document})
+    return ImportRequest(data, file_name, {**options, **document}, from_rows=not has_csv)
 
 
 def rows_to_csv(rows: Any) -> bytes:

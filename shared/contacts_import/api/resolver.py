@@ -11,7 +11,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from contacts_import.api.envelope import error_response
+from contacts_import.api.dialects import spoken
+from contacts_import.api.envelope import error_body_response, error_response, meta
 from contacts_import.errors import ContactsImportError, Forbidden, Unauthorized
 
 logger = Logger(child=True)
@@ -57,8 +58,9 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
     def domain_error(error: ContactsImportError) -> Response:
         if error.status >= 500:
             logger.exception("Domain error answered as 5xx")
-        extra = getattr(error, "headers", None)
-        return error_response(app.current_event, error.status, error.api_code, error.message, error.details, extra)
+        # The route's dialect writes the answer: ours, or that of the API a compatibility route stands in for.
+        answer = spoken(app).answer(error, meta(app.current_event))
+        return error_body_response(app.current_event, answer.status, answer.body, getattr(error, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(error: RequestValidationError) -> Response:
@@ -80,11 +82,8 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
     def unexpected(error: Exception) -> Response:
         # The trace goes to the log with the request id; the client gets the id, never the trace.
         logger.exception("Unhandled error")
-        return error_response(
-            app.current_event,
-            500,
-            "internal_error",
-            "Something went wrong on our side; quote the request id when you report it.",
-        )
+        internal = ContactsImportError("Something went wrong on our side; quote the request id when you report it.")
+        answer = spoken(app).answer(internal, meta(app.current_event))
+        return error_body_response(app.current_event, answer.status, answer.body)
 
     return app

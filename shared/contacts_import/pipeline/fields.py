@@ -16,6 +16,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from contacts_import.compatible_names import FIELD_NAMES
+
 PHONE = "phone"
 NAME = "name"
 FIRST_NAME = "first_name"
@@ -154,6 +156,10 @@ def _folded(text: str) -> str:
 def header_key(header: str) -> str:
     """The comparison key of a header: lower case, no BOM or accents, no spaces or punctuation."""
     return _NOT_ALNUM.sub("", _folded(header))
+
+
+# The field names of the import APIs we stand in for ("business" is the company), from their one table.
+_EXACT.update({header_key(name): field for name, field in FIELD_NAMES.items()})
 
 
 def classify_header(header: str) -> HeaderMatch | None:

@@ -8,6 +8,7 @@ A direct body is checked at once (size, type, header) so that a file that can ne
 from __future__ import annotations
 
 import io
+import itertools
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +42,10 @@ from contacts_import.store.row_errors import RowErrorReader
 MAX_DIRECT_BODY_BYTES = 4 * 1024 * 1024
 WAIT_SECONDS = 10.0
 WAIT_POLL_SECONDS = 0.25
+# How long a compatibility route waits for its import to end before it answers 202 with the job
+# (docs/api.md, Compatibility): the APIs they stand in for answer small imports synchronously, and
+# API Gateway ends a request at 29 s, so what remains is left for the rest of the request.
+SYNCHRONOUS_WINDOW_SECONDS = 20.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,15 @@ def check_direct_body(body: bytes, options: ImportOptions) -> None:
         width = max(len(first.fields), len(options.headers or ()))
         plan_columns(first.fields if options.has_header else None, width, options)
     # An unreadable first row is left for the job to report, with its row number.
+
+
+def has_at_most_rows(body: bytes, options: ImportOptions, limit: int) -> bool:
+    """Whether the file holds at most ``limit`` data rows (blank records are not rows), read by the
+    pipeline's own reader no further than the first row too many."""
+    source = open_records(io.BytesIO(body), encoding=options.encoding, delimiter=options.delimiter)
+    rows = (r for r in source.records() if not isinstance(r, Record) or any(r.fields))
+    allowed = limit + 1 if options.has_header else limit
+    return sum(1 for _ in itertools.islice(rows, allowed + 1)) <= allowed
 
 
 def create_direct_import(request: DirectImport, deps: CreateDeps) -> dict[str, Any]:

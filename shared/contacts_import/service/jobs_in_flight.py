@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from contacts_import.errors import RateLimited
+from contacts_import.errors import RateLimited, rate_limit_headers
 from contacts_import.settings import CreateImportSettings
 from contacts_import.store.jobs import JobStore
 
@@ -27,16 +27,20 @@ def upload_expiry_seconds(settings: CreateImportSettings) -> int:
     return min(settings.upload_url_expiry_seconds, MAX_UPLOAD_URL_SECONDS)
 
 
+def jobs_in_flight(account_id: str, jobs: JobStore, settings: CreateImportSettings, now: float) -> int:
+    return jobs.count_in_flight(
+        account_id,
+        running_since_ms=int((now - IN_FLIGHT_HORIZON_SECONDS) * 1000),
+        awaiting_since_ms=int((now - upload_expiry_seconds(settings)) * 1000),
+    )
+
+
 def check_jobs_in_flight(account_id: str, jobs: JobStore, settings: CreateImportSettings) -> None:
     """Nothing, or RateLimited (429 with Retry-After and X-RateLimit-*) when the account already
     has ``settings.max_jobs_in_flight`` jobs in flight."""
     now = time.time()
     limit = settings.max_jobs_in_flight
-    in_flight = jobs.count_in_flight(
-        account_id,
-        running_since_ms=int((now - IN_FLIGHT_HORIZON_SECONDS) * 1000),
-        awaiting_since_ms=int((now - upload_expiry_seconds(settings)) * 1000),
-    )
+    in_flight = jobs_in_flight(account_id, jobs, settings, now)
     if in_flight >= limit:
         raise RateLimited(
             f"This account has {in_flight} imports in flight, the most it may have at once; "
@@ -46,3 +50,13 @@ def check_jobs_in_flight(account_id: str, jobs: JobStore, settings: CreateImport
             now=now,
             details={"jobs_in_flight": in_flight, "limit": limit},
         )
+
+
+def jobs_in_flight_headers(account_id: str, jobs: JobStore, settings: CreateImportSettings) -> dict[str, str]:
+    """X-RateLimit-* for an answer that is not a 429: the cap, the imports the account may still
+    start, and when retrying is worth it (now, while it may start some; a 429 says the rest)."""
+    now = time.time()
+    limit = settings.max_jobs_in_flight
+    remaining = max(0, limit - jobs_in_flight(account_id, jobs, settings, now))
+    reset = int(now) if remaining else int(now) + RETRY_AFTER_SECONDS
+    return rate_limit_headers(limit, remaining=remaining, reset=reset)
