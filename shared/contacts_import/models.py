@@ -224,7 +224,7 @@ class JobSummary(_Model):
     file_name: str | None
     dry_run: bool
     counts: Counts
-    consumed: Consumption
+    consumed: Consumption = Field(default_factory=Consumption)
     progress: float = Field(ge=0.0, le=1.0)
     error_count: int
     errors_url: str

@@ -32,7 +32,7 @@ from contacts_import.pipeline.fanout import (
 )
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer
 from contacts_import.pipeline.outcomes import RunContext, Tally
-from contacts_import.pipeline.shards import LEGACY, contact_key, shard_of_key, shard_spans
+from contacts_import.pipeline.shards import LEGACY, contact_key, shard_of, shard_of_key, shard_spans
 from tests.unit.helpers import CollectedErrors, MemoryList, run
 
 NOW = "2026-11-21T00:00:00.000Z"
@@ -414,3 +414,22 @@ def test_shard_spans_say_which_phones_of_which_shards_a_range_holds():
     ]
     assert [(s.shard, s.lo, s.hi) for s in shard_spans(None, None, LEGACY)] == [(0, None, None)]
     assert [(s.shard, s.lo, s.hi) for s in shard_spans("+1212", "+1650", LEGACY)] == [(0, "+1212", "+1650")]
+
+
+def test_a_range_of_several_shards_writes_each_batch_over_all_of_them():
+    class Recording(MemoryList):
+        def __init__(self) -> None:
+            super().__init__()
+            self.batches: list[list[str]] = []
+
+        def write(self, items: Sequence[dict[str, Any]]) -> None:
+            self.batches.append([item["phone"] for item in items])
+            super().write(items)
+
+    data = b"phone\n" + b"".join(f"+1{2125550000 + n}\n".encode() for n in range(800))
+    options = ImportOptions(phone_validation="possible")
+    fan = FanOut(data, options, Recording(), chunk_bytes=10**9, rows_per_range=10**9, shards=8)
+    assert fan.run_all().created == 800
+    first_batch = fan.contacts.batches[0]
+    assert {shard_of(phone, 8) for phone in first_batch} == set(range(8)), "one batch, every shard"
+    assert sorted(p for batch in fan.contacts.batches for p in batch) == sorted(fan.contacts.items)

@@ -44,7 +44,7 @@ from contacts_import.pipeline.outcomes import (
     decide,
 )
 from contacts_import.pipeline.reading import Record
-from contacts_import.pipeline.shards import LEGACY, contact_key, shard_of_key, shard_start
+from contacts_import.pipeline.shards import LEGACY, contact_key, shard_of, shard_of_key, shard_start
 
 # A BatchGetItem takes at most 100 keys: winners are decided 100 at a time.
 DECIDE_BATCH = 100
@@ -251,6 +251,30 @@ def first_occurrences(
         yield first, repeats
 
 
+def interleaved_first_occurrences(
+    runs: Iterable[Iterable[ContactDraft]], shards: int = LEGACY
+) -> Iterator[tuple[ContactDraft, int]]:
+    """``first_occurrences`` of a range, taken from its shards in turn: a range of several shards
+    then writes every batch over all of them at once (each shard is a partition key with a write
+    limit of its own), instead of one shard after another."""
+    if shards <= 1:
+        yield from first_occurrences(runs, shards)
+        return
+    slices: dict[int, list[list[ContactDraft]]] = {}
+    for run in runs:
+        for shard, drafts in groupby(run, key=lambda draft: shard_of(draft.phone, shards)):
+            slices.setdefault(shard, []).append(list(drafts))
+    streams = [first_occurrences(slices[shard], shards) for shard in sorted(slices)]
+    while streams:
+        still = []
+        for stream in streams:
+            taken = next(stream, None)
+            if taken is not None:
+                yield taken
+                still.append(stream)
+        streams = still
+
+
 def reduce_range(
     runs: Iterable[Iterable[ContactDraft]],
     contacts: ContactRepository,
@@ -268,7 +292,7 @@ def reduce_range(
     tally = Tally()
     pending: list[ContactDraft] = []
     batches = 0
-    for first, repeats in first_occurrences(runs, shards):
+    for first, repeats in interleaved_first_occurrences(runs, shards):
         tally.skipped_duplicates += repeats
         pending.append(first)
         if len(pending) >= DECIDE_BATCH:
