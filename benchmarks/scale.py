@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,7 +33,7 @@ BIN = Path(sys.executable).parent
 sys.path[:0] = [str(ROOT)]
 
 from benchmarks.generate import write_file  # noqa: E402
-from benchmarks.stack import batch_write_yardstick, local_stack  # noqa: E402
+from benchmarks.stack import RunningStack, batch_write_yardstick, local_stack  # noqa: E402
 from contacts_import.pipeline.shards import partition_key  # noqa: E402
 
 
@@ -62,15 +61,9 @@ def upload_and_wait(api: str, path: Path) -> tuple[dict[str, Any], float, float]
         time.sleep(1.0)  # as a client would; a status read costs the stack a little CPU too
 
 
-def shard_counts(stack: Any, list_id: str, shards: int) -> dict[str, int]:
+def shard_counts(stack: RunningStack, list_id: str, shards: int) -> dict[str, int]:
     """Contacts under each partition key of the list: how its writes were spread."""
-    table = boto3.resource(
-        "dynamodb",
-        endpoint_url=stack.aws_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    ).Table(stack.table_named("ContactsTable"))
+    table = stack.table("ContactsTable")
     counts: dict[str, int] = {}
     for shard in range(max(shards, 1)):
         key = partition_key("local", list_id, shard, shards)
@@ -144,14 +137,7 @@ def main() -> None:
     path = write_file(ROOT / "bench-data" / f"scale-{rows}.csv", rows)
     with local_stack(ROOT / "bench-data" / "scale-local-stack.log") as stack:
         job, seconds, upload_seconds = upload_and_wait(stack.api, path)
-        jobs = boto3.resource(
-            "dynamodb",
-            endpoint_url=stack.aws_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        ).Table(stack.table_named("JobsTable"))
-        stored = jobs.get_item(Key={"account_id": "local", "job_id": job["job_id"]})["Item"]
+        stored = stack.table("JobsTable").get_item(Key={"account_id": "local", "job_id": job["job_id"]})["Item"]
         spread = shard_counts(stack, "scale", int(stored.get("shards", 0)))
         yardstick = batch_write_yardstick(stack)
         stats = requests.get(f"{stack.api}/_local/stats", timeout=30).json()
