@@ -12,7 +12,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 
-.PHONY: install dynamodb-local local test test-unit test-integration test-e2e lint lint-template format invoke bench bench-scale build deploy clean
+.PHONY: bench-model install dynamodb-local local test test-unit test-integration test-e2e lint lint-template format invoke bench bench-scale build deploy clean
 
 install: $(STAMP)
 
@@ -67,9 +67,14 @@ test-e2e: $(STAMP) $(DYNAMODB_LOCAL_STAMP)
 bench: $(STAMP) $(DYNAMODB_LOCAL_STAMP)
 	$(BIN)/python -m benchmarks.run
 
-# A 100,000-row file through the local stack against DynamoDB Local's batch-write speed (ROWS=...).
+# The 10-million-row model (docs/architecture.md): CPU a row measured here, AWS's limits, the answer.
+bench-model: $(STAMP)
+	$(BIN)/python -m benchmarks.model
+
+# A 100,000-row file through the local stack against DynamoDB Local's batch-write speed (ROWS=...);
+# THROTTLE=100:1000 instead: a clean file through a DynamoDB throttled per partition key and table, by shards.
 bench-scale: $(STAMP) $(DYNAMODB_LOCAL_STAMP)
-	$(BIN)/python -m benchmarks.scale $(ROWS)
+	$(BIN)/python -m benchmarks.scale $(if $(THROTTLE),--throttle $(THROTTLE)) $(ROWS)
 
 # Bytecode goes into the artifacts: Lambda's code directories are read-only, so without it every cold
 # start compiles our modules again (about 35 ms). unchecked-hash: zips do not keep the source mtimes.

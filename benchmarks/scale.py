@@ -2,15 +2,23 @@
 Local takes batch writes (from as many parallel clients as give the most), both measured in one run.
 
     .venv/bin/python -m benchmarks.scale [ROWS]
+    .venv/bin/python -m benchmarks.scale --throttle 100:1000 [--shards 1,2,4,8,16] [ROWS]
 
 Starts the local stack on free ports (as `make local` would, default flags), uploads the generated
 file (benchmarks.generate, seeded: duplicates, invalid rows, quoted line breaks) through a presigned
 upload, and times it until the job has completed; then batch-writes contact-shaped items into the
-same DynamoDB Local from 1, 2, 4 and 8 clients. Prints both, their ratio, and how the job was cut up.
+same DynamoDB Local from 1, 2, 4 and 8 clients. Prints both, their ratio, how the job was cut up,
+how its list's contacts spread over its shards and what it consumed.
+
+With ``--throttle PARTITION:TABLE`` it sends a clean file (10,000 distinct phones by default)
+through stacks whose DynamoDB takes only that many writes a second a partition key and a table
+(``--throttle-dynamodb``, a scaled-down AWS), once for each shard count: the speed-up shards buy
+until the table's limit.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -18,7 +26,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +33,8 @@ BIN = Path(sys.executable).parent
 sys.path[:0] = [str(ROOT)]
 
 from benchmarks.generate import write_file  # noqa: E402
-from benchmarks.stack import batch_write_yardstick, local_stack  # noqa: E402
+from benchmarks.stack import RunningStack, batch_write_yardstick, local_stack  # noqa: E402
+from contacts_import.pipeline.shards import partition_key  # noqa: E402
 
 
 def upload_and_wait(api: str, path: Path) -> tuple[dict[str, Any], float, float]:
@@ -53,22 +61,88 @@ def upload_and_wait(api: str, path: Path) -> tuple[dict[str, Any], float, float]
         time.sleep(1.0)  # as a client would; a status read costs the stack a little CPU too
 
 
+def shard_counts(stack: RunningStack, list_id: str, shards: int) -> dict[str, int]:
+    """Contacts under each partition key of the list: how its writes were spread."""
+    table = stack.table("ContactsTable")
+    counts: dict[str, int] = {}
+    for shard in range(max(shards, 1)):
+        key = partition_key("local", list_id, shard, shards)
+        query: dict[str, Any] = {"KeyConditionExpression": "list_key = :k", "ExpressionAttributeValues": {":k": key}}
+        counts[key] = 0
+        while True:
+            page = table.query(Select="COUNT", **query)
+            counts[key] += page["Count"]
+            if "LastEvaluatedKey" not in page:
+                break
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return counts
+
+
+def clean_file(path: Path, rows: int) -> Path:
+    """Distinct valid phones, nothing to refuse: every row is a contact to write."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("phone,name,email\n")
+        for n in range(rows):
+            handle.write(f"+1{2125550000 + n},Person {n},person{n}@example.com\n")
+    return path
+
+
+def throttled(rows: int, limits: str, shard_counts_to_try: list[int]) -> None:
+    """The same clean file through stacks whose DynamoDB takes only ``limits`` (PARTITION:TABLE
+    writes a second): how fast it goes in with each number of shards."""
+    path = clean_file(ROOT / "bench-data" / f"clean-{rows}.csv", rows)
+    results = []
+    for shards in shard_counts_to_try:
+        log = ROOT / "bench-data" / f"throttled-{shards}-local-stack.log"
+        with local_stack(log, "--throttle-dynamodb", limits, "--parameter-overrides", f"ListShards={shards}") as stack:
+            job, seconds, _ = upload_and_wait(stack.api, path)
+            stats = requests.get(f"{stack.api}/_local/stats", timeout=30).json()
+        results.append(
+            {
+                "shards": shards,
+                "status": job["status"],
+                "created": job["counts"]["created"],
+                "seconds": round(seconds, 1),
+                "rows_per_s": round(rows / seconds),
+                "writes_refused_by_the_throttle": stats["dynamodb"]["throttled_writes"],
+            }
+        )
+        print(json.dumps(results[-1]), flush=True)
+    partition, _, table = limits.partition(":")
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "partition_writes_per_s": float(partition),
+                "table_writes_per_s": float(table or "inf"),
+                "runs": results,
+                "load_average": os.getloadavg()[0],
+            },
+            indent=2,
+        )
+    )
+
+
 def main() -> None:
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    parser = argparse.ArgumentParser(prog="make bench-scale", description=__doc__)
+    parser.add_argument("rows", nargs="?", type=int, default=None)
+    parser.add_argument("--throttle", metavar="PARTITION:TABLE", help="the throttled run, at these writes a second")
+    parser.add_argument("--shards", default="1,2,4,8,16", help="shard counts of the throttled run")
+    options = parser.parse_args()
+    if options.throttle:
+        throttled(options.rows or 10_000, options.throttle, [int(n) for n in options.shards.split(",")])
+        return
+    rows = options.rows or 100_000
     path = write_file(ROOT / "bench-data" / f"scale-{rows}.csv", rows)
     with local_stack(ROOT / "bench-data" / "scale-local-stack.log") as stack:
         job, seconds, upload_seconds = upload_and_wait(stack.api, path)
-        jobs = boto3.resource(
-            "dynamodb",
-            endpoint_url=stack.aws_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        ).Table(stack.table_named("JobsTable"))
-        stored = jobs.get_item(Key={"account_id": "local", "job_id": job["job_id"]})["Item"]
+        stored = stack.table("JobsTable").get_item(Key={"account_id": "local", "job_id": job["job_id"]})["Item"]
+        spread = shard_counts(stack, "scale", int(stored.get("shards", 0)))
         yardstick = batch_write_yardstick(stack)
         stats = requests.get(f"{stack.api}/_local/stats", timeout=30).json()
     e2e, rate = rows / seconds, yardstick.items_per_s
+    created = max(job["counts"]["created"], 1)
     report = {
         "rows": rows,
         "file_mb": round(path.stat().st_size / 1e6, 1),
@@ -76,6 +150,11 @@ def main() -> None:
         "counts": job["counts"],
         "chunks": int(stored.get("map_tasks", 0)),
         "ranges": len(stored.get("ranges") or []),
+        "shards": len(spread),
+        "contacts_per_shard": {"min": min(spread.values()), "max": max(spread.values())},
+        "consumed": job["consumed"],
+        "write_units_per_created": round(job["consumed"]["write_units"] / created, 3),
+        "read_units_per_created": round(job["consumed"]["read_units"] / created, 3),
         "seconds_end_to_end": round(seconds, 1),
         "seconds_upload": round(upload_seconds, 1),
         "e2e_rows_per_s": round(e2e),

@@ -41,6 +41,17 @@ class RunningStack:
         client = dynamodb_client(self.aws_endpoint)
         return next(name for name in client.list_tables()["TableNames"] if name.endswith(suffix))
 
+    def table(self, suffix: str) -> Any:
+        """The stack's table whose name ends with ``suffix``, as a boto3 resource table."""
+        resource = boto3.resource(
+            "dynamodb",
+            endpoint_url=self.aws_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        return resource.Table(self.table_named(suffix))
+
 
 def free_port() -> int:
     with socket.socket() as probe:

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from contacts_import.logs import service_logger, values_kept_out
 from contacts_import.service.pipeline_deps import PipelineDeps
-from contacts_import.service.process_chunk import chunk_deps, process_task
+from contacts_import.service.process_chunk import chunk_deps, process_task, publish_consumed
 from contacts_import.store.task_queue import Task
 
 logger = service_logger()
@@ -33,7 +33,7 @@ def deps() -> PipelineDeps:
 def record_handler(record: SQSRecord) -> None:
     task = Task.from_message(record.body)
     try:
-        process_task(task, deps())
+        publish_consumed(metrics, process_task(task, deps()))
     except Exception:
         logger.exception(
             "Task failed; its message comes back for a retry",

@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-throttle", action="store_true", help="ignore the API's MethodSettings throttling")
     run.add_argument("--verbose-aws", action="store_true", help="log every call to the AWS endpoint")
     run.add_argument(
+        "--throttle-dynamodb",
+        metavar="PARTITION[:TABLE]",
+        default=None,
+        help="refuse DynamoDB writes over this many items a second a partition key (and a table), as AWS does",
+    )
+    run.add_argument(
         "--dynamodb-endpoint",
         default=None,
         help="serve DynamoDB from this running endpoint instead of starting DynamoDB Local",
@@ -103,8 +109,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_stack(options: argparse.Namespace, overrides: dict[str, str]) -> int:
+    from local_stack.dynamodb_throttle import WriteLimits
     from local_stack.stack import LocalStack, StackConfig, StartupError
     from local_stack.template import LocalAccount, TemplateError
+
+    try:
+        limits = WriteLimits.parse(options.throttle_dynamodb) if options.throttle_dynamodb else None
+    except ValueError:
+        print(
+            f"contacts-import-local: --throttle-dynamodb takes PARTITION[:TABLE] items a second, above 0, "
+            f"not {options.throttle_dynamodb!r}",
+            file=sys.stderr,
+        )
+        return 2
 
     config = StackConfig(
         template_path=options.template,
@@ -119,6 +136,7 @@ def run_stack(options: argparse.Namespace, overrides: dict[str, str]) -> int:
         env_vars_file=options.env_vars,
         verbose_aws=options.verbose_aws,
         dynamodb_endpoint=options.dynamodb_endpoint,
+        throttle_dynamodb=limits,
         stack_name=options.stack_name or LocalAccount.stack_name,
     )
     stop_requested = threading.Event()

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 from local_stack.aws_endpoint import AwsEndpointServer
 from local_stack.dynamodb_local import DynamoDbLocal, DynamoDbLocalError, answers, table_names
+from local_stack.dynamodb_throttle import WriteLimits
 from local_stack.event_sources import (
     LOCAL_ASYNC_RETRY_DELAYS_SECONDS,
     AsyncInvoker,
@@ -75,6 +76,8 @@ class StackConfig:
     dynamodb_endpoint: str | None = None
     # Physical names are <stack name>-<LogicalId>: stacks sharing one DynamoDB need names of their own.
     stack_name: str = LocalAccount.stack_name
+    # DynamoDB's write limits, scaled down, in front of the engine (make bench-scale's throttled run).
+    throttle_dynamodb: WriteLimits | None = None
 
     @property
     def aws_endpoint(self) -> str:
@@ -144,6 +147,9 @@ class LocalStack:
         self._aws_endpoint: AwsEndpointServer | None = None
         self._dynamodb_local: DynamoDbLocal | None = None
         self.dynamodb_endpoint: str | None = config.dynamodb_endpoint
+        # Where the functions and the AWS endpoint send DynamoDB requests: the engine, or a throttle.
+        self.dynamodb_front: str | None = None
+        self._throttle: Any = None
         self.failure: str | None = None  # why the stack stopped serving by itself
         self._failed = threading.Event()
         self._api_server: Any = None
@@ -190,6 +196,7 @@ class LocalStack:
             except DynamoDbLocalError as exc:
                 raise StartupError(str(exc)) from None
             self.dynamodb_endpoint = self._dynamodb_local.endpoint
+        self.dynamodb_front = self._start_throttle() if config.throttle_dynamodb else self.dynamodb_endpoint
         for function_id, spec in template.functions.items():
             overrides = env_file_overrides(config.env_vars_file, function_id) if config.env_vars_file else {}
             self.runtimes[function_id] = FunctionRuntime(
@@ -199,7 +206,7 @@ class LocalStack:
                 sink=self.sink,
                 max_workers=config.max_workers,
                 environment_overrides=overrides,
-                dynamodb_endpoint=self.dynamodb_endpoint,
+                dynamodb_endpoint=self.dynamodb_front,
             )
         self._start_aws_endpoint()
         if self._dynamodb_local is not None:
@@ -232,8 +239,29 @@ class LocalStack:
         if not self.config.verbose_aws:
             # One line per AWS call would bury the functions' own output.
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._aws_endpoint = AwsEndpointServer(self.config.host, self.config.aws_port, self.dynamodb_endpoint)
+        self._aws_endpoint = AwsEndpointServer(self.config.host, self.config.aws_port, self.dynamodb_front)
         self._aws_endpoint.start()
+
+    def _start_throttle(self) -> str:
+        """A front that throttles writes as DynamoDB does, scaled down (``dynamodb_throttle``)."""
+        from werkzeug.serving import make_server
+
+        from local_stack.aws_endpoint import DynamoDbForwarder
+        from local_stack.dynamodb_throttle import Throttle, ThrottledDynamoDb
+
+        assert self.dynamodb_endpoint is not None and self.config.throttle_dynamodb is not None
+        hash_keys = {table.name: table.hash_key for table in self.template.tables.values()}
+        front = ThrottledDynamoDb(
+            DynamoDbForwarder(self.dynamodb_endpoint), Throttle(self.config.throttle_dynamodb, hash_keys)
+        )
+        self._throttle = make_server(self.config.host, 0, front, threaded=True)
+        threading.Thread(target=self._throttle.serve_forever, name="dynamodb throttle", daemon=True).start()
+        limits = self.config.throttle_dynamodb
+        self.log(
+            f"DynamoDB writes throttled: {limits.partition_writes:g} items/s a partition key, "
+            f"{limits.table_writes:g} items/s a table"
+        )
+        return f"http://{self.config.host}:{self._throttle.server_port}"
 
     def _watch_dynamodb_local(self) -> None:
         engine = self._dynamodb_local
@@ -326,6 +354,8 @@ class LocalStack:
         return {
             "dynamodb": {
                 "endpoint": self.dynamodb_endpoint,
+                "front": self.dynamodb_front,
+                "throttled_writes": self._throttle.app.throttle.refused if self._throttle else 0,
                 "dynamodb_local_pid": self._dynamodb_local.pid if self._dynamodb_local else None,
                 "requests_through_aws_endpoint": self._aws_endpoint.forwarded if self._aws_endpoint else 0,
             },
@@ -355,6 +385,8 @@ class LocalStack:
         steps += [(pump.name, partial(pump.join, POLL_JOIN_SECONDS)) for pump in self._pumps]
         if self._aws_endpoint is not None:
             steps.append(("the AWS endpoint", self._aws_endpoint.stop))
+        if self._throttle is not None:
+            steps.append(("the DynamoDB throttle", self._throttle.shutdown))
         if self._dynamodb_local is not None:
             steps.append(("DynamoDB Local", self._dynamodb_local.stop))
         for what, step in steps:

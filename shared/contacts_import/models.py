@@ -205,6 +205,15 @@ class Failure(_Model):
     message: str
 
 
+class Consumption(_Model):
+    """What a job's tasks cost in AWS so far: DynamoDB capacity units as DynamoDB reported them
+    consumed, and S3 requests, each task's counted once (its first recorded run)."""
+
+    write_units: float = 0.0
+    read_units: float = 0.0
+    s3_requests: int = 0
+
+
 class JobSummary(_Model):
     """A job in ``GET /imports``: its status document without the row errors."""
 
@@ -215,6 +224,7 @@ class JobSummary(_Model):
     file_name: str | None
     dry_run: bool
     counts: Counts
+    consumed: Consumption = Field(default_factory=Consumption)
     progress: float = Field(ge=0.0, le=1.0)
     error_count: int
     errors_url: str

@@ -57,6 +57,15 @@ class PipelineSettings(EnvironmentSettings):
     chunk_bytes: int = 4 * 1024 * 1024
     rows_per_range: int = 10_000
     max_ranges: int = 1000
+    # The shards of a list that an import makes (template parameter ListShards; docs/architecture.md
+    # says why 64). A list keeps the shards it was made with.
+    list_shards: int = 64
+    # A job's hold on a shard lasts this long from a task's taking it: longer than the chunk worker
+    # may run (its Timeout), so that a live task never outlives its lease (see store.leases).
+    lease_seconds: int = 900
+    # A task that meets another import's shards comes back after this many seconds, and as many again
+    # at most (jitter).
+    busy_shard_retry_seconds: int = 15
     event_bus_name: str = "default"
     webhook_inline_attempts: int = 3
     webhook_max_attempts: int = 8

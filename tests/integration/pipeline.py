@@ -131,8 +131,21 @@ class Pipeline:
         assert job is not None
         return job
 
+    def store(self, list_id: str) -> ContactStore:
+        """The list's contacts as the API reads them: its shards from the list's item."""
+        return self.deps.contacts("local", list_id, shards=self.deps.lists.shards("local", list_id))
+
+    def stored(self, list_id: str) -> dict[str, dict[str, Any]]:
+        """The list's contacts as stored, by phone (the jobs that created and last wrote each kept)."""
+        store, items, cursor = self.store(list_id), {}, None
+        while True:
+            page, cursor = store.page(1000, cursor)
+            items.update({item["phone"]: plain(item) for item in page})
+            if not cursor:
+                return items
+
     def contacts(self, list_id: str) -> dict[str, dict[str, Any]]:
-        store = ContactStore(self.deps.dynamodb, self.deps.settings.contacts_table, "local", list_id)
+        store = self.store(list_id)
         items, cursor = {}, None
         while True:
             page, cursor = store.page(1000, cursor)

@@ -1,44 +1,54 @@
-"""Two jobs importing into one list at the same time: every phone is counted ``created`` by exactly
-one of them, and the list's size counts each contact once.
+"""Imports into one list at once: one writer job per shard of the list (its lease), taken before a
+reduce reads the list and let go of when no task of the phase needs it any more, or with the job's
+end. Every phone is created by exactly one job, every count is exact, and a job that dies holding a
+shard loses it when its lease runs out.
 
-The chunk queue is driven by hand so that one job's reduce reads the list, then the other job's
-reduce reads and writes the same phones, and only then the first one writes."""
+The chunk queue is driven by hand, so that one job's reduce holds a shard while the other job's
+tasks for it arrive; a task that meets a held shard is sent again (``busy_shard_retry_seconds`` is
+0 here: it is visible again at once)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
 from contacts_import.clock import utc_now
-from contacts_import.pipeline.outcomes import GuardedWrite
+from contacts_import.pipeline.shards import LEGACY, partition_key, shard_of, shard_spans
 from contacts_import.service.process_chunk import process_task
 from contacts_import.service.sweep_jobs import sweep
-from contacts_import.store.contacts import ContactsContended, ContactStore
-from contacts_import.store.dynamo import MAX_UNPROCESSED_ROUNDS
+from contacts_import.store import contacts as contacts_module
+from contacts_import.store.leases import held_by
 from contacts_import.store.task_queue import Task
 from contacts_import.store.tasks import MAP, REDUCE
 from tests.integration.pipeline import Pipeline
-from tests.integration.test_job_ends import MIXED_ENCODINGS, coarse, later
+
+SHARDS = 4
 
 
 def phones_file(numbers: range, label: str) -> bytes:
     return b"phone,name\n" + b"".join(f"+1212555{n:04d},{label} {n}\n".encode() for n in numbers)
 
 
-# Three batches of 100 phones each: FIRST decides 0-99, 100-199, 200-299; SECOND 150-249,
-# 250-349, 350-449. The list holds 100-199 already; 200-299 are new to both.
+# FIRST is 0-299, SECOND 150-449; the list holds 100-199 already.
 FIRST = phones_file(range(0, 300), "First")
 SECOND = phones_file(range(150, 450), "Second")
 OLD = phones_file(range(100, 200), "Old")
+# Valid UTF-8 at first, then bytes that are not, past the 64 KiB that decide the encoding: refused
+# part-way, the rows before it imported.
+MIXED_ENCODINGS = (
+    "phone,name\n+12125550000,Zoë\n".encode()
+    + b"".join(f"+1212555{n:04d},x\n".encode() for n in range(1, 300))
+    + b"+12125550003,again\n" * 4_000
+    + b"+12125559999,Bj\xf6rn\n"
+)
 
 
 @pytest.fixture
 def pipeline(stack) -> Pipeline:
-    # One range per job (each reduce task is the whole file), a few chunks each.
-    return Pipeline(stack, chunk_bytes=2000, rows_per_range=10_000)
+    # Four shards, ranges of about 40 rows: each job's reduce is many tasks on parts of shards.
+    return Pipeline(stack, chunk_bytes=2000, rows_per_range=40, list_shards=SHARDS, busy_shard_retry_seconds=0)
 
 
 def imported(pipeline: Pipeline, data: bytes, **options: Any) -> str:
@@ -61,43 +71,15 @@ def mapped(pipeline: Pipeline, *job_ids: str) -> dict[str, list[Task]]:
     return reduces
 
 
-def reducing_jobs(pipeline: Pipeline, list_id: str) -> set[str]:
-    table = pipeline.deps.dynamodb.Table(pipeline.deps.settings.lists_table)
-    item = table.get_item(Key={"account_id": "local", "list_id": list_id}, ConsistentRead=True).get("Item") or {}
-    return set(item.get("reducing_jobs", ()))
-
-
-def interleaved(monkeypatch, read: int, run_between: Callable[[], None]) -> None:
-    """``run_between`` is called right after the ``read``-th read of the list, before what was read
-    is written: another job's reads and writes fall between that read and its write."""
-    original = ContactStore.find_existing
-    reads = {"seen": 0}
-
-    def find_existing(self, phones):
-        found = original(self, phones)
-        reads["seen"] += 1
-        if reads["seen"] == read:
-            run_between()
-        return found
-
-    monkeypatch.setattr(ContactStore, "find_existing", find_existing)
+def list_item(pipeline: Pipeline, list_id: str) -> dict[str, Any]:
+    return pipeline.deps.leases.item("local", list_id)
 
 
 def stored_by_creator(pipeline: Pipeline, list_id: str) -> dict[str, int]:
-    """How many of the list's contacts each job created, from a Query of the whole list."""
-    table = pipeline.deps.dynamodb.Table(pipeline.deps.settings.contacts_table)
-    query: dict[str, Any] = {
-        "KeyConditionExpression": "list_key = :k",
-        "ExpressionAttributeValues": {":k": f"local#{list_id}"},
-    }
     creators: dict[str, int] = {}
-    while True:
-        page = table.query(**query)
-        for item in page["Items"]:
-            creators[item["created_job_id"]] = creators.get(item["created_job_id"], 0) + 1
-        if "LastEvaluatedKey" not in page:
-            return creators
-        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for contact in pipeline.stored(list_id).values():
+        creators[contact["created_job_id"]] = creators.get(contact["created_job_id"], 0) + 1
+    return creators
 
 
 def assert_adds_up(counts: dict[str, int]) -> None:
@@ -106,180 +88,213 @@ def assert_adds_up(counts: dict[str, int]) -> None:
 
 
 @pytest.mark.parametrize("on_existing", ["skip", "update"])
-def test_two_jobs_reducing_into_one_list_at_once_count_each_contact_once(pipeline, monkeypatch, on_existing):
+def test_two_jobs_on_one_list_write_a_shard_one_at_a_time_and_count_each_contact_once(pipeline, on_existing):
     old = imported(pipeline, OLD, list_id="shared")
     first = pipeline.start(FIRST, list_id="shared", on_existing=on_existing)
     second = pipeline.start(SECOND, list_id="shared", on_existing=on_existing)
     reduces = mapped(pipeline, first, second)
-    assert reducing_jobs(pipeline, "shared") == {first, second}, "each announced before its first reduce"
 
-    guarded: list[int] = []
-    original_guarded = ContactStore.write_unless_changed
-
-    def write_unless_changed(self, writes: list[GuardedWrite]) -> set[str]:
-        guarded.append(len(writes))
-        return original_guarded(self, writes)
-
-    monkeypatch.setattr(ContactStore, "write_unless_changed", write_unless_changed)
-
-    def second_reduces() -> None:
-        for task in reduces[second]:
-            process_task(task, pipeline.deps)
-
-    # The first job reads 200-299 as missing (its third read); the second then reads and writes all
-    # its phones, 200-299 among them, still missing; only then does the first write what it read.
-    interleaved(monkeypatch, 3, second_reduces)
-    for task in reduces[first]:
+    # FIRST's first reduce takes its shard; SECOND's tasks on that shard find it held and are sent
+    # again, the others run; then FIRST runs the rest, and whatever was sent again.
+    process_task(reduces[first][0], pipeline.deps)
+    held = held_by(list_item(pipeline, "shared"), first)
+    assert held, "the first job holds the shard its task wrote"
+    for task in reduces[second]:
+        process_task(task, pipeline.deps)
+    sent_again = [task for task in pipeline.take() if task.job_id == second]
+    assert sent_again, "a task on a shard the other job held came back"
+    for task in reduces[first][1:] + sent_again:
         process_task(task, pipeline.deps)
     pipeline.drain()
 
     a, b = pipeline.job(first), pipeline.job(second)
     assert (a["status"], b["status"]) == ("completed", "completed")
-    assert guarded, "both jobs reduced while the other was announced: their writes were guarded"
     creators = stored_by_creator(pipeline, "shared")
     assert creators == {old: 100, first: a["counts"]["created"], second: b["counts"]["created"]}
     # 450 phones in all, 100 of them in the list before: 350 created, each by one job.
-    assert (a["counts"]["created"], b["counts"]["created"]) == (100, 250)
+    assert a["counts"]["created"] + b["counts"]["created"] == 350
     kept = "updated" if on_existing == "update" else "skipped_existing"
-    # FIRST: 100-199 (old) and 200-299 (created by SECOND between its read and its write).
-    assert (a["counts"][kept], b["counts"][kept]) == (200, 50)
+    assert a["counts"]["created"] + a["counts"][kept] == 300 and b["counts"]["created"] + b["counts"][kept] == 300
     for job in (a, b):
         assert_adds_up(job["counts"])
     assert pipeline.deps.lists.total_contacts("local", "shared") == 450 == sum(creators.values())
-    assert b["total_contacts"] == 100 + b["counts"]["created"], "the second job ended first"
-    assert a["total_contacts"] == 450
-    assert reducing_jobs(pipeline, "shared") == set(), "each job left with its end"
+    assert max(a["total_contacts"], b["total_contacts"]) == 450
+    item = list_item(pipeline, "shared")
+    assert held_by(item, first) == held_by(item, second) == [], "each job let go of its shards"
 
 
-def test_one_job_at_a_time_writes_in_batches_and_leaves_the_list_with_its_end(pipeline, monkeypatch):
-    imported(pipeline, OLD, list_id="alone")
-    job_id = pipeline.start(FIRST, list_id="alone")
-    reduces = mapped(pipeline, job_id)
-    assert reducing_jobs(pipeline, "alone") == {job_id}
-
-    batches: list[int] = []
-    original_write = ContactStore.write
-    monkeypatch.setattr(
-        ContactStore, "write", lambda self, items: (batches.append(len(items)), original_write(self, items))
-    )
-
-    def no_guarded_writes(self, writes):
-        raise AssertionError("a job alone on its list writes in batches")
-
-    monkeypatch.setattr(ContactStore, "write_unless_changed", no_guarded_writes)
-    for task in reduces[job_id]:
+def test_a_job_lets_go_of_a_shard_once_no_task_of_its_phase_needs_it(pipeline):
+    job_id = pipeline.start(FIRST, list_id="let-go")
+    (reduces,) = mapped(pipeline, job_id).values()
+    shards_of = {task.number: set(_task_shards(pipeline, job_id, task.number)) for task in reduces}
+    first = reduces[0]
+    process_task(first, pipeline.deps)
+    others = set().union(*(shards_of[t.number] for t in reduces[1:]))
+    expected_held = sorted(shards_of[first.number] & others)
+    assert held_by(list_item(pipeline, "let-go"), job_id) == expected_held
+    for task in reduces[1:]:
         process_task(task, pipeline.deps)
     pipeline.drain()
-    job = pipeline.job(job_id)
-    assert job["status"] == "completed" and job["counts"]["created"] == 200
-    assert sum(batches) == 200
-    assert reducing_jobs(pipeline, "alone") == set()
-    assert pipeline.deps.lists.total_contacts("local", "alone") == 300
+    assert pipeline.job(job_id)["status"] == "completed"
+    assert held_by(list_item(pipeline, "let-go"), job_id) == []
+
+
+def _task_shards(pipeline: Pipeline, job_id: str, number: int) -> list[int]:
+    lo, hi = pipeline.job(job_id)["ranges"][number]
+    return [span.shard for span in shard_spans(lo, hi, SHARDS)]
 
 
 @pytest.mark.parametrize("ending", ["failed part-way", "cancelled", "stalled"])
-def test_a_job_that_does_not_complete_leaves_the_list_with_its_end(pipeline, ending):
-    if ending == "failed part-way":  # planned failed, it still reduces the rows before the bad bytes
-        pipeline = coarse(pipeline)
+def test_a_job_that_does_not_complete_lets_go_of_its_shards_with_its_end(pipeline, ending):
     job_id = pipeline.start(MIXED_ENCODINGS if ending == "failed part-way" else FIRST, list_id="ends")
-    reduces = mapped(pipeline, job_id)
-    assert reducing_jobs(pipeline, "ends") == {job_id}
-    assert pipeline.deps.lists.get("local", "ends") is None, "a list without a finished import is not found"
+    reduces = mapped(pipeline, job_id)[job_id]
+    process_task(reduces[0], pipeline.deps)
+    assert held_by(list_item(pipeline, "ends"), job_id), "it holds a shard while it runs"
     if ending == "cancelled":
         pipeline.deps.jobs.cancel("local", job_id, now=utc_now())
     if ending == "stalled":
-        report = sweep(pipeline.deps, resend_after_minutes=35, stalled_after_minutes=60, now=later(61))
-        assert report.stalled == 1  # its reduce tasks were lost
+        report = sweep(pipeline.deps, resend_after_minutes=35, stalled_after_minutes=60, now=_later(61))
+        assert report.stalled == 1  # its other reduce tasks were lost
     else:
-        for task in reduces[job_id]:
+        for task in reduces[1:]:
             process_task(task, pipeline.deps)
         pipeline.drain()
     job = pipeline.job(job_id)
     expected = {"failed part-way": "failed", "cancelled": "cancelled", "stalled": "failed"}[ending]
     assert (job["status"], job["ended"]) == (expected, True)
-    assert reducing_jobs(pipeline, "ends") == set()
+    assert held_by(list_item(pipeline, "ends"), job_id) == []
 
 
-def test_a_dry_run_does_not_announce_itself(pipeline):
+def _later(minutes: int):
+    from datetime import UTC, datetime, timedelta
+
+    return datetime.now(UTC) + timedelta(minutes=minutes)
+
+
+def test_a_dry_run_takes_no_lease(pipeline):
     job_id = pipeline.start(FIRST, list_id="dry", dry_run="true")
-    mapped(pipeline, job_id)
-    assert reducing_jobs(pipeline, "dry") == set()
+    for task in mapped(pipeline, job_id)[job_id]:
+        process_task(task, pipeline.deps)
+        assert held_by(list_item(pipeline, "dry"), job_id) == []
+    pipeline.drain()
+    assert pipeline.job(job_id)["counts"]["created"] == 300
 
 
-def test_guarded_writes_go_in_transactions_of_at_most_100_and_say_which_contacts_changed(pipeline, monkeypatch):
-    deps = pipeline.deps
-    store = deps.contacts("local", "guarded")
-    stale = {"phone": "+12125550000", "created_job_id": "job-a", "import_job_id": "job-a", "list_id": "guarded"}
-    store.write([{**stale, "created_job_id": "job-b", "import_job_id": "job-b"}])  # another job created it
-    sizes: list[int] = []
-    client = deps.dynamodb_client
-    original = client.transact_write_items
-
-    def transact_write_items(**request):
-        sizes.append(len(request["TransactItems"]))
-        return original(**request)
-
-    monkeypatch.setattr(client, "transact_write_items", transact_write_items)
-    writes = [GuardedWrite({**stale, "phone": f"+1212555{n:04d}"}, None) for n in range(250)]
-    assert store.write_unless_changed(writes) == {"+12125550000"}
-    assert max(sizes) <= 100
-    assert sizes == [100, 99, 100, 50], "a cancelled transaction is sent again without what changed"
-    assert store.get("+12125550000")["created_job_id"] == "job-b"
-    assert len(store.find_existing([f"+1212555{n:04d}" for n in range(1, 100)])) == 99
-
-
-def test_a_job_that_came_and_went_between_a_read_and_its_write_is_seen(pipeline, monkeypatch):
-    first = pipeline.start(FIRST, list_id="came-and-went")
-    reduces = mapped(pipeline, first)
-    second: list[str] = []
-
-    def a_whole_job() -> None:  # announced after our last look, ended before our write
-        second.append(imported(pipeline, SECOND, list_id="came-and-went"))
-        assert reducing_jobs(pipeline, "came-and-went") == {first}
-
-    interleaved(monkeypatch, 3, a_whole_job)
-    for task in reduces[first]:
+def test_a_shard_held_by_a_job_that_died_is_taken_once_its_lease_runs_out(pipeline, monkeypatch):
+    job_id = pipeline.start(FIRST, list_id="died")
+    reduces = mapped(pipeline, job_id)[job_id]
+    everything = range(SHARDS)
+    pipeline.deps.leases.acquire("local", "died", "imp_gone", everything, now=time.time(), hold_seconds=600)
+    for task in reduces:
+        process_task(task, pipeline.deps)  # every shard held: every task is sent again
+    assert len(pipeline.take()) == len(reduces)
+    assert pipeline.job(job_id)["counts"]["created"] == 0
+    in_eleven_minutes = time.time() + 660
+    monkeypatch.setattr("contacts_import.service.process_chunk.time.time", lambda: in_eleven_minutes)
+    for task in reduces:
         process_task(task, pipeline.deps)
     pipeline.drain()
-    a, b = pipeline.job(first), pipeline.job(second[0])
-    # SECOND found 150-199 written by FIRST and created 200-449; FIRST had read 200-299 as missing.
-    assert (a["counts"]["created"], b["counts"]["created"]) == (200, 250)
-    assert (a["counts"]["skipped_existing"], b["counts"]["skipped_existing"]) == (100, 50)
-    assert stored_by_creator(pipeline, "came-and-went") == {first: 200, second[0]: 250}
-    assert pipeline.deps.lists.total_contacts("local", "came-and-went") == 450 == a["total_contacts"]
+    job = pipeline.job(job_id)
+    assert (job["status"], job["counts"]["created"]) == ("completed", 300)
+    assert held_by(list_item(pipeline, "died"), "imp_gone") == []
 
 
-def cancelled(*reasons: str) -> ClientError:
-    return ClientError(
-        {
-            "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
-            "CancellationReasons": [{"Code": reason} for reason in reasons],
-        },
-        "TransactWriteItems",
+def counting_reads(monkeypatch) -> list[int]:
+    """How many contact keys the contacts store asks DynamoDB for."""
+    asked: list[int] = []
+    original = contacts_module.batch_get
+
+    def batch_get(client, table, keys, *args, **kwargs):
+        asked.append(len(keys))
+        return original(client, table, keys, *args, **kwargs)
+
+    monkeypatch.setattr(contacts_module, "batch_get", batch_get)
+    return asked
+
+
+def test_an_import_into_a_new_list_reads_no_contact_and_the_next_one_reads_them_all(pipeline, monkeypatch):
+    asked = counting_reads(monkeypatch)
+    first = imported(pipeline, FIRST, list_id="fresh")
+    assert pipeline.job(first)["counts"]["created"] == 300
+    assert sum(asked) == 0, "only this job ever wrote the list's shards: nothing to look up"
+    second = imported(pipeline, SECOND, list_id="fresh")
+    counts = pipeline.job(second)["counts"]
+    assert (counts["created"], counts["skipped_existing"]) == (150, 150)
+    assert sum(asked) == 300, "another job wrote these shards: every phone is looked up"
+    third = imported(pipeline, FIRST, list_id="fresh", on_existing="update")
+    assert pipeline.job(third)["counts"]["updated"] == 300
+
+
+def test_a_new_list_is_spread_over_its_shards_and_read_by_phone_and_by_page(pipeline):
+    job_id = imported(pipeline, FIRST, list_id="spread")
+    assert pipeline.job(job_id)["shards"] == SHARDS == pipeline.deps.lists.shards("local", "spread")
+    table = pipeline.deps.dynamodb.Table(pipeline.deps.settings.contacts_table)
+    keys: dict[str, int] = {}
+    for shard in range(SHARDS):
+        key = partition_key("local", "spread", shard, SHARDS)
+        keys[key] = table.query(KeyConditionExpression="list_key = :k", ExpressionAttributeValues={":k": key})["Count"]
+    assert sorted(keys) == [f"local#spread#{shard:03d}" for shard in range(SHARDS)]
+    assert all(count > 40 for count in keys.values()) and sum(keys.values()) == 300
+    store = pipeline.store("spread")
+    for n in range(0, 300, 37):
+        phone = f"+1212555{n:04d}"
+        assert store.get(phone)["name"] == f"First {n}"
+        assert store.partition_key(phone) == partition_key("local", "spread", shard_of(phone, SHARDS), SHARDS)
+    seen, cursor, pages = [], None, 0
+    while True:
+        page, cursor = store.page(7, cursor)
+        seen += [contact["phone"] for contact in page]
+        pages += 1
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(f"+1212555{n:04d}" for n in range(300)) and len(seen) == 300
+    assert pages >= 300 // 7
+
+
+def test_a_list_made_before_shards_is_read_and_written_where_its_contacts_are(pipeline):
+    # A list as the service stored it before shards: one partition key, a size, no shards.
+    legacy = pipeline.deps.contacts("local", "legacy", shards=LEGACY)
+    legacy.write(
+        [
+            {"phone": f"+1212555{n:04d}", "name": f"Old {n}", "created_job_id": "imp_old", "import_job_id": "imp_old"}
+            for n in range(100, 200)
+        ]
     )
+    pipeline.deps.dynamodb.Table(pipeline.deps.settings.lists_table).put_item(
+        Item={"account_id": "local", "list_id": "legacy", "total_contacts": 100}
+    )
+    job_id = imported(pipeline, FIRST, list_id="legacy", on_existing="update")
+    job = pipeline.job(job_id)
+    assert job["shards"] == LEGACY == pipeline.deps.lists.shards("local", "legacy")
+    assert (job["counts"]["created"], job["counts"]["updated"]) == (200, 100)
+    assert job["total_contacts"] == 300 == pipeline.deps.lists.total_contacts("local", "legacy")
+    table = pipeline.deps.dynamodb.Table(pipeline.deps.settings.contacts_table)
+    everything = table.query(KeyConditionExpression="list_key = :k", ExpressionAttributeValues={":k": "local#legacy"})
+    assert everything["Count"] == 300, "every contact in the list's one partition, the old ones updated in place"
+    assert pipeline.store("legacy").get("+12125550150")["name"] == "First 150"
 
 
-@pytest.mark.parametrize("conflicts", [1, MAX_UNPROCESSED_ROUNDS])
-def test_a_transaction_cancelled_by_a_conflict_is_sent_again_until_it_is_written(pipeline, monkeypatch, conflicts):
-    store = pipeline.deps.contacts("local", "conflicts")
-    client = pipeline.deps.dynamodb_client
-    original = client.transact_write_items
-    sent: list[int] = []
+def test_tasks_of_one_job_share_its_shards(pipeline):
+    job_id = pipeline.start(FIRST, list_id="together")
+    reduces = mapped(pipeline, job_id)[job_id]
+    for task in reduces:  # every task of the job, one after another, none sent again
+        process_task(task, pipeline.deps)
+    assert [task for task in pipeline.take() if task.kind == REDUCE] == []
+    pipeline.drain()
+    assert pipeline.job(job_id)["counts"]["created"] == 300
 
-    def transact_write_items(**request):
-        sent.append(len(request["TransactItems"]))
-        if len(sent) <= conflicts:  # another write to one of its contacts while it ran
-            raise cancelled("None", "TransactionConflict", "None")
-        return original(**request)
 
-    monkeypatch.setattr(client, "transact_write_items", transact_write_items)
-    monkeypatch.setattr("contacts_import.store.contacts.backoff_sleep", lambda attempt: None)
-    item = {"created_job_id": "job-a", "import_job_id": "job-a", "list_id": "conflicts"}
-    writes = [GuardedWrite({**item, "phone": f"+1212555000{n}"}, None) for n in range(3)]
-    if conflicts == MAX_UNPROCESSED_ROUNDS:
-        with pytest.raises(ContactsContended):
-            store.write_unless_changed(writes)
-        assert store.find_existing([w.item["phone"] for w in writes]) == {}
-    else:
-        assert store.write_unless_changed(writes) == set()
-        assert sent == [3, 3] and len(store.find_existing([w.item["phone"] for w in writes])) == 3
+def test_an_import_into_an_empty_list_costs_a_write_unit_a_contact_and_almost_no_reads(stack):
+    pipeline = Pipeline(stack, chunk_bytes=64 * 1024, rows_per_range=2000, list_shards=SHARDS)
+    data = phones_file(range(0, 6000), "Contact")
+    job_id = imported(pipeline, data, list_id="costed")
+    job = pipeline.job(job_id)
+    created = job["counts"]["created"]
+    consumed = job["consumed"]
+    assert created == 6000
+    assert consumed["write_units"] <= 1.05 * created, consumed
+    assert consumed["read_units"] <= 0.05 * created, consumed
+    assert consumed["s3_requests"] > 0
+    # A second import into the list reads each of its contacts (and writes the changed ones).
+    again = pipeline.job(imported(pipeline, data, list_id="costed", on_existing="update"))
+    assert again["consumed"]["read_units"] >= 0.5 * created / 2, again["consumed"]  # 2 a unit, read consistent

@@ -1,13 +1,14 @@
 """What the stores rely on from DynamoDB, held against DynamoDB Local itself: the limits the engine
 enforces (25 items a batch, 100 actions or 4 MB a transaction, 400 KB an item), our requests kept
-inside them, conditions that hold under requests sent truly in parallel, and conflicts with a
-transaction sent again."""
+inside them, conditions that hold under requests sent truly in parallel (a job's creation and its
+end, the leases of a list's shards), and conflicts with a transaction sent again."""
 
 from __future__ import annotations
 
 import http.server
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,10 +16,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from contacts_import.clock import utc_now
-from contacts_import.pipeline.normalize import MAX_CONTACT_BYTES
-from contacts_import.pipeline.outcomes import GuardedWrite
 from contacts_import.store import dynamo
 from contacts_import.store.jobs import JobEnding
+from contacts_import.store.leases import ShardsBusy
 from tests.integration.pipeline import Pipeline
 
 PARALLEL = 8
@@ -58,20 +58,15 @@ def test_the_engine_refuses_what_aws_refuses(pipeline: Pipeline) -> None:
     assert "Item" not in client.get_item(TableName=table, Key=contact_item("local#limits", 1))
 
 
-def test_our_batches_and_transactions_stay_inside_the_engines_limits(pipeline: Pipeline) -> None:
-    store = pipeline.deps.contacts("local", "inside")
+def test_our_batches_stay_inside_the_engines_limits(pipeline: Pipeline) -> None:
+    store = pipeline.deps.contacts("local", "inside", shards=4)
     contact = {"created_job_id": "job-a", "import_job_id": "job-a", "list_id": "inside"}
-    store.write([{**contact, "phone": f"+1212555{n:04d}"} for n in range(60)])  # three batches, not one of 60
-    writes = [GuardedWrite({**contact, "phone": f"+1213555{n:04d}"}, None) for n in range(250)]
-    assert store.write_unless_changed(writes) == set()  # transactions of at most 100
-    # Twelve contacts near the largest a row may make are over 4 MB together: cut by size.
-    name = "x" * (MAX_CONTACT_BYTES - 2048)
-    heavy = [GuardedWrite({**contact, "phone": f"+1214555{n:04d}", "name": name}, None) for n in range(12)]
-    assert len(name) * len(heavy) > 4 * 1024 * 1024, "more than the engine takes in one transaction"
-    assert store.write_unless_changed(heavy) == set()
-    phones = [f"+1212555{n:04d}" for n in range(60)] + [f"+1213555{n:04d}" for n in range(250)]
-    assert len(store.find_existing(phones)) == 310
-    assert len(store.find_existing([w.item["phone"] for w in heavy])) == 12
+    phones = [f"+1212555{n:04d}" for n in range(260)]
+    store.write([{**contact, "phone": phone} for phone in phones])  # batches of 25, over four shards
+    assert len(store.find_existing(phones[:100])) == 100  # one BatchGetItem takes 100 keys
+    assert len(store.find_existing(phones)) == 260
+    store.delete(phones[:30])
+    assert len(store.find_existing(phones)) == 230
 
 
 def in_parallel(count: int, work: Callable[[int], Any]) -> list[Any]:
@@ -122,24 +117,35 @@ def test_jobs_ending_on_one_list_in_parallel_each_move_its_size_once(pipeline: P
     assert pipeline.deps.lists.total_contacts("local", "ends") == 3 * PARALLEL
 
 
-def test_guarded_writers_racing_for_the_same_phones_each_write_a_phone_once(pipeline: Pipeline) -> None:
-    store = pipeline.deps.contacts("local", "racing")
+def test_one_of_many_jobs_racing_for_a_lists_shards_takes_them(pipeline: Pipeline) -> None:
+    leases = pipeline.deps.leases
 
-    def writer(n: int) -> set[str]:
-        contact = {"created_job_id": f"job-{n}", "import_job_id": f"job-{n}", "list_id": "racing"}
-        return store.write_unless_changed(
-            [GuardedWrite({**contact, "phone": f"+1212555{p:04d}"}, None) for p in range(150)]
-        )
+    def take(n: int) -> bool:
+        try:
+            leases.acquire("local", "leased", f"imp_job{n}", [3, 4], now=time.time(), hold_seconds=600)
+        except ShardsBusy:
+            return False
+        return True
 
-    refused = in_parallel(PARALLEL, writer)
-    # Every phone was written by exactly one writer; every other writer was told it had changed.
-    written = {n: 150 - len(phones) for n, phones in enumerate(refused)}
-    assert sum(written.values()) == 150
-    stored = store.find_existing([f"+1212555{p:04d}" for p in range(150)])
-    by_creator: dict[str, int] = {}
-    for contact in stored.values():
-        by_creator[contact.created_job_id] = by_creator.get(contact.created_job_id, 0) + 1
-    assert by_creator == {f"job-{n}": count for n, count in written.items() if count}
+    taken = in_parallel(PARALLEL, take)
+    assert taken.count(True) == 1
+    (winner,) = [f"imp_job{n}" for n, took in enumerate(taken) if took]
+    assert leases.held_by("local", "leased", winner) == [3, 4]
+    leases.release("local", "leased", winner, [3, 4])
+    assert in_parallel(PARALLEL, take).count(True) == 1, "let go of, they are taken again"
+
+
+def test_shards_taken_in_groups_are_all_taken_or_none(pipeline: Pipeline) -> None:
+    leases = pipeline.deps.leases
+    leases.acquire("local", "groups", "imp_other", [50], now=time.time(), hold_seconds=600)
+    with pytest.raises(ShardsBusy) as busy:
+        leases.acquire("local", "groups", "imp_mine", range(64), now=time.time(), hold_seconds=600)
+    assert busy.value.held == {50: "imp_other"} and 0 < busy.value.retry_after_seconds <= 600
+    assert leases.held_by("local", "groups", "imp_mine") == [], "the first group was given back"
+    # Run out, a lease is anyone's: the other job died holding it.
+    grant = leases.acquire("local", "groups", "imp_mine", range(64), now=time.time() + 601, hold_seconds=600)
+    assert grant.shards == frozenset(range(64)) and 50 not in grant.sole_writer
+    assert leases.held_by("local", "groups", "imp_other") == []
 
 
 class ConflictingDynamoDb(http.server.BaseHTTPRequestHandler):

@@ -230,11 +230,11 @@ def test_a_job_ends_with_its_list_size_in_the_same_transaction(pipeline):
 def test_a_list_moved_by_another_job_between_read_and_write_is_read_again(pipeline, monkeypatch):
     imported(pipeline, OLD, list_id="contended")
     jobs = pipeline.deps.jobs
-    real_size = jobs._list_size
+    real_state = jobs._list_state
     moved = []
 
-    def size_then_another_job_ends(account_id: str, list_id: str) -> int | None:
-        size = real_size(account_id, list_id)
+    def state_then_another_job_ends(account_id: str, list_id: str, job_id: str) -> tuple[int | None, list[int]]:
+        state = real_state(account_id, list_id, job_id)
         if not moved:  # another job's end adds 5 contacts after our read, before our write
             moved.append(True)
             boto3.resource("dynamodb", region_name="us-east-1").Table(jobs._lists_table).update_item(
@@ -242,9 +242,9 @@ def test_a_list_moved_by_another_job_between_read_and_write_is_read_again(pipeli
                 UpdateExpression="ADD total_contacts :five",
                 ExpressionAttributeValues={":five": 5},
             )
-        return size
+        return state
 
-    monkeypatch.setattr(jobs, "_list_size", size_then_another_job_ends)
+    monkeypatch.setattr(jobs, "_list_state", state_then_another_job_ends)
     job_id = imported(pipeline, NEW, list_id="contended")
     assert moved
     assert jobs.get("local", job_id)["total_contacts"] == 265 == total_contacts(pipeline, "contended")

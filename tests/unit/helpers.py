@@ -9,7 +9,7 @@ from typing import Any
 from contacts_import.models import Counts, ImportOptions, RowError
 from contacts_import.pipeline.containers import open_records
 from contacts_import.pipeline.importer import ImportResult, RunContext, run_import
-from contacts_import.pipeline.outcomes import ExistingContact, GuardedWrite, Reducers
+from contacts_import.pipeline.outcomes import ExistingContact
 
 
 class MemoryList:
@@ -18,9 +18,6 @@ class MemoryList:
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Any]] = {}
         self.lookups = 0
-        self.reducing: set[str] = set()  # the job ids announced on the list
-        self.announced = 0
-        self.guarded_writes = 0
 
     def find_existing(self, phones: Sequence[str]) -> dict[str, ExistingContact]:
         assert len(phones) <= 100, "a lookup batch is one BatchGetItem: at most 100 keys"
@@ -36,27 +33,6 @@ class MemoryList:
     def write(self, items: Sequence[dict[str, Any]]) -> None:
         for item in items:
             self.items[item["phone"]] = dict(item)
-
-    def announce(self, job_id: str) -> None:
-        self.reducing.add(job_id)
-        self.announced += 1
-
-    def reducers(self) -> Reducers:
-        return Reducers(frozenset(self.reducing), self.announced)
-
-    def write_unless_changed(self, writes: Sequence[GuardedWrite]) -> set[str]:
-        self.guarded_writes += 1
-        changed = {w.item["phone"] for w in writes if not self.unchanged(w)}
-        self.write([w.item for w in writes if w.item["phone"] not in changed])
-        return changed
-
-    def unchanged(self, write: GuardedWrite) -> bool:
-        """The conditions of the DynamoDB store's guarded writes."""
-        stored = self.items.get(write.item["phone"])
-        if write.seen is None:
-            job = write.item["created_job_id"]
-            return stored is None or (stored.get("created_job_id") == job and stored.get("import_job_id") == job)
-        return stored is not None and stored.get("import_job_id") == write.seen.import_job_id
 
 
 class CollectedErrors:

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from contacts_import.models import Counts, ImportOptions, RowError
 from contacts_import.pipeline.chunks import plan_chunks, read_chunk
 from contacts_import.pipeline.fanout import (
+    KeyRange,
     MappedChunk,
-    PhoneRange,
     RunIndex,
     column_plan,
     decode_run,
@@ -32,6 +32,7 @@ from contacts_import.pipeline.fanout import (
 )
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer
 from contacts_import.pipeline.outcomes import RunContext, Tally
+from contacts_import.pipeline.shards import LEGACY, contact_key, shard_of, shard_of_key, shard_spans
 from tests.unit.helpers import CollectedErrors, MemoryList, run
 
 NOW = "2026-11-21T00:00:00.000Z"
@@ -57,6 +58,7 @@ class FanOut:
     job_id: str = "job-1"
     chunk_bytes: int = 64
     rows_per_range: int = 3
+    shards: int = LEGACY
     errors: KeyedErrors = field(default_factory=KeyedErrors)
 
     def __post_init__(self) -> None:
@@ -78,26 +80,28 @@ class FanOut:
     def map(self, number: int) -> MappedChunk:
         chunk = self.plan.chunks[number]
         records = read_chunk(io.BytesIO(self.readable[chunk.start : chunk.end]), self.plan, chunk)
-        mapped = map_chunk(records, self.normalizer, self.errors)
+        mapped = map_chunk(records, self.normalizer, self.errors, shards=self.shards)
         self.mapped.setdefault(number, mapped)  # recorded once: a repeat finds it recorded
         return mapped
 
-    def ranges(self) -> list[PhoneRange]:
+    def ranges(self) -> list[KeyRange]:
         assert len(self.mapped) == len(self.plan.chunks), "ranges are cut once every chunk is mapped"
         indexes = [self.mapped[n].index for n in sorted(self.mapped)]
-        return split_ranges(indexes, rows_per_range=self.rows_per_range)
+        return split_ranges(indexes, rows_per_range=self.rows_per_range, shards=self.shards)
 
-    def runs(self, phones: PhoneRange) -> list[list[ContactDraft]]:
+    def runs(self, keys: KeyRange) -> list[list[ContactDraft]]:
         parts = []
         for number in sorted(self.mapped):
             mapped = self.mapped[number]
-            span = mapped.index.span(phones)
+            span = mapped.index.span(keys)
             if span:
-                parts.append(list(decode_run(mapped.run[span[0] : span[1]], phones)))
+                parts.append(list(decode_run(mapped.run[span[0] : span[1]], keys, self.shards)))
         return parts
 
-    def reduce(self, number: int, phones: PhoneRange, **kwargs: Any) -> Tally:
-        tally, _ = reduce_range(self.runs(phones), self.contacts, self.options, self.context, **kwargs)
+    def reduce(self, number: int, keys: KeyRange, **kwargs: Any) -> Tally:
+        tally, _ = reduce_range(
+            self.runs(keys), self.contacts, self.options, self.context, shards=self.shards, **kwargs
+        )
         self.reduced.setdefault(number, tally)
         return tally
 
@@ -137,9 +141,6 @@ class CrashingList:
     def write(self, items: Sequence[dict[str, Any]]) -> None:
         self._contacts.write(items)
         raise WorkerCrashed()
-
-    def reducers(self) -> Any:
-        return self._contacts.reducers()
 
 
 def single_reader(data: bytes, contacts: MemoryList, job_id: str = "job-1", **options: Any):
@@ -200,15 +201,23 @@ def contact_files(draw: st.DrawFn) -> bytes:
     existing=st.lists(st.sampled_from(PHONES), max_size=3, unique=True),
     on_existing=st.sampled_from(["skip", "update"]),
     seed=st.integers(min_value=0, max_value=2**16),
+    shards=st.sampled_from([LEGACY, 1, 3, 64]),
 )
-def test_any_chunking_and_any_order_give_the_single_readers_contacts_and_counts(
-    data, chunk_bytes, rows_per_range, existing, on_existing, seed
+def test_any_chunking_sharding_and_order_give_the_single_readers_contacts_and_counts(
+    data, chunk_bytes, rows_per_range, existing, on_existing, seed, shards
 ):
     options = ImportOptions.parse({"on_existing": on_existing})
     expected_contacts = existing_list(existing)
     expected_counts, expected_errors = single_reader(data, expected_contacts, on_existing=on_existing)
 
-    fan = FanOut(data, options, existing_list(existing), chunk_bytes=chunk_bytes, rows_per_range=rows_per_range)
+    fan = FanOut(
+        data,
+        options,
+        existing_list(existing),
+        chunk_bytes=chunk_bytes,
+        rows_per_range=rows_per_range,
+        shards=shards,
+    )
     assert fan.run_all(random.Random(seed)) == expected_counts
     assert fan.contacts.items == expected_contacts.items
     assert fan.errors.by_row() == expected_errors
@@ -269,11 +278,11 @@ def test_repeated_and_interrupted_tasks_count_as_one_clean_run():
     ranges = faulty.ranges()
     assert len(ranges) > 2
 
-    for number, phones in enumerate(ranges):
+    for number, keys in enumerate(ranges):
         with pytest.raises(WorkerCrashed):  # a worker that dies after writing its first contacts
-            reduce_range(faulty.runs(phones), CrashingList(faulty.contacts), options, faulty.context)
-        faulty.reduce(number, phones)  # the redelivery
-        faulty.reduce(number, phones)  # and a second worker on the same range, after it
+            reduce_range(faulty.runs(keys), CrashingList(faulty.contacts), options, faulty.context)
+        faulty.reduce(number, keys)  # the redelivery
+        faulty.reduce(number, keys)  # and a second worker on the same range, after it
     assert faulty.counts() == expected
     assert faulty.contacts.items == clean.contacts.items
 
@@ -314,10 +323,10 @@ def test_a_run_round_trips_and_its_index_finds_any_range():
     assert list(decode_run(run_bytes)) == items
     assert index.lines == len(items) and index.entries[0] == (phones[0], 0)
     for lo, hi in [(None, None), ("+10000000300", "+10000001500"), ("+1", "+10000000001"), ("+19", None)]:
-        phones_range = PhoneRange(lo, hi)
-        span = index.span(phones_range)
-        wanted = [d for d in items if phones_range.contains(d.phone)]
-        got = list(decode_run(run_bytes[span[0] : span[1]], phones_range)) if span else []
+        keys = KeyRange(lo, hi)
+        span = index.span(keys)
+        wanted = [d for d in items if keys.contains(d.phone)]
+        got = list(decode_run(run_bytes[span[0] : span[1]], keys)) if span else []
         assert got == wanted
 
 
@@ -333,7 +342,7 @@ def test_ranges_split_the_phones_evenly_and_keep_a_phone_in_one_range():
 
 def test_one_phone_repeated_everywhere_is_one_range():
     runs = [encode_run(drafts(*["+12127365000"] * 1000))[1] for _ in range(3)]
-    assert split_ranges(runs, rows_per_range=10) == [PhoneRange(None, None)]
+    assert split_ranges(runs, rows_per_range=10) == [KeyRange(None, None)]
 
 
 def test_mirror_mode_finds_what_the_file_lacks():
@@ -351,7 +360,7 @@ def test_tallies_add_up_and_say_which_rows_have_an_outcome():
 
 def test_an_empty_run_has_no_span():
     run_bytes, index = encode_run([])
-    assert (run_bytes, index.span(PhoneRange(None, None))) == (b"", None)
+    assert (run_bytes, index.span(KeyRange(None, None))) == (b"", None)
     assert RunIndex.from_json(index.to_json()) == index
 
 
@@ -368,3 +377,59 @@ def test_mapping_is_checked_once_for_the_whole_file():
     assert fan.run_all().created == 1
     fan_copy = copy.deepcopy(fan.contacts.items)
     assert fan_copy["+12127365000"]["name"] == "A"
+
+
+def sharded_run(phones: Sequence[str], shards: int) -> RunIndex:
+    ordered = sorted(drafts(*phones), key=lambda d: (contact_key(d.phone, shards), d.row))
+    return encode_run(ordered, shards)[1]
+
+
+@pytest.mark.parametrize("rows_per_range", [50, 700, 3000, 100_000])
+def test_a_range_is_part_of_one_shard_or_whole_shards(rows_per_range):
+    shards = 16
+    phones = [f"+1212{n:07d}" for n in range(0, 40_000, 7)]
+    ranges = split_ranges([sharded_run(phones, shards)], rows_per_range=rows_per_range, shards=shards)
+    keys = sorted(contact_key(p, shards) for p in phones)
+    assert all(a.hi == b.lo for a, b in itertools.pairwise(ranges)) and ranges[0].lo is None
+    for keyrange in ranges:
+        held = [k for k in keys if keyrange.contains(k)]
+        covered = [span for span in shard_spans(keyrange.lo, keyrange.hi, shards)]
+        whole = all(span.lo is None and span.hi is None for span in covered)
+        assert len(covered) == 1 or whole, f"{keyrange} is parts of several shards"
+        assert {shard_of_key(k) for k in held} <= {span.shard for span in covered}
+    assert sum(1 for k in keys for r in ranges if r.contains(k)) == len(keys), "every key in one range"
+
+
+def test_shard_spans_say_which_phones_of_which_shards_a_range_holds():
+    assert [(s.shard, s.lo, s.hi) for s in shard_spans(None, None, 3)] == [
+        (0, None, None),
+        (1, None, None),
+        (2, None, None),
+    ]
+    assert [(s.shard, s.lo, s.hi) for s in shard_spans("001+1650", "002", 3)] == [(1, "+1650", None)]
+    assert [(s.shard, s.lo, s.hi) for s in shard_spans("000", "002+1212", 3)] == [
+        (0, None, None),
+        (1, None, None),
+        (2, None, "+1212"),
+    ]
+    assert [(s.shard, s.lo, s.hi) for s in shard_spans(None, None, LEGACY)] == [(0, None, None)]
+    assert [(s.shard, s.lo, s.hi) for s in shard_spans("+1212", "+1650", LEGACY)] == [(0, "+1212", "+1650")]
+
+
+def test_a_range_of_several_shards_writes_each_batch_over_all_of_them():
+    class Recording(MemoryList):
+        def __init__(self) -> None:
+            super().__init__()
+            self.batches: list[list[str]] = []
+
+        def write(self, items: Sequence[dict[str, Any]]) -> None:
+            self.batches.append([item["phone"] for item in items])
+            super().write(items)
+
+    data = b"phone\n" + b"".join(f"+1{2125550000 + n}\n".encode() for n in range(800))
+    options = ImportOptions(phone_validation="possible")
+    fan = FanOut(data, options, Recording(), chunk_bytes=10**9, rows_per_range=10**9, shards=8)
+    assert fan.run_all().created == 800
+    first_batch = fan.contacts.batches[0]
+    assert {shard_of(phone, 8) for phone in first_batch} == set(range(8)), "one batch, every shard"
+    assert sorted(p for batch in fan.contacts.batches for p in batch) == sorted(fan.contacts.items)

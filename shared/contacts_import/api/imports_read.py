@@ -22,6 +22,7 @@ from contacts_import.api.envelope import (
 from contacts_import.api.resolver import caller, rest_event
 from contacts_import.errors import NotFound
 from contacts_import.models import ContactOut, JobStatus, JobSummary, ListOut, ReportLink, RowError
+from contacts_import.pipeline.shards import LEGACY
 from contacts_import.service.reports import (
     CSV_TYPE,
     InlineReport,
@@ -38,7 +39,7 @@ from contacts_import.settings import ImportStatusSettings
 from contacts_import.store.contacts import ContactStore
 from contacts_import.store.dynamo import dynamodb_resource
 from contacts_import.store.jobs import JobStore
-from contacts_import.store.lists import ListStore
+from contacts_import.store.lists import SHARDS, ListStore
 from contacts_import.store.row_errors import RowErrorReader
 
 router = Router()
@@ -64,8 +65,11 @@ class StatusDeps:
 
         return ObjectStore(s3_client(), self.settings.bucket_name)
 
-    def contacts(self, account_id: str, list_id: str) -> ContactStore:
-        return ContactStore(self.dynamodb, self.settings.contacts_table, account_id, list_id)
+    def contacts(self, account_id: str, list_id: str, shards: int | None = None) -> ContactStore:
+        """The list's contacts; its shards are read from the list unless the caller has them."""
+        if shards is None:
+            shards = self.lists.shards(account_id, list_id)
+        return ContactStore(self.dynamodb, self.settings.contacts_table, account_id, list_id, shards=shards)
 
 
 @cache
@@ -187,9 +191,11 @@ def list_contacts(list_id: ListId, limit: Limit = 100, cursor: Cursor = None) ->
     event = rest_event(router)
     who = caller(event)
     who.require("contacts:read")
-    if deps().lists.get(who.account_id, list_id) is None:
+    stored = deps().lists.get(who.account_id, list_id)
+    if stored is None:
         raise NotFound(f"No list {list_id}.")
-    contacts, next_cursor = deps().contacts(who.account_id, list_id).page(limit, cursor)
+    shards = int(stored.get(SHARDS, LEGACY))
+    contacts, next_cursor = deps().contacts(who.account_id, list_id, shards).page(limit, cursor)
     return page_response(event, [contact_document(c) for c in contacts], next_cursor, limit)
 
 

@@ -44,61 +44,6 @@ class ContactRepository(Protocol):
     def write(self, items: Sequence[dict[str, Any]]) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class GuardedWrite:
-    """A contact to write only if its stored state is still the one it was decided from: missing
-    (or created by this same job) when ``seen`` is None, else still last written by the job that
-    ``seen`` names."""
-
-    item: dict[str, Any]
-    seen: ExistingContact | None
-
-
-@dataclass(frozen=True, slots=True)
-class Reducers:
-    """Who reduces into a list, as its item says: the jobs announced and not ended, and how many
-    announcements the list has ever had (so that a job that came and went between two looks is
-    seen too)."""
-
-    jobs: frozenset[str] = frozenset()
-    announced: int = 0
-
-    def others_than(self, job_id: str) -> bool:
-        return bool(self.jobs - {job_id})
-
-
-def may_write_blind(before_read: Reducers, before_write: Reducers, job_id: str) -> bool:
-    """Whether contacts decided from a read may be written without conditions: no other job reduced
-    into the list when we looked before the read, none does now, and none came (and perhaps went)
-    in between. Otherwise another job may have written what we read as missing or as it was."""
-    return (
-        not before_read.others_than(job_id)
-        and not before_write.others_than(job_id)
-        and before_write.announced == before_read.announced
-    )
-
-
-class SharedListRepository(ContactRepository, Protocol):
-    """A list that other jobs may import into while this one does (the chunked reduce).
-
-    Blind batch writes are exact while one job at a time writes a list; a job that finds another
-    one reducing into the list writes on conditions instead, and decides again what changed."""
-
-    def reducers(self) -> Reducers:
-        """The list's reducing jobs, read strongly consistent (an announcement made before now is seen)."""
-        ...
-
-    def write_unless_changed(self, writes: Sequence[GuardedWrite]) -> set[str]:
-        """Write every contact whose stored state is still the one it was decided from; the
-        phones of those that changed meanwhile, which were not written."""
-        ...
-
-
-class ContactsKeptChanging(RuntimeError):
-    """Raised to have the task retried from its queue: a batch's contacts were changed by other
-    jobs each time they were decided again."""
-
-
 class RowErrorSink(Protocol):
     def add(self, error: RowError, raw: list[str] | None) -> None: ...
 

@@ -9,6 +9,7 @@ from typing import Any
 from contacts_import.settings import PipelineSettings
 from contacts_import.store.contacts import ContactStore
 from contacts_import.store.jobs import JobStore
+from contacts_import.store.leases import ShardLeases
 from contacts_import.store.lists import ListStore
 from contacts_import.store.objects import ObjectStore
 from contacts_import.store.row_errors import RowErrorReader, RowErrorWriter
@@ -27,6 +28,7 @@ class PipelineDeps:
     objects: ObjectStore
     jobs: JobStore
     lists: ListStore
+    leases: ShardLeases
     tasks: TaskStore
     row_errors: RowErrorReader
     queue: TaskQueue
@@ -34,14 +36,17 @@ class PipelineDeps:
     def work(self, account_id: str, job_id: str) -> WorkArea:
         return WorkArea(self.s3, self.settings.bucket_name, account_id, job_id)
 
-    def contacts(self, account_id: str, list_id: str) -> ContactStore:
+    def contacts(
+        self, account_id: str, list_id: str, *, shards: int, assume_absent: frozenset[int] = frozenset()
+    ) -> ContactStore:
         return ContactStore(
             self.dynamodb,
             self.settings.contacts_table,
             account_id,
             list_id,
             self.dynamodb_client,
-            lists_table=self.settings.lists_table,
+            shards=shards,
+            assume_absent=assume_absent,
         )
 
     def error_writer(self, account_id: str, job_id: str) -> RowErrorWriter:
@@ -73,6 +78,7 @@ def pipeline_deps(settings: PipelineSettings) -> PipelineDeps:
         objects=ObjectStore(s3, settings.bucket_name),
         jobs=JobStore(dynamodb, settings.jobs_table, settings.lists_table),
         lists=ListStore(dynamodb, settings.lists_table),
+        leases=ShardLeases(dynamodb, settings.lists_table),
         tasks=TaskStore(dynamodb, settings.tasks_table, settings.row_error_retention_days),
         row_errors=RowErrorReader(dynamodb, settings.row_errors_table),
         queue=TaskQueue(sqs_client(), settings.chunk_queue_url),

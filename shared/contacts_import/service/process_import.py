@@ -30,14 +30,16 @@ from contacts_import.object_keys import (
 )
 from contacts_import.pipeline.chunks import plan_chunks
 from contacts_import.pipeline.fanout import column_plan
+from contacts_import.pipeline.outcomes import Tally
 from contacts_import.service.job_end import end_job
 from contacts_import.service.job_items import new_job_item
 from contacts_import.service.pipeline_deps import PipelineDeps, pipeline_deps
 from contacts_import.service.process_chunk import advance
 from contacts_import.settings import ProcessImportSettings
 from contacts_import.store.jobs import JobEnding
+from contacts_import.store.metering import Consumed, metered
 from contacts_import.store.task_queue import Task
-from contacts_import.store.tasks import MAP
+from contacts_import.store.tasks import MAP, PLAN
 from contacts_import.store.work_area import MultipartWriter
 
 logger = Logger(child=True)
@@ -121,7 +123,13 @@ def _find_or_create_job(
 
 
 def _plan(job: dict[str, Any], key: str, deps: PipelineDeps) -> None:
-    """Read the file once into a chunk plan, store it, and send a map task per chunk."""
+    """Read the file once into a chunk plan, store it, and send a map task per chunk; what the
+    reading cost is recorded with the job's tasks (``store.metering``)."""
+    with metered() as consumed:
+        _plan_metered(job, key, deps, consumed)
+
+
+def _plan_metered(job: dict[str, Any], key: str, deps: PipelineDeps, consumed: Consumed) -> None:
     account_id, job_id = job["account_id"], job["job_id"]
     options = ImportOptions.model_validate(job["options"])
     work = deps.work(account_id, job_id)
@@ -164,6 +172,8 @@ def _plan(job: dict[str, Any], key: str, deps: PipelineDeps) -> None:
     if file_plan.failure:
         logger.info("File refused part-way: the rows before are imported", extra={"failure": file_plan.failure.code})
     chunks = len(file_plan.chunks)
+    # The list's shards order the job's work (see pipeline.shards): a new list gets them now, once.
+    shards = deps.lists.shards_for_import(account_id, options.list_id, deps.settings.list_shards)
     if deps.jobs.record_plan(
         account_id,
         job_id,
@@ -172,8 +182,10 @@ def _plan(job: dict[str, Any], key: str, deps: PipelineDeps) -> None:
         column_names=columns.column_names,
         failure=failure,
         now=utc_now(),
+        shards=shards,
     ):
         logger.info("File planned", extra={"chunks": chunks, "staged": file_plan.staged})
+        deps.tasks.record(account_id, job_id, PLAN, 0, Tally(), now=utc_now(), consumed=consumed)
         deps.queue.send([Task(account_id, job_id, MAP, number) for number in range(chunks)])
         return
     current = deps.jobs.get(account_id, job_id)

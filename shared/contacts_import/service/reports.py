@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from contacts_import.models import ContactOut, Counts, Failure, JobStatus, ListOut, RowError
+from contacts_import.models import Consumption, ContactOut, Counts, Failure, JobStatus, ListOut, RowError
 from contacts_import.object_keys import report_key
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ def status_document(job: dict[str, Any], first_errors: list[dict[str, Any]]) -> 
         file_name=job.get("file_name"),
         dry_run=bool(job.get("dry_run", False)),
         counts=counts,
+        consumed=Consumption(**(job.get("consumed") or {})),
         progress=float(job.get("progress", 0.0)),
         errors=[RowError(**_error_fields(e)) for e in first_errors[:FIRST_ERRORS]],
         error_count=int(job.get("error_count", 0)),

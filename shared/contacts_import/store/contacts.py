@@ -1,24 +1,27 @@
-"""The contacts table: one item per (account, list, E.164 phone).
+"""The contacts table: one item per (account, list, E.164 phone), under the partition key of the
+phone's shard (see ``pipeline.shards``).
 
-Contacts are written in blind batches (BatchWriteItem) while one job at a time reduces into a
-list, and on conditions in transactions while another one does too (see ``reducers``)."""
+Contacts are written in blind batches (BatchWriteItem): the reduce task that writes a shard holds
+that shard's lease (``store.leases``) and decided what it writes from a read taken after it took
+the lease, so no other job writes those contacts meanwhile."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
-
-from contacts_import.pipeline.outcomes import ExistingContact, GuardedWrite, Reducers
+from contacts_import.errors import InvalidOptions
+from contacts_import.pipeline.outcomes import ExistingContact
+from contacts_import.pipeline.shards import (
+    LEGACY,
+    contact_key,
+    partition_key,
+    shard_of,
+    shard_spans,
+)
 from contacts_import.store.dynamo import (
-    MAX_UNPROCESSED_ROUNDS,
-    backoff_sleep,
     batch_get,
     batch_write,
-    cancellation_codes,
     decode_cursor,
     decode_item,
     dynamodb_fast_client,
@@ -27,50 +30,15 @@ from contacts_import.store.dynamo import (
     plain,
 )
 
-# TransactWriteItems takes at most 100 actions (and 4 MB), and DynamoDB refuses a transaction over
-# either whole: batches are cut here. A batch of decided contacts (DECIDE_BATCH) is one transaction.
-TRANSACT_WRITE_LIMIT = 100
-# On a list's item (Lists table): the string set of the jobs reducing into the list now, and how
-# many announcements it has had (a number that only grows).
-REDUCING_JOBS = "reducing_jobs"
-REDUCERS_ANNOUNCED = "reducers_announced"
-
-
-# ... and at most 4 MB of items; contacts may take up to MAX_CONTACT_BYTES each, so a batch of them
-# is cut by size as well (what an item takes is over-estimated by its JSON, with room for keys and
-# conditions).
-TRANSACT_WRITE_BYTES = 4_000_000 - 256 * 1024
-
-
-def transaction_batches(writes: Sequence[GuardedWrite]) -> Iterator[list[GuardedWrite]]:
-    """``writes`` in order, in batches DynamoDB takes as one transaction."""
-    batch: list[GuardedWrite] = []
-    size = 0
-    for write in writes:
-        item_size = len(json.dumps(write.item, ensure_ascii=False, default=str).encode())
-        if batch and (len(batch) == TRANSACT_WRITE_LIMIT or size + item_size > TRANSACT_WRITE_BYTES):
-            yield batch
-            batch, size = [], 0
-        batch.append(write)
-        size += item_size
-    if batch:
-        yield batch
-
-
-class ContactsContended(RuntimeError):
-    """Raised to have the task retried from its queue: transactions on a list's contacts kept
-    conflicting with other writes to the same contacts."""
-
-
-def list_key(account_id: str, list_id: str) -> str:
-    return f"{account_id}#{list_id}"
-
 
 class ContactStore:
     """Contacts of one list: the repository the import run reads and writes through.
 
-    Batches go through a plain client with items encoded by hand (the hot path of an import);
-    single reads and pages through the resource.
+    ``shards`` is the list's (``LEGACY`` for a list made before shards). Phones of the shards in
+    ``assume_absent`` are not looked up: only this job has ever written them (a new list's shards,
+    see ``store.leases``), so what it would find there is what it wrote itself, which it decides the
+    same way as a contact it does not find. Batches go through a plain client with items encoded by
+    hand (the hot path of an import); single reads and pages through the resource.
     """
 
     def __init__(
@@ -81,16 +49,17 @@ class ContactStore:
         list_id: str,
         fast_client: Any = None,
         *,
-        lists_table: str | None = None,
+        shards: int = LEGACY,
+        assume_absent: frozenset[int] = frozenset(),
     ) -> None:
         self._resource = resource
-        self._lists_table = lists_table
         self._fast_client = fast_client
         self._table_name = table_name
         self._table = resource.Table(table_name)
         self._account_id = account_id
         self._list_id = list_id
-        self._list_key = list_key(account_id, list_id)
+        self.shards = shards
+        self._assume_absent = assume_absent
 
     @property
     def _client(self) -> Any:
@@ -98,11 +67,18 @@ class ContactStore:
             self._fast_client = dynamodb_fast_client()
         return self._fast_client
 
+    def partition_key(self, phone: str) -> str:
+        return partition_key(self._account_id, self._list_id, shard_of(phone, self.shards), self.shards)
+
+    def _key(self, phone: str) -> dict[str, Any]:
+        return {"list_key": {"S": self.partition_key(phone)}, "phone": {"S": phone}}
+
     def find_existing(self, phones: Sequence[str]) -> dict[str, ExistingContact]:
-        list_key = {"S": self._list_key}
-        keys = [{"list_key": list_key, "phone": {"S": phone}} for phone in phones]
+        asked = [phone for phone in phones if shard_of(phone, self.shards) not in self._assume_absent]
         found: dict[str, ExistingContact] = {}
-        for item in batch_get(self._client, self._table_name, keys):
+        if not asked:
+            return found
+        for item in batch_get(self._client, self._table_name, [self._key(phone) for phone in asked]):
             stored = _from_item(decode_item(item))
             found[stored["phone"]] = ExistingContact(
                 phone=stored["phone"],
@@ -117,128 +93,79 @@ class ContactStore:
             self._client, self._table_name, [{"PutRequest": {"Item": encode_item(self._to_item(i))}} for i in items]
         )
 
-    def reducers(self) -> Reducers:
-        """The jobs announced on the list's item as reducing into it (see JobStore.begin_phase), read
-        strongly consistent: an announcement made before now is seen."""
-        if self._lists_table is None:
-            raise ValueError("a ContactStore built without its lists table cannot tell who reduces into the list")
-        item = (
-            self._client.get_item(
-                TableName=self._lists_table,
-                Key={"account_id": {"S": self._account_id}, "list_id": {"S": self._list_id}},
-                ConsistentRead=True,
-                ProjectionExpression=f"{REDUCING_JOBS}, {REDUCERS_ANNOUNCED}",
-            ).get("Item")
-            or {}
-        )
-        return Reducers(
-            jobs=frozenset(item.get(REDUCING_JOBS, {}).get("SS", ())),
-            announced=int(item.get(REDUCERS_ANNOUNCED, {}).get("N", 0)),
-        )
-
-    def write_unless_changed(self, writes: Sequence[GuardedWrite]) -> set[str]:
-        """Each contact on the condition that it is stored as it was read, in transactions of at most
-        TRANSACT_WRITE_LIMIT; the phones whose condition failed, which are not written.
-
-        A cancelled transaction writes nothing: its contacts whose condition held are sent again
-        without those that failed. A cancellation by a conflict (another write to one of its
-        contacts while it ran) is waited out as throttling is; ContactsContended if it persists."""
-        changed: set[str] = set()
-        for batch in transaction_batches(writes):
-            pending = list(batch)
-            for attempt in range(MAX_UNPROCESSED_ROUNDS):
-                failed = self._transact(pending)
-                if failed is None:
-                    break
-                if failed:
-                    changed.update(failed)
-                    pending = [w for w in pending if w.item["phone"] not in failed]
-                    if not pending:
-                        break
-                else:
-                    backoff_sleep(attempt)
-            else:
-                raise ContactsContended(
-                    f"transactions on list {self._list_id!r} kept conflicting after {MAX_UNPROCESSED_ROUNDS} attempts"
-                )
-        return changed
-
-    def _transact(self, writes: Sequence[GuardedWrite]) -> set[str] | None:
-        """None when the transaction was written; else the phones whose condition failed (empty when
-        it was cancelled for another reason, such as a conflict)."""
-        try:
-            self._client.transact_write_items(TransactItems=[self._guarded_put(w) for w in writes])
-            return None
-        except ClientError as error:
-            reasons = cancellation_codes(error)
-            if reasons is None or len(reasons) != len(writes):
-                raise  # not cancelled, or without a reason per item: we cannot tell which one changed
-            failed = zip(writes, reasons, strict=True)
-            return {write.item["phone"] for write, code in failed if code == "ConditionalCheckFailed"}
-
-    def _guarded_put(self, write: GuardedWrite) -> dict[str, Any]:
-        put: dict[str, Any] = {"TableName": self._table_name, "Item": encode_item(self._to_item(write.item))}
-        if write.seen is None:
-            # Missing as we read it; another run of this same job may have written it since (the
-            # same item), and nobody else.
-            put["ConditionExpression"] = (
-                "attribute_not_exists(phone) OR (created_job_id = :job AND import_job_id = :job)"
-            )
-            put["ExpressionAttributeValues"] = {":job": {"S": write.item["created_job_id"]}}
-        elif write.seen.import_job_id is None:
-            put["ConditionExpression"] = "attribute_exists(phone) AND attribute_not_exists(import_job_id)"
-        else:
-            # A job writes a contact once (its repeats find it written), so the last job that wrote
-            # it says whether it is the version we read.
-            put["ConditionExpression"] = "import_job_id = :seen"
-            put["ExpressionAttributeValues"] = {":seen": {"S": write.seen.import_job_id}}
-        return {"Put": put}
-
     def delete(self, phones: Sequence[str]) -> None:
-        list_key = {"S": self._list_key}
-        batch_write(
-            self._client,
-            self._table_name,
-            [{"DeleteRequest": {"Key": {"list_key": list_key, "phone": {"S": p}}}} for p in phones],
-        )
+        batch_write(self._client, self._table_name, [{"DeleteRequest": {"Key": self._key(p)}} for p in phones])
 
     def get(self, phone: str) -> dict[str, Any] | None:
-        item = self._table.get_item(Key={"list_key": self._list_key, "phone": phone}).get("Item")
+        item = self._table.get_item(Key={"list_key": self.partition_key(phone), "phone": phone}).get("Item")
         return _from_item(item) if item else None
 
     def page(self, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
-        query: dict[str, Any] = {"KeyConditionExpression": Key("list_key").eq(self._list_key), "Limit": limit}
-        start = decode_cursor(cursor, {"list_key": self._list_key})
-        if start:
-            query["ExclusiveStartKey"] = start
-        response = self._table.query(**query)
-        return [_from_item(i) for i in response.get("Items", [])], encode_cursor(response.get("LastEvaluatedKey"))
+        """A page of the list's contacts: shard by shard, each in phone order. The cursor names the
+        shard and the last phone given, and only this list's."""
+        base = partition_key(self._account_id, self._list_id, 0, LEGACY)
+        start = decode_cursor(cursor, {"list": base})
+        shard = int(start["shard"]) if start else 0
+        after = start.get("phone") if start else None
+        if not 0 <= shard < max(self.shards, 1) or not (after is None or isinstance(after, str)):
+            raise InvalidOptions("cursor is not a cursor this API gave out", details={"option": "cursor"})
+        contacts: list[dict[str, Any]] = []
+        while shard < max(self.shards, 1):
+            query: dict[str, Any] = {
+                "KeyConditionExpression": "list_key = :k",
+                "ExpressionAttributeValues": {":k": partition_key(self._account_id, self._list_id, shard, self.shards)},
+                "Limit": limit - len(contacts),
+            }
+            if after:
+                query["ExclusiveStartKey"] = {"list_key": query["ExpressionAttributeValues"][":k"], "phone": after}
+            response = self._table.query(**query)
+            contacts.extend(_from_item(item) for item in response.get("Items", []))
+            if len(contacts) >= limit:
+                last = response.get("LastEvaluatedKey")
+                if last is None:  # this shard is done: the next page starts at the next one
+                    shard, after = shard + 1, None
+                    if shard >= max(self.shards, 1):
+                        return contacts, None
+                    return contacts, encode_cursor({"list": base, "shard": shard, "phone": None})
+                return contacts, encode_cursor({"list": base, "shard": shard, "phone": contacts[-1]["phone"]})
+            if "LastEvaluatedKey" in response:  # a page DynamoDB cut short (1 MB): the same shard again
+                after = response["LastEvaluatedKey"]["phone"]
+                continue
+            shard, after = shard + 1, None
+        return contacts, None
 
-    def all_phones(self) -> Iterator[str]:
-        return self.phones_between(None, None)
+    def keys_between(self, lo: str | None, hi: str | None) -> Iterator[str]:
+        """The contact keys of the list ``lo <= key < hi`` (None: open-ended), in ascending order,
+        a page at a time."""
+        for span in shard_spans(lo, hi, self.shards):
+            for phone in self._phones_of_shard(span.shard, span.lo, span.hi):
+                yield contact_key(phone, self.shards)
 
-    def phones_between(self, lo: str | None, hi: str | None) -> Iterator[str]:
-        """The list's phones ``lo <= phone < hi`` (None: open-ended), in ascending order, a page at a time."""
-        condition = Key("list_key").eq(self._list_key)
-        if lo is not None and hi is not None:
-            condition &= Key("phone").between(lo, hi)  # inclusive: ``hi`` itself is left out below
-        elif lo is not None:
-            condition &= Key("phone").gte(lo)
-        elif hi is not None:
-            condition &= Key("phone").lt(hi)
-        query: dict[str, Any] = {"KeyConditionExpression": condition, "ProjectionExpression": "phone"}
+    def _phones_of_shard(self, shard: int, lo: str | None, hi: str | None) -> Iterator[str]:
+        key = partition_key(self._account_id, self._list_id, shard, self.shards)
+        condition = "list_key = :k"
+        values: dict[str, Any] = {":k": key}
+        if lo is not None:
+            condition += " AND phone >= :lo"
+            values[":lo"] = lo
+        query: dict[str, Any] = {
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+            "ProjectionExpression": "phone",
+        }
         while True:
             response = self._table.query(**query)
             for item in response.get("Items", []):
-                if hi is None or item["phone"] < hi:
-                    yield item["phone"]
+                if hi is not None and item["phone"] >= hi:
+                    return
+                yield item["phone"]
             if "LastEvaluatedKey" not in response:
                 return
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def _to_item(self, contact: dict[str, Any]) -> dict[str, Any]:
         item = {key: value for key, value in contact.items() if value not in (None, "", [], {})}
-        item["list_key"] = self._list_key
+        item["list_key"] = self.partition_key(contact["phone"])
         item["account_id"] = self._account_id
         item["list_id"] = self._list_id
         if "tags" in item:

@@ -22,6 +22,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from contacts_import.errors import InvalidOptions
+from contacts_import.store.metering import meter_dynamodb
 
 BATCH_WRITE_LIMIT = 25
 BATCH_GET_LIMIT = 100
@@ -64,8 +65,9 @@ def conflict_retry_delay(response: Any = None, attempts: int = 0, **_: Any) -> f
 
 
 def _retrying_conflicts(client: Any) -> Any:
+    """The client, sending conflicts again and metered (``store.metering``)."""
     client.meta.events.register("needs-retry.dynamodb", conflict_retry_delay)
-    return client
+    return meter_dynamodb(client)
 
 
 def dynamodb_resource() -> Any:

@@ -17,6 +17,8 @@ from contacts_import.errors import ImportCancelled
 from contacts_import.ids import first_job_id_at
 from contacts_import.models import Counts
 from contacts_import.store.dynamo import cancellation_codes, decode_cursor, encode_cursor, plain
+from contacts_import.store.leases import held_by, holder_attribute, until_attribute
+from contacts_import.store.metering import Consumed
 
 ACTIVE_STATES = ("awaiting_upload", "queued", "processing")
 # A job with this attribute is in the sweeper's index (ActiveJobsIndex): from when it starts until
@@ -36,6 +38,7 @@ class JobEnding:
     failure: dict[str, str] | None = None
     column_names: tuple[str, ...] = ()
     contacts_added: int = 0
+    consumed: Consumed = field(default_factory=Consumed)
 
 
 # Tries at ending a job while other jobs' ends move the same list's size.
@@ -183,6 +186,7 @@ class JobStore:
         column_names: tuple[str, ...],
         failure: dict[str, str] | None,
         now: str,
+        shards: int,
     ) -> bool:
         """Record a processing job's chunk plan, once: False when a duplicate event planned it first
         (or the job has ended meanwhile). The job then waits for its chunks to be mapped."""
@@ -190,7 +194,7 @@ class JobStore:
             self._table.update_item,
             Key={"account_id": account_id, "job_id": job_id},
             UpdateExpression="SET plan_key = :plan, map_tasks = :maps, phase = :map, column_names = :columns, "
-            "plan_failure = :failure, updated_at = :now, active = :active",
+            "plan_failure = :failure, updated_at = :now, active = :active, shards = :shards",
             ConditionExpression="#s = :processing AND attribute_not_exists(plan_key)",
             ExpressionAttributeNames={"#s": "status"},
             ExpressionAttributeValues={
@@ -202,6 +206,7 @@ class JobStore:
                 ":now": now,
                 ":processing": "processing",
                 ":active": ACTIVE,
+                ":shards": shards,
             },
         )
 
@@ -214,38 +219,20 @@ class JobStore:
         following: str,
         now: str,
         ranges: list[list[str | None]] | None = None,
-        reducing_into: str | None = None,
     ) -> bool:
         """Move a job from one phase to the next, once: the caller that gets True sends the next
-        phase's tasks; every other caller (a racing or repeated worker) gets False.
-
-        With ``reducing_into`` (a list id), the job is added to the list's ``reducing_jobs`` (and
-        ``reducers_announced`` counts it) in the same transaction: it is announced before its first
-        reduce task is sent, and only if the phase moved (a job that has ended cannot announce
-        itself again). The job's end removes it (``_finish_once``)."""
+        phase's tasks; every other caller (a racing or repeated worker) gets False."""
         update = "SET phase = :next, updated_at = :now"
         values: dict[str, Any] = {":next": following, ":current": current, ":now": now}
         if ranges is not None:
             update += ", ranges = :ranges"
             values[":ranges"] = ranges
-        job_update: dict[str, Any] = {
-            "TableName": self._jobs_table,
-            "Key": {"account_id": account_id, "job_id": job_id},
-            "UpdateExpression": update,
-            "ConditionExpression": "phase = :current AND attribute_not_exists(ended)",
-            "ExpressionAttributeValues": values,
-        }
-        if reducing_into is None:
-            return _holds(self._client.update_item, **_low_level({"Update": job_update})["Update"])
-        announcement = {
-            "TableName": self._lists_table,
-            "Key": {"account_id": account_id, "list_id": reducing_into},
-            "UpdateExpression": "ADD reducing_jobs :me, reducers_announced :one",
-            "ExpressionAttributeValues": {":me": {job_id}, ":one": 1},
-        }
         return _holds(
-            self._client.transact_write_items,
-            TransactItems=[_low_level({"Update": job_update}), _low_level({"Update": announcement})],
+            self._table.update_item,
+            Key={"account_id": account_id, "job_id": job_id},
+            UpdateExpression=update,
+            ConditionExpression="phase = :current AND attribute_not_exists(ended)",
+            ExpressionAttributeValues=values,
         )
 
     def record_progress(
@@ -258,6 +245,7 @@ class JobStore:
         progress: float,
         tasks_done: int,
         now: str,
+        consumed: Consumed | None = None,
     ) -> bool:
         """Show the counts of the tasks recorded so far on a processing job. Workers finish in any
         order, so counts that cover fewer tasks than those shown already are not written."""
@@ -265,15 +253,16 @@ class JobStore:
             self._table.update_item,
             Key={"account_id": account_id, "job_id": job_id},
             UpdateExpression="SET #c = :counts, error_count = :errors, progress = :progress, "
-            "tasks_counted = :tasks, updated_at = :now",
+            "tasks_counted = :tasks, updated_at = :now, #consumed = :consumed",
             ConditionExpression="#s = :processing AND attribute_not_exists(ended) AND "
             "(attribute_not_exists(tasks_counted) OR tasks_counted < :tasks)",
-            ExpressionAttributeNames={"#s": "status", "#c": "counts"},
+            ExpressionAttributeNames={"#s": "status", "#c": "counts", "#consumed": "consumed"},
             ExpressionAttributeValues={
                 ":counts": counts.model_dump(),
                 ":errors": error_count,
                 ":progress": _decimal(progress),
                 ":tasks": tasks_done,
+                ":consumed": (consumed or Consumed()).to_json(),
                 ":processing": "processing",
                 ":now": now,
             },
@@ -323,13 +312,14 @@ class JobStore:
         expected_states: tuple[str, ...],
         now: str,
     ) -> bool:
-        """One transaction: the job ends, with the list's size after it, and the list's size moves.
-        The size is read first and the list's update is conditional on it, so the size the job
-        records is the list's at its end even while other jobs end on the same list (a list that
-        moved between the read and the write is read again)."""
+        """One transaction: the job ends, with the list's size after it, the list's size moves, and
+        the job lets go of the list's shards it still holds (``store.leases``). The size is read
+        first and the list's update is conditional on it, so the size the job records is the list's
+        at its end even while other jobs end on the same list (a list that moved between the read
+        and the write is read again)."""
         states = {f":state{i}": state for i, state in enumerate(expected_states)}
         for _ in range(LIST_SIZE_ATTEMPTS):
-            before = self._list_size(account_id, list_id)
+            before, held = self._list_state(account_id, list_id, job_id)
             total = (before or 0) + ending.contacts_added
             job_update = {
                 "Update": {
@@ -337,9 +327,9 @@ class JobStore:
                     "Key": {"account_id": account_id, "job_id": job_id},
                     "UpdateExpression": "SET #s = :final, #c = :counts, error_count = :errors, "
                     "failure = :failure, completed_at = :now, updated_at = :now, column_names = :columns, "
-                    "progress = :one, ended = :true, total_contacts = :total",
+                    "progress = :one, ended = :true, total_contacts = :total, #consumed = :consumed",
                     "ConditionExpression": f"attribute_not_exists(ended) AND #s IN ({', '.join(states)})",
-                    "ExpressionAttributeNames": {"#s": "status", "#c": "counts"},
+                    "ExpressionAttributeNames": {"#s": "status", "#c": "counts", "#consumed": "consumed"},
                     "ExpressionAttributeValues": {
                         ":final": final_status,
                         ":counts": ending.counts.model_dump(),
@@ -350,24 +340,30 @@ class JobStore:
                         ":one": 1,
                         ":true": True,
                         ":total": total,
+                        ":consumed": ending.consumed.to_json(),
                         **states,
                     },
                 }
             }
+            # The job lets go of its shards with its end, whichever way it ends (completed, failed,
+            # cancelled, stalled), on the condition that it still holds them: one that ran out and
+            # was taken over is read again.
+            holds = {f"#h{n}": holder_attribute(shard) for n, shard in enumerate(held)}
+            holds |= {f"#u{n}": until_attribute(shard) for n, shard in enumerate(held)}
+            condition = "attribute_not_exists(total_contacts)" if before is None else "total_contacts = :before"
+            condition += "".join(f" AND #h{n} = :me" for n in range(len(held)))
+            removal = " REMOVE " + ", ".join(f"#h{n}, #u{n}" for n in range(len(held))) if held else ""
             list_update: dict[str, Any] = {
                 "Update": {
                     "TableName": self._lists_table,
                     "Key": {"account_id": account_id, "list_id": list_id},
-                    # The job leaves the list's reducing_jobs with its end, whichever way it ends
-                    # (completed, failed, cancelled, stalled): a mark never outlives its job. One
-                    # that did would only keep other jobs on the list on conditional writes.
-                    "UpdateExpression": "SET total_contacts = :total, updated_at = :now DELETE reducing_jobs :me",
-                    "ConditionExpression": "attribute_not_exists(total_contacts)"
-                    if before is None
-                    else "total_contacts = :before",
-                    "ExpressionAttributeValues": {":total": total, ":now": now, ":me": {job_id}}
-                    | ({} if before is None else {":before": before}),
+                    "UpdateExpression": "SET total_contacts = :total, updated_at = :now" + removal,
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeValues": {":total": total, ":now": now}
+                    | ({} if before is None else {":before": before})
+                    | ({":me": job_id} if held else {}),
                 }
+                | ({"ExpressionAttributeNames": holds} if holds else {})
             }
             try:
                 self._client.transact_write_items(TransactItems=[_low_level(job_update), _low_level(list_update)])
@@ -380,14 +376,16 @@ class JobStore:
                     raise
         raise ListContended(f"The size of list {list_id!r} kept moving while job {job_id} ended; it is retried.")
 
-    def _list_size(self, account_id: str, list_id: str) -> int | None:
-        item = self._client.get_item(
-            TableName=self._lists_table,
-            Key={"account_id": account_id, "list_id": list_id},
-            ConsistentRead=True,
-            ProjectionExpression="total_contacts",
-        ).get("Item")
-        return int(item["total_contacts"]) if item and "total_contacts" in item else None
+    def _list_state(self, account_id: str, list_id: str, job_id: str) -> tuple[int | None, list[int]]:
+        """The list's size (None before its first import ends), and the shards ``job_id`` holds."""
+        item = (
+            self._client.get_item(
+                TableName=self._lists_table, Key={"account_id": account_id, "list_id": list_id}, ConsistentRead=True
+            ).get("Item")
+            or {}
+        )
+        size = int(item["total_contacts"]) if "total_contacts" in item else None
+        return size, held_by(item, job_id)
 
     def cancel(self, account_id: str, job_id: str, *, now: str) -> bool:
         """Cancel a job that has not ended; False when it already had."""

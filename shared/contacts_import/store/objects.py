@@ -12,12 +12,14 @@ from aws_lambda_powertools.utilities.streaming import S3Object
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from contacts_import.store.metering import count_requests
+
 SPOOL_IN_MEMORY_BYTES = 8 * 1024 * 1024
 BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, signature_version="s3v4")
 
 
 def s3_client() -> Any:
-    return boto3.client("s3", config=BOTO_CONFIG)
+    return count_requests(boto3.client("s3", config=BOTO_CONFIG), "s3")
 
 
 class ObjectStore:

@@ -19,9 +19,12 @@ from botocore.exceptions import ClientError
 from contacts_import.pipeline.fanout import RunIndex
 from contacts_import.pipeline.outcomes import Tally
 from contacts_import.store.dynamo import plain
+from contacts_import.store.metering import Consumed
 from contacts_import.store.row_errors import job_key
 
 MAP, REDUCE, PRUNE, PRUNE_PLAN, PRUNE_PROGRESS = "map", "reduce", "prune", "prune-plan", "prune-progress"
+# The processor's reading of the file, recorded for what it consumed (its counts are the tasks').
+PLAN = "plan"
 
 
 def task_id(kind: str, number: int) -> str:
@@ -39,6 +42,7 @@ class TaskRecord:
     number: int
     tally: Tally
     extra: dict[str, Any]  # what else the task recorded (a prune plan's list, say)
+    consumed: Consumed  # what its recorded run cost (store.metering)
 
 
 class TaskStore:
@@ -57,8 +61,10 @@ class TaskStore:
         now: str,
         index: RunIndex | None = None,
         extra: dict[str, Any] | None = None,
+        consumed: Consumed | None = None,
     ) -> bool:
-        """Record a finished task; False when it was recorded already (by another worker)."""
+        """Record a finished task; False when it was recorded already (by another worker): the
+        first run recorded is the one counted, and what it consumed with it."""
         item: dict[str, Any] = {
             "job_key": job_key(account_id, job_id),
             "task": task_id(kind, number),
@@ -70,6 +76,8 @@ class TaskStore:
             item["index"] = index.to_json()
         if extra:
             item["extra"] = extra
+        if consumed is not None:
+            item["consumed"] = consumed.to_json()
         try:
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(task)")
             return True
@@ -107,7 +115,8 @@ class TaskStore:
             _record(item)
             for item in self._query(
                 Key("job_key").eq(job_key(account_id, job_id)),
-                ProjectionExpression="task, tally, extra",
+                ProjectionExpression="task, tally, extra, #consumed",
+                ExpressionAttributeNames={"#consumed": "consumed"},
             )
         ]
 
@@ -129,4 +138,10 @@ class TaskStore:
 
 def _record(item: dict[str, Any]) -> TaskRecord:
     kind, number = parse_task_id(item["task"])
-    return TaskRecord(kind, number, Tally.from_json(item.get("tally")), item.get("extra") or {})
+    return TaskRecord(
+        kind,
+        number,
+        Tally.from_json(item.get("tally")),
+        item.get("extra") or {},
+        Consumed.from_json(item.get("consumed")),
+    )
