@@ -139,6 +139,32 @@ def test_a_job_lets_go_of_a_shard_once_no_task_of_its_phase_needs_it(pipeline):
     assert held_by(list_item(pipeline, "let-go"), job_id) == []
 
 
+@pytest.mark.parametrize("stale_reads", [1, 2], ids=["ended-before-its-leases", "ended-while-it-read"])
+def test_a_late_duplicate_whose_job_ends_under_it_lets_go_of_its_shards_and_stops(pipeline, monkeypatch, stale_reads):
+    # The duplicate read the job before it ended: once (it then finds the job ended once it holds
+    # its leases), or twice (it reads the runs too, which went with the job's work area).
+    job_id = pipeline.start(FIRST, list_id="late")
+    reduces = mapped(pipeline, job_id)[job_id]
+    running = pipeline.job(job_id)
+    for task in reduces:
+        process_task(task, pipeline.deps)
+    pipeline.drain()
+    ended = pipeline.job(job_id)
+    assert (ended["status"], held_by(list_item(pipeline, "late"), job_id)) == ("completed", [])
+    reads = {"n": 0}
+    real_get = pipeline.deps.jobs.get
+
+    def get(account_id: str, wanted: str) -> Any:
+        reads["n"] += 1
+        return running if wanted == job_id and reads["n"] <= stale_reads else real_get(account_id, wanted)
+
+    monkeypatch.setattr(pipeline.deps.jobs, "get", get)
+    monkeypatch.setattr(pipeline.deps.tasks, "get", lambda *key: None)  # as if not recorded yet when read
+    assert process_task(reduces[-1], pipeline.deps) is None
+    assert held_by(list_item(pipeline, "late"), job_id) == [], "it let go of what it took again"
+    assert pipeline.job(job_id)["counts"] == ended["counts"]
+
+
 def _task_shards(pipeline: Pipeline, job_id: str, number: int) -> list[int]:
     lo, hi = pipeline.job(job_id)["ranges"][number]
     return [span.shard for span in shard_spans(lo, hi, SHARDS)]

@@ -84,6 +84,8 @@ def process_task(task: Task, deps: PipelineDeps) -> Consumed | None:
         try:
             with metered() as consumed:
                 tally, index = _run(task, job, deps)
+        except JobEndedMeanwhile:
+            return None
         except ShardsBusy as busy:
             delay = _busy_delay(deps)
             logger.info(
@@ -92,12 +94,35 @@ def process_task(task: Task, deps: PipelineDeps) -> Consumed | None:
             )
             deps.queue.send([task], delay_seconds=delay)
             return None
+        except Exception:
+            if _ended_meanwhile(task, job, deps):
+                return None  # a late duplicate whose job ended, and whose work area went, under it
+            raise
         recorded = deps.tasks.record(
             task.account_id, task.job_id, task.kind, task.number, tally, now=utc_now(), index=index, consumed=consumed
         )
         logger.info("Task done", extra={"task": task.kind, "number": task.number, "first": recorded})
     advance(task.account_id, task.job_id, deps, finished=task)
     return consumed
+
+
+class JobEndedMeanwhile(Exception):
+    """A late duplicate of a task found its job ended once it held its leases: it lets them go and
+    does nothing."""
+
+
+def _ended_meanwhile(task: Task, job: dict[str, Any], deps: PipelineDeps) -> bool:
+    """Whether the job ended while this run of a task was under way (another delivery of it, or of
+    the job's last task, finished the job); if so, the leases this run may have taken again after
+    the job let go of them are released, so that they do not hold another import up."""
+    current = deps.jobs.get(task.account_id, task.job_id)
+    if current is not None and not current.get("ended"):
+        return False
+    held = deps.leases.held_by(task.account_id, job["list_id"], task.job_id)
+    if held:
+        deps.leases.release(task.account_id, job["list_id"], task.job_id, held)
+    logger.info("A late duplicate of a task stopped: its job ended meanwhile", extra={"task": task.kind})
+    return True
 
 
 def _run(task: Task, job: dict[str, Any], deps: PipelineDeps) -> tuple[Tally, RunIndex | None]:
@@ -191,6 +216,8 @@ def _leased(task: Task, job: dict[str, Any], deps: PipelineDeps) -> Iterator[Gra
         now=time.time(),
         hold_seconds=deps.settings.lease_seconds,
     )
+    if _ended_meanwhile(task, job, deps):
+        raise JobEndedMeanwhile
     yield grant
 
 
