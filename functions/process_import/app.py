@@ -38,6 +38,8 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict:
                 etag=record.s3.get_object.etag or "",
                 sequencer=record.s3.get_object.sequencer or "",
                 event_time=record.event_time,
+                principal=record.user_identity.principal_id or "",
+                bucket_owner=record.s3.bucket.owner_identity.principal_id or "",
             ),
             deps(),
         )

@@ -1,4 +1,4 @@
-"""Creates the template's tables, buckets and queues in an AWS endpoint (moto in-process, moto
+"""Creates the template's tables, buckets, queues and KMS keys in an AWS endpoint (moto in-process, moto
 server, or anything that speaks the APIs).
 
 The local stack and the integration tests both call ``create_stack_resources``, so the tables the
@@ -21,6 +21,7 @@ class CreatedResources:
     tables: dict[str, str] = field(default_factory=dict)
     buckets: dict[str, str] = field(default_factory=dict)
     queues: dict[str, str] = field(default_factory=dict)
+    kms_keys: dict[str, str] = field(default_factory=dict)
 
 
 def create_stack_resources(
@@ -76,6 +77,14 @@ def create_stack_resources(
                 NotificationConfiguration={"QueueConfigurations": _template_queue_configurations(bucket)},
             )
         created.buckets[bucket.logical_id] = bucket.name
+
+    kms = session.client("kms", region_name=region, endpoint_url=endpoint_url)
+    for key in template.kms_keys.values():
+        metadata = kms.create_key(KeySpec=key.key_spec, KeyUsage=key.key_usage, Description=key.logical_id)
+        key_id = metadata["KeyMetadata"]["KeyId"]
+        for alias in key.aliases:
+            kms.create_alias(AliasName=alias, TargetKeyId=key_id)
+        created.kms_keys[key.logical_id] = key_id
     return created
 
 

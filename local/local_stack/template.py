@@ -459,6 +459,17 @@ class TableSpec:
 
 
 @dataclass(frozen=True)
+class KmsKeySpec:
+    """An ``AWS::KMS::Key`` of the template, with the aliases (``AWS::KMS::Alias``) that name it:
+    the functions reach a key by an alias, since the local endpoint makes up its own key ids."""
+
+    logical_id: str
+    key_spec: str
+    key_usage: str
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class QueueNotification:
     """A bucket notification to an SQS queue declared by the template itself."""
 
@@ -702,6 +713,7 @@ class StackTemplate:
     outputs: dict[str, Any]
     warnings: tuple[str, ...] = ()
     schedule_event_sources: tuple[ScheduleEventSource, ...] = ()
+    kms_keys: dict[str, KmsKeySpec] = field(default_factory=dict)
 
     def function(self, logical_id: str) -> FunctionSpec:
         try:
@@ -884,6 +896,21 @@ class _Builder:
             schedule_event_sources=tuple(schedules),
             outputs=outputs,
             warnings=tuple(self.resolver.warnings),
+            kms_keys={lid: self.kms_key(lid) for lid in self.of_type("AWS::KMS::Key")},
+        )
+
+    def kms_key(self, logical_id: str) -> KmsKeySpec:
+        properties = self.resolved[logical_id]
+        aliases = tuple(
+            str(self.resolved[alias]["AliasName"])
+            for alias in self.of_type("AWS::KMS::Alias")
+            if self.raw[alias].get("TargetKeyId") == {"Ref": logical_id}
+        )
+        return KmsKeySpec(
+            logical_id,
+            str(properties.get("KeySpec", "SYMMETRIC_DEFAULT")),
+            str(properties.get("KeyUsage", "ENCRYPT_DECRYPT")),
+            aliases,
         )
 
     # -- references back to logical ids

@@ -36,14 +36,13 @@ FIELD_NAMES: dict[str, str] = {
     "organization": "company",
 }
 
-_TRUE = frozenset({"true", "1", "yes", "on"})
-_FALSE = frozenset({"false", "0", "no", "off"})
 
-
-def with_our_names(options: Mapping[str, Any]) -> dict[str, Any]:
+def with_our_names(options: Mapping[str, Any], *, words: bool = False) -> dict[str, Any]:
     """``options`` with every name of OPTION_NAMES replaced by ours. A value they send as null or
-    empty means "not given" (``folder_id: null`` is the default list). ValueError when one option
-    is given under two names, or a flag is neither true nor false."""
+    empty means "not given" (``folder_id: null`` is the default list). A flag is a JSON boolean, or
+    with ``words`` (a query parameter, a form field) one of the words a query's booleans take.
+    ValueError when one option is given two different values under two names (the same value twice
+    is taken), or a flag is neither true nor false."""
     renamed: dict[str, Any] = {}
     given_as: dict[str, str] = {}
     for name, value in options.items():
@@ -52,18 +51,21 @@ def with_our_names(options: Mapping[str, Any]) -> dict[str, Any]:
             if value is None or value == "":
                 continue
             if ours in FLAG_OPTIONS:
-                value = _flag_word(name, value, FLAG_OPTIONS[ours])
-        if ours in renamed:
-            raise ValueError(f"{given_as[ours]!r} and {name!r} both give {ours!r}: send one of them")
+                value = _flag_word(name, value, FLAG_OPTIONS[ours], words=words)
+        if ours in renamed and renamed[ours] != value:
+            raise ValueError(f"{given_as[ours]!r} and {name!r} give {ours!r} different values: send one of them")
         renamed[ours] = value
         given_as[ours] = name
     return renamed
 
 
-def _flag_word(name: str, value: Any, words: tuple[str, str]) -> str:
-    text = str(value).strip().lower()
-    if value is True or text in _TRUE:
-        return words[0]
-    if value is False or text in _FALSE:
-        return words[1]
+def _flag_word(name: str, value: Any, meanings: tuple[str, str], *, words: bool) -> str:
+    from contacts_import.models import BOOLEAN_WORDS
+
+    if words and isinstance(value, str) and value in BOOLEAN_WORDS:
+        value = BOOLEAN_WORDS[value]
+    if value is True:
+        return meanings[0]
+    if value is False:
+        return meanings[1]
     raise ValueError(f"{name!r} must be true or false")

@@ -39,6 +39,13 @@ class FieldsInvalid(InvalidOptions):
         self.problems = problems
 
 
+class OptionsDoNotFitFile(InvalidOptions):
+    """Options valid in themselves that the file does not fit (a mapping naming a column it lacks):
+    422 on a direct request, since only the file's bytes say so; a job fails with validation_error."""
+
+    status = 422
+
+
 class Unauthorized(ContactsImportError):
     code = "unauthorized"
     status = 401
@@ -57,6 +64,13 @@ class NotFound(ContactsImportError):
 class Conflict(ContactsImportError):
     code = "conflict"
     status = 409
+
+
+class NoWebhookSecret(Conflict):
+    """A webhook_url for an account that has no signing secret yet (its operator makes one with
+    `contacts-import keys webhook-secret`): the account's state, not the request, is at fault."""
+
+    code = "no_webhook_secret"
 
 
 class IdempotencyKeyReused(ContactsImportError):
@@ -106,6 +120,13 @@ class NotCsv(FileRejected):
     @property
     def api_code(self) -> str:
         return "unsupported_media_type"
+
+
+class WorkbookTooLarge(NotCsv):
+    """An .xlsx past what a workbook may unpack to, or wider or longer than a sheet may be: a
+    decompression bomb, or a sheet padded out to a million rows. 415 on a direct request."""
+
+    code = "workbook_too_large"
 
 
 class MissingRequiredColumn(FileRejected):

@@ -7,13 +7,22 @@ import re
 from typing import Any, Literal
 
 import phonenumbers
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
 
 from contacts_import.compatible_names import with_our_names
 from contacts_import.errors import InvalidOptions
-from contacts_import.pipeline.fields import parse_target
+from contacts_import.pipeline.fields import IGNORE, KNOWN_FIELDS, parse_target
 
-LIST_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
+# Matched whole (fullmatch): "$" would let a trailing newline through ("tour\n").
+LIST_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}")
+# A webhook URL as the OpenAPI document describes it (and as it must be to be called: https, a
+# host name with a top-level domain, for TLS to check its certificate against, port 443 or none,
+# no credentials). Where the name leads is checked too, when the import is created and before
+# every call (service.notifications).
+# A host name: labels, and a top-level domain that starts with a letter, so that no address in any
+# notation ("0", "2130706433", "127.1") passes for a name.
+HOST_NAME_PATTERN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+WEBHOOK_URL_PATTERN = rf"^https://{HOST_NAME_PATTERN}(?::443)?(?:/[!-~]*)?$"
 MAX_TAGS = 50
 MAX_TAG_LENGTH = 100
 
@@ -39,25 +48,74 @@ class _Model(BaseModel):
     model_config = ConfigDict(defer_build=True)
 
 
+# What a query parameter or form field may say for a boolean option (JSON members are booleans).
+BOOLEAN_WORDS: dict[str, bool] = {"true": True, "false": False, "True": True, "False": False, "1": True, "0": False}
+BOOLEAN_OPTIONS = frozenset({"has_header", "dry_run", "replace_list", "wait", "update_existing", "overwrite_existing"})
+LIST_OPTIONS = frozenset({"tags", "headers"})
+NAMED_DELIMITERS: dict[str, str] = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+# The encodings the encoding option takes, spelled as it takes them (OpenAPI lists the same).
+ENCODINGS: tuple[str, ...] = tuple(
+    spelling
+    for name in (
+        "utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "ascii", "cp1252", "windows-1252", "latin-1",
+        "iso-8859-1", "iso-8859-15", "cp1250", "cp1251", "cp850", "mac-roman", "koi8-r", "shift_jis", "cp932",
+        "euc-jp", "gb18030", "gbk", "big5", "euc-kr", "cp500",
+    )
+    for spelling in (name, name.upper())
+)  # fmt: skip
+REGIONS: tuple[str, ...] = tuple(
+    sorted({*phonenumbers.SUPPORTED_REGIONS, *map(str.lower, phonenumbers.SUPPORTED_REGIONS)})
+)
+MAPPING_TARGETS: tuple[str, ...] = (*KNOWN_FIELDS, IGNORE)
+# A target as the OpenAPI document describes it (custom:<key> besides the names above).
+CUSTOM_TARGET_PATTERN = r"^custom:[^\s\"\\\x00-\x1f][^\"\\\x00-\x1f]*$"
+
+
+def options_from_text(values: dict[str, Any]) -> dict[str, Any]:
+    """Options as query parameters and form fields give them (strings), as the JSON members they
+    stand for: booleans from their words, lists from commas (or a repeated parameter), the mapping
+    from its JSON. A value that says nothing it could mean is left as it is, for the model to refuse."""
+    decoded: dict[str, Any] = {}
+    for name, value in values.items():
+        if name in BOOLEAN_OPTIONS and isinstance(value, str) and value in BOOLEAN_WORDS:
+            value = BOOLEAN_WORDS[value]
+        elif name in LIST_OPTIONS and isinstance(value, str | list):
+            # A repeated parameter (or a form field beside a query parameter) adds its items.
+            items = [value] if isinstance(value, str) else value
+            value = [part for item in items if isinstance(item, str) and item for part in item.split(",")]
+        elif name == "mapping" and isinstance(value, str):
+            value = _json_if_string(value) if value else None
+        elif name in ("delimiter", "encoding", "webhook_url") and value == "":
+            value = None
+        decoded[name] = value
+    return decoded
+
+
 class ImportOptions(_Model):
-    """Every option of ``POST /imports`` (contract §4), from query, form fields or JSON alike."""
+    """Every option of ``POST /imports`` (contract §4), from query, form fields or JSON alike.
+
+    Each accepts exactly what the OpenAPI document says it accepts (``api.docs``): booleans are
+    booleans (``options_from_text`` reads the words of a query), regions and encodings come from
+    their lists, and so on, so that the document and the behaviour agree."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    list_id: str = "default"
+    list_id: str = Field("default", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$")
     mapping: dict[str, str] | None = None
-    has_header: bool = True
+    has_header: StrictBool = True
     on_existing: Literal["skip", "update"] = "skip"
-    default_region: str = "US"
+    default_region: str = Field("US", json_schema_extra={"enum": list(REGIONS)})
     phone_validation: Literal["strict", "possible"] = "strict"
     tags: tuple[str, ...] = ()
     delimiter: str | None = None
-    encoding: str | None = None
+    encoding: str | None = Field(None, json_schema_extra={"enum": [*ENCODINGS, None]})
     headers: tuple[str, ...] | None = None
-    dry_run: bool = False
-    replace_list: bool = False
-    wait: bool = False
-    webhook_url: str | None = None
+    dry_run: StrictBool = False
+    replace_list: StrictBool = False
+    wait: StrictBool = False
+    # The pattern is the document's; service.notifications.check_webhook_url enforces it (the local
+    # stack also takes receivers on loopback) when the import is created.
+    webhook_url: str | None = Field(None, json_schema_extra={"pattern": WEBHOOK_URL_PATTERN})
 
     @model_validator(mode="before")
     @classmethod
@@ -68,7 +126,7 @@ class ImportOptions(_Model):
     @field_validator("list_id")
     @classmethod
     def _list_id(cls, value: str) -> str:
-        if not LIST_ID_PATTERN.match(value):
+        if not LIST_ID_PATTERN.fullmatch(value):
             raise ValueError(
                 "must be 1-128 characters of letters, digits and _ . : @ -, starting with a letter or digit"
             )
@@ -77,14 +135,15 @@ class ImportOptions(_Model):
     @field_validator("mapping", mode="before")
     @classmethod
     def _mapping(cls, value: Any) -> Any:
-        value = _json_if_string(value)
-        if value is None or value == "":
+        if value is None:
             return None
         if not isinstance(value, dict):
             raise ValueError("must be a JSON object of CSV header -> field")
         checked: dict[str, str] = {}
         for column, target in value.items():
-            canonical = parse_target(str(target)) if isinstance(target, str) else None
+            if not column:
+                raise ValueError("a column is named by its header (or 0-based number): never an empty string")
+            canonical = parse_target(target) if isinstance(target, str) else None
             if canonical is None:
                 raise ValueError(f"column {column!r} maps to unknown field {target!r}")
             checked[str(column)] = canonical
@@ -93,16 +152,15 @@ class ImportOptions(_Model):
     @field_validator("headers", mode="before")
     @classmethod
     def _headers(cls, value: Any) -> Any:
-        value = _json_if_string(value)
-        if value is None or value == "":
-            return None
+        if value is None or value == "" or value == []:
+            return None  # names no column: the header row (or column numbers) decides, as when left out
         if isinstance(value, str):
-            value = [part for part in value.split(",")]
+            value = value.split(",")
         if not isinstance(value, list | tuple):
             raise ValueError("must be a list of field names, one per column")
         checked = []
         for position, target in enumerate(value):
-            canonical = parse_target(str(target)) if target is not None else None
+            canonical = parse_target(target) if isinstance(target, str) else None
             if canonical is None:
                 raise ValueError(f"column {position} names unknown field {target!r}")
             checked.append(canonical)
@@ -111,67 +169,66 @@ class ImportOptions(_Model):
     @field_validator("tags", mode="before")
     @classmethod
     def _tags(cls, value: Any) -> Any:
-        value = _json_if_string(value)
         if value is None:
             return ()
         if isinstance(value, str):
-            value = value.split(",")
-        if not isinstance(value, list | tuple):
+            value = value.split(",") if value else []
+        if not isinstance(value, list | tuple) or not all(isinstance(tag, str) for tag in value):
             raise ValueError("must be a list of strings or a comma-separated string")
-        tags = []
-        for tag in value:
-            text = str(tag).strip()
-            if text:
-                if len(text) > MAX_TAG_LENGTH:
-                    raise ValueError(f"tag {text[:20]!r}... is longer than {MAX_TAG_LENGTH} characters")
-                tags.append(text)
-        if len(tags) > MAX_TAGS:
+        if len(value) > MAX_TAGS:
             raise ValueError(f"at most {MAX_TAGS} tags")
-        return tuple(dict.fromkeys(tags))
+        for tag in value:
+            if len(tag) > MAX_TAG_LENGTH:
+                raise ValueError(f"tag {tag[:20]!r}... is longer than {MAX_TAG_LENGTH} characters")
+        return tuple(dict.fromkeys(text for text in (tag.strip() for tag in value) if text))
 
     @field_validator("default_region")
     @classmethod
     def _region(cls, value: str) -> str:
-        region = value.strip().upper()
-        if region not in phonenumbers.SUPPORTED_REGIONS:
+        if value not in REGIONS:
             raise ValueError(f"{value!r} is not an ISO 3166 alpha-2 region known to phonenumbers")
-        return region
+        return value.upper()
 
     @field_validator("delimiter", mode="before")
     @classmethod
     def _delimiter(cls, value: Any) -> Any:
-        if value is None or value == "":
+        if value is None:
             return None
-        named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
-        text = named.get(str(value).lower(), str(value))
-        if len(text) != 1 or text in {'"', "\r", "\n"}:
+        text = NAMED_DELIMITERS.get(value, value) if isinstance(value, str) else None
+        if text is None or len(text) != 1 or text in {'"', "\r", "\n"}:
             raise ValueError("must be one character (or tab, comma, semicolon, pipe)")
         return text
 
     @field_validator("encoding")
     @classmethod
     def _encoding(cls, value: str | None) -> str | None:
-        if not value:
+        if value is None:
             return None
+        if value not in ENCODINGS:
+            raise ValueError(f"{value!r} is not one of the encodings this option takes: {', '.join(ENCODINGS[::2])}")
         import codecs
 
-        try:
-            return codecs.lookup(value).name
-        except LookupError as error:
-            raise ValueError(f"unknown encoding {value!r}") from error
+        return codecs.lookup(value).name
 
     @field_validator("webhook_url")
     @classmethod
-    def _webhook(cls, value: str | None) -> str | None:
-        if value and not re.match(r"^https?://[^\s/]+", value):
-            raise ValueError("must be an http(s) URL")
-        return value or None
+    def _webhook_url(cls, value: str | None) -> str | None:
+        # An empty query parameter means none (options_from_text); an empty JSON string is no URL.
+        if value == "":
+            raise ValueError("is empty: leave webhook_url out (or null) for no webhook")
+        return value
 
     @classmethod
-    def parse(cls, raw: dict[str, Any]) -> ImportOptions:
-        """Options from a request, or InvalidOptions naming every bad one."""
+    def parse(cls, raw: dict[str, Any], *, text: dict[str, Any] | None = None) -> ImportOptions:
+        """Options from a request (JSON members in ``raw``, query parameters and form fields in
+        ``text``), or InvalidOptions naming every bad one."""
         try:
-            return cls.model_validate(raw)
+            # Their names first (a column_mappings form field is read as mapping is), then the words.
+            texts = options_from_text(with_our_names(text or {}, words=True))
+        except ValueError as error:
+            raise InvalidOptions(f"Invalid options: {error}", details={"errors": [{"problem": str(error)}]}) from None
+        try:
+            return cls.model_validate({**texts, **raw})
         except ValidationError as error:
             problems = [
                 {"option": ".".join(str(p) for p in e["loc"]) or "body", "problem": e["msg"]}
@@ -227,6 +284,8 @@ class JobSummary(_Model):
     consumed: Consumption = Field(default_factory=Consumption)
     progress: float = Field(ge=0.0, le=1.0)
     error_count: int
+    errors_stored: int = 0  # how many of them the error report holds (MaxRowErrorsStored a job)
+    errors_truncated: bool = False  # the report holds fewer errors than error_count: it was cut
     errors_url: str
     failure: Failure | None
     total_contacts: int | None

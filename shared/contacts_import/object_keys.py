@@ -20,9 +20,11 @@ from contacts_import.models import LIST_ID_PATTERN
 UPLOADS_PREFIX = "uploads/"
 DROP_PREFIX = "drop/"
 RESULTS_PREFIX = "results/"
-ACCOUNT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-JOB_ID_PATTERN = re.compile(r"^imp_[0-9a-z]{26}$")
+# Matched whole (fullmatch): "$" would let a trailing newline through ("drop/acme\n/...").
+ACCOUNT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+JOB_ID_PATTERN = re.compile(r"imp_[0-9a-z]{26}")
 MAX_NAME_CHARS = 255
+_POST_VARIABLE = re.compile(r"\$\{[^}]*\}")
 
 
 class InvalidObjectKey(ValueError):
@@ -44,8 +46,12 @@ class DroppedFile:
 
 
 def safe_file_name(name: str | None) -> str:
-    """A file name fit to be the last part of a key: no path, no control characters."""
+    """A file name fit to be the last part of a key: no path, no control characters, and no
+    ``${filename}``: in a presigned POST's key S3 replaces it with the name the uploader sends, and
+    boto3 then loosens the policy from the exact key to its prefix."""
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    while "${" in base:
+        base = _POST_VARIABLE.sub("", base).replace("${", "{")
     base = "".join(ch for ch in base if ch.isprintable()).strip()
     if base in {"", ".", ".."}:
         base = "contacts.csv"
@@ -77,10 +83,18 @@ def parse_object_key(key: str) -> UploadedFile | DroppedFile:
         raise InvalidObjectKey(f"empty or relative part in {key!r}")
     if key.startswith(UPLOADS_PREFIX) and len(parts) == 4:
         _, account_id, job_id, file_name = parts
-        if ACCOUNT_ID_PATTERN.match(account_id) and JOB_ID_PATTERN.match(job_id) and len(file_name) <= MAX_NAME_CHARS:
+        if (
+            ACCOUNT_ID_PATTERN.fullmatch(account_id)
+            and JOB_ID_PATTERN.fullmatch(job_id)
+            and len(file_name) <= MAX_NAME_CHARS
+        ):
             return UploadedFile(account_id, job_id, file_name)
     if key.startswith(DROP_PREFIX) and len(parts) == 4:
         _, account_id, list_id, file_name = parts
-        if ACCOUNT_ID_PATTERN.match(account_id) and LIST_ID_PATTERN.match(list_id) and len(file_name) <= MAX_NAME_CHARS:
+        if (
+            ACCOUNT_ID_PATTERN.fullmatch(account_id)
+            and LIST_ID_PATTERN.fullmatch(list_id)
+            and len(file_name) <= MAX_NAME_CHARS
+        ):
             return DroppedFile(account_id, list_id, file_name)
     raise InvalidObjectKey(f"{key!r} fits neither uploads/<account>/<job>/<name> nor drop/<account>/<list>/<name>")

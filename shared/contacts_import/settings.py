@@ -36,9 +36,12 @@ class CreateImportSettings(EnvironmentSettings):
     row_errors_table: str
     lists_table: str
     idempotency_table: str
+    accounts_table: str
     max_jobs_in_flight: int
     max_upload_bytes: int = ONE_GIB
     upload_url_expiry_seconds: int = 900
+    # Set by the local stack as by `sam local`: a webhook_url may then name a receiver on loopback.
+    aws_sam_local: bool = False
 
 
 class PipelineSettings(EnvironmentSettings):
@@ -52,8 +55,12 @@ class PipelineSettings(EnvironmentSettings):
     lists_table: str
     tasks_table: str
     chunk_queue_url: str
+    accounts_table: str
+    webhook_signing_key_id: str  # the KMS HMAC key (an alias) webhook secrets are derived with
     max_upload_bytes: int = ONE_GIB
     row_error_retention_days: int = 30
+    # Row errors stored per job (MaxRowErrorsStored): each map task stores its share of them.
+    max_row_errors_stored: int = 100_000
     chunk_bytes: int = 4 * 1024 * 1024
     rows_per_range: int = 10_000
     max_ranges: int = 1000
@@ -70,12 +77,9 @@ class PipelineSettings(EnvironmentSettings):
     webhook_inline_attempts: int = 3
     webhook_max_attempts: int = 8
     webhook_base_seconds: float = 2.0
-    # Set by the local stack as by `sam local`: webhooks may then go to plain http on 127.0.0.1.
+    # Set by the local stack as by `sam local`: webhooks may then go to receivers on loopback (over
+    # plain http too), and the stack's own writes into the drop folder import for any account.
     aws_sam_local: bool = False
-
-    @property
-    def webhook_allow_private(self) -> bool:
-        return self.aws_sam_local
 
 
 class ProcessImportSettings(PipelineSettings):

@@ -45,12 +45,17 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def console_script() -> str:
-    beside_python = Path(sys.executable).parent / "contacts-import-local"
-    found = str(beside_python) if beside_python.exists() else shutil.which("contacts-import-local")
+def venv_script(name: str) -> str:
+    """A console script of the venv the tests run in (else of the PATH)."""
+    beside_python = Path(sys.executable).parent / name
+    found = str(beside_python) if beside_python.exists() else shutil.which(name)
     if not found:
-        pytest.fail("contacts-import-local is not installed: run `make install`")
+        pytest.fail(f"{name} is not installed: run `make install`")
     return found
+
+
+def console_script() -> str:
+    return venv_script("contacts-import-local")
 
 
 def _tail(path: Path, lines: int = 80) -> str:

@@ -77,3 +77,15 @@ class WebhookReceiver:
         while len(self.received) < count and time.monotonic() < give_up_at:
             time.sleep(0.2)
         return list(self.received)
+
+
+def webhook_secret(stack: LocalStackHandle, account_id: str) -> str:
+    """A signing secret for the account, as `contacts-import keys webhook-secret` makes one against
+    the stack's endpoint (the client finds the stack's tables by the template's default stack name)."""
+    from datetime import timedelta
+
+    from contacts_import_cli.keys import locate_accounts, new_webhook_secret
+
+    target = locate_accounts(stack=None, environ={"AWS_ENDPOINT_URL": stack.aws_endpoint})
+    secret, _ = new_webhook_secret(target, account_id, timedelta(hours=1))
+    return secret

@@ -7,7 +7,6 @@ that a file of a few thousand rows is many tasks."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import subprocess
@@ -24,9 +23,8 @@ import pytest
 from benchmarks.generate import sample
 from contacts_import.service.notifications import SIGNATURE_HEADER, verify_signature
 from local_stack.dynamodb_local import DynamoDbLocal
-from local_stack.stack import LOCAL_API_KEY
 from tests.e2e.conftest import ROOT, LocalStackHandle, console_script, running_stack
-from tests.e2e.jobs import WebhookReceiver
+from tests.e2e.jobs import WebhookReceiver, webhook_secret
 
 ROWS = 4000
 PIPELINE_TIMEOUT_SECONDS = 300
@@ -108,14 +106,14 @@ def test_a_file_in_many_chunks_counts_like_the_offline_validator(chunky_stack, t
     assert stored_job(chunky_stack, job["job_id"])["counts"] == stored["counts"]
 
 
-def test_the_webhook_reaches_a_receiver_on_this_machine_signed(chunky_stack):
+def test_the_webhook_reaches_a_receiver_on_this_machine_signed(local_stack):
+    secret = webhook_secret(local_stack, local_stack.account_id)
     with WebhookReceiver() as receiver:
         job_id = post(
-            chunky_stack, sample(300, seed=3), list_id=f"hook-{uuid.uuid4().hex[:8]}", webhook_url=receiver.url
+            local_stack, sample(300, seed=3), list_id=f"hook-{uuid.uuid4().hex[:8]}", webhook_url=receiver.url
         )
-        job = finished(chunky_stack, job_id)
+        job = finished(local_stack, job_id)
         ((headers, body),) = receiver.wait_for(1)
-    secret = hashlib.sha256(LOCAL_API_KEY.encode()).hexdigest()
     assert verify_signature(secret, headers[SIGNATURE_HEADER.lower()], body, now=time.time())
     document = json.loads(body)
     assert (document["event"], document["data"]["job_id"]) == ("import.completed", job_id)

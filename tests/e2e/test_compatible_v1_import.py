@@ -15,7 +15,7 @@ import requests
 
 from contacts_import.auth.keys import ALL_SCOPES
 from tests.e2e.conftest import LocalStackHandle, OwnAccount
-from tests.e2e.jobs import WebhookReceiver, contact, wait_for_end
+from tests.e2e.jobs import WebhookReceiver, contact, wait_for_end, webhook_secret
 
 pytestmark = pytest.mark.e2e
 
@@ -129,6 +129,7 @@ def test_more_than_500_rows_are_queued_and_announce_import_completed(
     local_stack: LocalStackHandle, own_account: OwnAccount
 ) -> None:
     rows = [{"full_name": f"Lead {n}", "phone": f"+1212555{n:04d}"} for n in range(501)]
+    webhook_secret(local_stack, own_account.account_id)  # an account signs its webhooks with its own
     with WebhookReceiver() as receiver:
         response = post(local_stack, own_account.authorization, {"rows": rows, "webhook_url": receiver.url})
         assert response.status_code == 202, response.text

@@ -133,3 +133,40 @@ def test_without_a_usage_plan_a_deployed_key_comes_with_a_warning(
 ) -> None:
     assert main(["keys", "create", "--account", "acme", "--table", aws["ApiKeysTable"]]) == 0
     assert "CONTACTS_USAGE_PLAN_ID" in capsys.readouterr().err
+
+
+def test_keys_webhook_secret_shows_a_secret_once_and_stores_only_its_id(
+    template: StackTemplate,
+    aws: dict[str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from contacts_import.auth.webhook_secrets import WebhookSecretDeriver
+    from contacts_import.store.accounts import AccountStore
+
+    key_alias = template.function("ProcessImportFunction").environment["WEBHOOK_SIGNING_KEY_ID"]
+    monkeypatch.setenv("CONTACTS_ACCOUNTS_TABLE", aws["AccountsTable"])
+    monkeypatch.setenv("CONTACTS_WEBHOOK_SIGNING_KEY", key_alias)
+
+    assert main(["keys", "webhook-secret", "--account", "acme", "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(["keys", "webhook-secret", "--account", "acme", "--grace-hours", "2", "--json"]) == 0
+    second = json.loads(capsys.readouterr().out)
+
+    table = boto3.resource("dynamodb", region_name=REGION).Table(aws["AccountsTable"])
+    item = table.get_item(Key={"account_id": "acme"})["Item"]
+    deriver = WebhookSecretDeriver(boto3.client("kms", region_name=REGION), key_alias)
+    derived = [deriver.secret("acme", entry["secret_id"]) for entry in item["webhook_secrets"]]
+
+    assert main(["keys", "drop-writer", "--account", "acme", "--allow", "AWS:AROAX:sftp-acme", "--json"]) == 0
+    writers = json.loads(capsys.readouterr().out)["drop_writers"]
+    store = AccountStore(boto3.resource("dynamodb", region_name=REGION), aws["AccountsTable"])
+    assert main(["keys", "drop-writer", "--account", "acme", "--revoke", "AWS:AROAX:sftp-acme"]) == 0
+    after = store.drop_writers("acme")
+    assert first["secret"].startswith("whsec_") and first["secret"] != second["secret"]
+    assert derived == [second["secret"], first["secret"]], "newest first; the one before still verifies"
+    assert first["secret"] not in json.dumps(item, default=str) and second["secret"] not in json.dumps(
+        item, default=str
+    )
+    assert item["webhook_secrets"][1]["retires_at"] is not None and item["webhook_secrets"][0]["retires_at"] is None
+    assert writers == ["AWS:AROAX:sftp-acme"] and after == set()

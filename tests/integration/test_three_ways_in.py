@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
+import boto3
+import pytest
+
+from contacts_import.store.accounts import AccountStore
 from tests.sample_events import api_event, body_of, load_event
+
+# The writer the sample drop event names (events/s3_put_drop.json).
+SAMPLE_WRITER = "AWS:AIDAEXAMPLE"
 
 CSV = (
     b"phone,name,email,company\n"
@@ -20,6 +28,19 @@ def _status(stack, job_id):
     )
     assert response["statusCode"] == 200, response["body"]
     return body_of(response)["data"]
+
+
+def _accounts(stack) -> AccountStore:
+    return AccountStore(
+        boto3.resource("dynamodb", region_name="us-east-1"), stack.template.tables["AccountsTable"].name
+    )
+
+
+@pytest.fixture
+def allowed_writer(stack):
+    """The sample event's writer allowed into account local's drop folder, as `keys drop-writer` does."""
+    _accounts(stack).allow_drop_writer("local", SAMPLE_WRITER)
+    return SAMPLE_WRITER
 
 
 def _process_pending(stack):
@@ -123,7 +144,7 @@ def test_presigned_upload_then_processing(stack):
     assert (job["status"], job["source"], job["counts"]["created"]) == ("completed", "upload", 3)
 
 
-def test_drop_folder_makes_one_job_per_object_and_writes_a_result(stack):
+def test_drop_folder_makes_one_job_per_object_and_writes_a_result(stack, allowed_writer):
     key = "drop/local/dropped/Kontakte März (2024) final.csv"
     stack.s3().put_object(Bucket=stack.bucket, Key=key, Body=CSV)
     first = stack.deliver_s3(key, "s3_put_drop.json", sequencer="0A")
@@ -167,7 +188,7 @@ def test_an_upload_whose_mapping_names_a_missing_column_fails_the_job(stack):
     assert "Mobile Number" in job["failure"]["message"]
 
 
-def test_a_dropped_file_without_a_phone_column_fails_with_its_code(stack):
+def test_a_dropped_file_without_a_phone_column_fails_with_its_code(stack, allowed_writer):
     key = "drop/local/nophone/people.csv"
     stack.s3().put_object(Bucket=stack.bucket, Key=key, Body=b"name,email\nJane,j@a.co\n")
     job_id = stack.deliver_s3(key, "s3_put_drop.json")["job_ids"][0]
@@ -179,3 +200,61 @@ def test_an_event_for_an_object_that_is_gone_is_passed_over(stack):
     event = load_event("s3_put_drop.json")  # the sample event, its object never put
     event["Records"][0]["s3"]["bucket"]["name"] = stack.bucket
     assert stack.invoke("ProcessImportFunction", event) == {"job_ids": []}
+
+
+def test_a_drop_by_a_writer_the_account_does_not_allow_is_refused(stack, allowed_writer, monkeypatch):
+    key = "drop/local/intruded/people.csv"
+    stack.s3().put_object(Bucket=stack.bucket, Key=key, Body=CSV)
+    _accounts(stack).allow_drop_writer("another", "AWS:AIDAINTRUDER")
+    event = load_event("s3_put_drop.json")
+    record = event["Records"][0]
+    record["s3"]["bucket"]["name"] = stack.bucket
+    record["s3"]["object"]["key"] = "drop%2Flocal%2Fintruded%2Fpeople.csv"
+    record["userIdentity"]["principalId"] = "AWS:AIDAINTRUDER"  # allowed for another account, not this one
+    assert stack.invoke("ProcessImportFunction", event) == {"job_ids": []}
+    _accounts(stack).revoke_drop_writer("local", allowed_writer)
+    assert stack.deliver_s3(key, "s3_put_drop.json")["job_ids"] == []  # the sample writer, now revoked
+    listing = body_of(stack.invoke("ImportStatusFunction", api_event("api_get_imports.json", query={})))
+    assert [j for j in listing["data"] if j["list_id"] == "intruded"] == []
+
+
+def test_locally_the_stacks_own_writes_into_the_drop_folder_are_allowed(stack, monkeypatch):
+    monkeypatch.setenv("AWS_SAM_LOCAL", "true")
+    key = "drop/local/ownwrite/people.csv"
+    stack.s3().put_object(Bucket=stack.bucket, Key=key, Body=CSV)
+    event = load_event("s3_put_drop.json")
+    record = event["Records"][0]
+    record["s3"]["bucket"]["name"] = stack.bucket
+    record["s3"]["object"]["key"] = "drop%2Flocal%2Fownwrite%2Fpeople.csv"
+    # As the local stack names its own writes (see local_stack.event_sources.lambda_s3_event).
+    record["userIdentity"]["principalId"] = "AWS:123456789012"
+    record["s3"]["bucket"]["ownerIdentity"]["principalId"] = "123456789012"
+    (job_id,) = stack.invoke("ProcessImportFunction", event)["job_ids"]
+    stack.run_tasks()
+    assert _status(stack, job_id)["status"] == "completed"
+
+
+def test_an_upload_under_another_name_than_its_jobs_is_passed_over(stack):
+    response = stack.invoke(
+        "CreateImportFunction",
+        api_event(
+            "api_post_uploads.json", body=json.dumps({"file_name": "c.csv"}).encode(), content_type="application/json"
+        ),
+    )
+    data = body_of(response)["data"]
+    assert data["upload"]["fields"]["key"].endswith("/c.csv")
+    other = data["upload"]["fields"]["key"].rsplit("/", 1)[0] + "/other.csv"
+    stack.s3().put_object(Bucket=stack.bucket, Key=other, Body=CSV)
+    assert stack.deliver_s3(other)["job_ids"] == []
+    assert _status(stack, data["job_id"])["status"] == "awaiting_upload"
+
+
+def test_a_file_name_cannot_loosen_the_presigned_post_to_a_prefix(stack):
+    body = json.dumps({"file_name": "${filename}"}).encode()
+    response = stack.invoke(
+        "CreateImportFunction", api_event("api_post_uploads.json", body=body, content_type="application/json")
+    )
+    fields = body_of(response)["data"]["upload"]["fields"]
+    assert "${" not in fields["key"]
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    assert {"key": fields["key"]} in policy["conditions"], "the policy holds the exact key, not starts-with"

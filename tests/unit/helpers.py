@@ -67,7 +67,7 @@ def run(
 ) -> tuple[ImportResult, MemoryList, CollectedErrors, Progress]:
     contacts = contacts if contacts is not None else MemoryList()
     errors, progress = CollectedErrors(), Progress()
-    parsed = ImportOptions.parse(options)
+    parsed = ImportOptions.parse({}, text=options)  # as a query gives them (strings), or already typed
     result = run_import(
         open_records(io.BytesIO(data), encoding=parsed.encoding, delimiter=parsed.delimiter),
         parsed,

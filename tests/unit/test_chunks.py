@@ -19,6 +19,8 @@ from contacts_import.models import RowError
 from contacts_import.pipeline.chunks import FilePlan, ascii_compatible, plan_chunks, read_chunk
 from contacts_import.pipeline.containers import open_records
 from contacts_import.pipeline.reading import CsvSource, Record
+from tests.hostile_inputs import endless_line, endless_record, sparse_sheet
+from tests.memory import peak_allocated_mib
 
 
 class Staging(io.BytesIO):
@@ -199,7 +201,7 @@ def test_a_damaged_gzip_part_way_keeps_the_rows_before():
     assert chunked_records(broken, chunk_bytes=100_000)[0].row == 2
 
 
-def test_xlsx_rows_come_back_the_same_from_the_staged_csv():
+def test_xlsx_rows_come_back_the_same_from_the_staged_rows():
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.append(["Phone", "Name", "Note"])
@@ -242,3 +244,32 @@ def test_csv_source_and_the_planner_agree_on_the_format():
     source = CsvSource(io.BytesIO(data))
     file_plan, _ = plan(data)
     assert (file_plan.delimiter, file_plan.encoding) == (source.delimiter, "cp1252")
+
+
+def test_a_sparse_sheet_is_staged_without_the_rows_it_lacks():
+    # Before: every absent row was staged as an empty line, each padded to 16,384 cells (1,600 s).
+    data = sparse_sheet()
+    file_plan, staged = plan(data, chunk_bytes=1)
+    assert file_plan.sheet_rows and len(staged) < 1000
+    assert as_tuples(chunked_records(data, chunk_bytes=1)) == [(1_048_576, "record", ("+12127365000",))]
+
+
+@pytest.mark.parametrize(
+    ("hostile", "bound_mib"), [(endless_line(16), 24), (endless_record(1), 12)], ids=["line", "record"]
+)
+def test_a_record_without_end_is_planned_and_read_in_bounded_memory(hostile, bound_mib):
+    # Before: the planner built the whole record (16 MiB of commas: 16 million fields, 300 MB; a
+    # record of quoted line breaks, some 20 MB for each MiB).
+    planned, file_plan = peak_allocated_mib(lambda: plan(hostile, chunk_bytes=1024))
+    readable = file_plan[1]
+    assert planned < bound_mib
+    records: list[Record | RowError] = []
+    read = peak_allocated_mib(
+        lambda: [
+            records.extend(read_chunk(io.BytesIO(readable[c.start : c.end]), file_plan[0], c))
+            for c in file_plan[0].chunks
+        ]
+    )[0]
+    assert read < bound_mib
+    assert [(r.row, getattr(r, "code", None)) for r in records] == [(2, "row_too_long"), (3, None)]
+    assert as_tuples(records) == as_tuples(whole_file_records(hostile))

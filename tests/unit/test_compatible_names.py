@@ -41,7 +41,18 @@ def test_a_business_column_is_the_company_of_the_contact():
 )
 def test_their_option_names_mean_ours(theirs, value, ours):
     assert theirs in OPTION_NAMES
-    assert ImportOptions.parse({theirs: value}) == ImportOptions.parse(ours)
+    # A string is a query parameter or form field (read as ours is); a boolean, a JSON member.
+    given = (
+        ImportOptions.parse({}, text={theirs: value})
+        if isinstance(value, str)
+        else ImportOptions.parse({theirs: value})
+    )
+    assert given == ImportOptions.parse(ours)
+
+
+def test_their_flags_are_json_booleans_in_a_json_body():
+    with pytest.raises(InvalidOptions, match="'update_existing' must be true or false"):
+        ImportOptions.parse({"update_existing": "true"})
 
 
 def test_every_option_name_of_theirs_is_one_of_ours():
@@ -58,7 +69,7 @@ def test_a_null_folder_is_the_default_list(nothing):
     [
         ({"folder_id": "a", "list_id": "b"}, "'folder_id' and 'list_id'"),
         ({"folder_id": "a", "campaign_id": "b"}, "'folder_id' and 'campaign_id'"),
-        ({"overwrite_existing": "true", "on_existing": "skip"}, "'overwrite_existing' and 'on_existing'"),
+        ({"overwrite_existing": True, "on_existing": "skip"}, "'overwrite_existing' and 'on_existing'"),
         ({"overwrite_existing": "maybe"}, "'overwrite_existing' must be true or false"),
         ({"folder_idd": "a"}, "folder_idd: Extra inputs are not permitted"),
         ({"headers": ["phone", "bussiness"]}, "unknown field 'bussiness'"),

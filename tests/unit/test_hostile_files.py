@@ -12,10 +12,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contacts_import.errors import ContactsImportError, FileTooLarge, NotCsv, TooManyColumns
+from contacts_import.errors import ContactsImportError, FileTooLarge, NotCsv, TooManyColumns, WorkbookTooLarge
+from contacts_import.models import ImportOptions
 from contacts_import.pipeline import containers
-from contacts_import.pipeline.containers import open_records
+from contacts_import.pipeline.containers import WorkbookLimits, open_records
 from contacts_import.pipeline.reading import Record
+from contacts_import.service.create_import import check_direct_body
+from tests.hostile_inputs import (
+    endless_line,
+    endless_record,
+    entity_bomb,
+    inline_row,
+    shared_strings_bomb,
+    sparse_sheet,
+    wide_sheet,
+    workbook,
+)
+from tests.memory import peak_allocated_mib
 from tests.unit.helpers import run
 
 
@@ -150,3 +163,105 @@ def test_any_table_comes_back_as_the_same_values(width, cells, delimiter, newlin
     expected = [header, *rows]
     assert source.delimiter == delimiter
     assert got == [row if any(row) or len(row) > 1 else [] for row in expected]
+
+
+# ------------------------------------------------------------------------------ workbooks
+
+
+def refusal(data: bytes) -> ContactsImportError | None:
+    """What reading ``data`` whole raises (None: it was read)."""
+    try:
+        list(open_records(io.BytesIO(data)).records())
+    except ContactsImportError as error:
+        return error
+    return None
+
+
+def test_a_shared_strings_bomb_is_refused_before_it_is_unpacked():
+    # Before: 114 KB whose shared strings unpack to 50 MB were loaded whole (75 MB) on every open.
+    bomb = shared_strings_bomb()
+    assert len(bomb) < 200_000
+    peak, refused = peak_allocated_mib(lambda: refusal(bomb))
+    assert isinstance(refused, WorkbookTooLarge) and "sharedStrings" in refused.message
+    assert peak < 16
+
+
+def test_a_direct_request_with_a_workbook_bomb_is_415():
+    with pytest.raises(WorkbookTooLarge) as refused:
+        check_direct_body(shared_strings_bomb(), ImportOptions())
+    assert (refused.value.status, refused.value.api_code) == (415, "unsupported_media_type")
+
+
+@pytest.mark.timeout(120)  # generous: it takes a fraction of a second; padded, it took 1,600 s
+def test_a_sheet_that_claims_a_million_rows_is_read_by_the_rows_it_has():
+    records = list(open_records(io.BytesIO(sparse_sheet())).records())
+    assert [(r.row, r.fields) for r in records] == [(1, ["phone"]), (1_048_576, ["+12127365000"])]
+
+
+def test_a_cell_beyond_the_column_limit_refuses_the_sheet():
+    with pytest.raises(WorkbookTooLarge, match="column 1000"):
+        list(open_records(io.BytesIO(wide_sheet())).records())
+
+
+def test_rows_past_excels_last_and_cells_past_the_cap_refuse_the_sheet():
+    beyond = workbook(inline_row(1, ("A1", "phone")) + inline_row(1_048_577, ("A1048577", "+12127365000")))
+    with pytest.raises(WorkbookTooLarge, match="row 1048577"):
+        list(open_records(io.BytesIO(beyond)).records())
+    many = workbook("".join(inline_row(n, (f"A{n}", "+12127365000")) for n in range(1, 30)))
+    with pytest.raises(WorkbookTooLarge, match="more than 20 cells"):
+        list(open_records(io.BytesIO(many), workbook_limits=WorkbookLimits(cells=20)).records())
+
+
+def test_each_part_the_total_and_the_ratio_are_bounded():
+    rows = inline_row(1, ("A1", "phone")) + inline_row(2, ("A2", "+12127365000"))
+    sheet = workbook(rows, shared_strings=["x" * 200] * 50)
+    for limits, words in [
+        (WorkbookLimits(shared_strings_bytes=1000), "the shared strings"),
+        (WorkbookLimits(sheet_bytes=100), "a worksheet"),
+        (WorkbookLimits(part_bytes=300), "a part"),
+        (WorkbookLimits(total_bytes=5000), "unpacks to"),
+        (WorkbookLimits(ratio=2, ratio_grace_bytes=1000), "decompression bomb"),
+    ]:
+        with pytest.raises(WorkbookTooLarge, match=words):
+            open_records(io.BytesIO(sheet), workbook_limits=limits)
+    assert [r.fields for r in open_records(io.BytesIO(sheet)).records()] == [["phone"], ["+12127365000"]]
+
+
+def test_xml_entities_are_never_expanded():
+    bomb = entity_bomb()
+    peak, refused = peak_allocated_mib(lambda: refusal(bomb))
+    assert type(refused) is NotCsv and peak < 16
+
+
+def test_a_row_of_a_sheet_longer_than_a_record_may_be_is_row_too_long():
+    cells = [(f"{column}2", "y" * 30_000) for column in "BCDEFGHIJ"]
+    long_row = workbook(
+        inline_row(1, ("A1", "phone")) + inline_row(2, ("A2", "+1"), *cells) + inline_row(3, ("A3", "x"))
+    )
+    records = list(open_records(io.BytesIO(long_row)).records())
+    assert [(r.row, getattr(r, "code", "record")) for r in records] == [
+        (1, "record"),
+        (2, "row_too_long"),
+        (3, "record"),
+    ]
+
+
+# ------------------------------------------------------------------------------ lines without end
+
+
+def test_a_line_without_end_is_row_too_long_in_bounded_memory():
+    # Before: one 16 MiB line of commas became 16 million fields (about 300 MB) before any limit.
+    hostile = endless_line(16)
+    peak, (result, contacts, errors, _) = peak_allocated_mib(lambda: run(hostile))
+    assert errors.codes() == [(2, "row_too_long")]
+    assert set(contacts.items) == {"+12127365000"} and result.counts.total_rows == 2
+    assert peak < 24
+
+
+def test_a_record_of_short_lines_without_end_resumes_at_the_next_record():
+    hostile = endless_record(1)
+    peak, (result, contacts, errors, _) = peak_allocated_mib(lambda: run(hostile))
+    assert errors.codes() == [(2, "row_too_long")]
+    assert "resumed at line" in errors.errors[0][0].message
+    assert set(contacts.items) == {"+12127365000"} and result.counts.total_rows == 2
+    assert peak < 12

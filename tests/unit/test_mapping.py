@@ -10,7 +10,7 @@ from contacts_import.pipeline.mapping import plan_columns
 
 
 def plan(header, **options):
-    return plan_columns(header, len(header), ImportOptions.parse(options))
+    return plan_columns(header, len(header), ImportOptions.parse({}, text=options))
 
 
 @pytest.mark.parametrize(
@@ -89,7 +89,7 @@ def test_positional_headers_option():
 
 
 def test_without_a_header_mapping_keys_are_column_numbers():
-    options = ImportOptions.parse({"has_header": "false", "mapping": {"1": "phone", "0": "name"}})
+    options = ImportOptions.parse({"has_header": False, "mapping": {"1": "phone", "0": "name"}})
     result = plan_columns(None, 2, options)
     assert result.phone_columns == (1,) and result.field_columns == {"name": 0}
 

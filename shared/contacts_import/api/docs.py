@@ -18,7 +18,20 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from contacts_import.api.envelope import ErrorEnvelope
 from contacts_import.compatible_names import FLAG_OPTIONS, OPTION_NAMES
-from contacts_import.models import ImportOptions
+from contacts_import.models import (
+    BOOLEAN_OPTIONS,
+    BOOLEAN_WORDS,
+    CUSTOM_TARGET_PATTERN,
+    ENCODINGS,
+    MAPPING_TARGETS,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    NAMED_DELIMITERS,
+    REGIONS,
+    WEBHOOK_URL_PATTERN,
+    ImportOptions,
+)
+from contacts_import.service.create_import import MAX_DIRECT_BODY_BYTES
 
 SECURITY_SCHEME = "apiKey"
 
@@ -27,12 +40,14 @@ _ERRORS: dict[int, str] = {
     401: "unauthorized: no API key, or not a valid one (answered by API Gateway).",
     403: "forbidden: the API key lacks the scope this route needs.",
     404: "not_found: no such job, list or contact in this account (another account's answers the same).",
-    409: "conflict: the job has already ended, or a request with this Idempotency-Key is still being handled.",
+    409: "conflict: the job has already ended, or a request with this Idempotency-Key is still being handled; "
+    "no_webhook_secret: a webhook_url, and the account has no webhook signing secret yet.",
     413: "payload_too_large: the body is over the direct limit (4 MiB of file): use POST /imports/uploads.",
     415: "unsupported_media_type: the body is not a CSV (PDF, image, zip, ...) or its Content-Type is not one "
     "this route takes.",
     422: "missing_required_column (no phone column found and none mapped; the message names the headers seen), "
-    "empty_file, or idempotency_key_reused (the same Idempotency-Key with another request within 24 h).",
+    "empty_file, validation_error (a mapping naming a column the file lacks), or idempotency_key_reused (the "
+    "same Idempotency-Key with another request within 24 h).",
     429: "rate_limited: the account's request rate (Retry-After), or its imports in flight (Retry-After and "
     "X-RateLimit-Limit, -Remaining, -Reset).",
     500: "internal_error: quote the request id (X-Request-ID) when you report it.",
@@ -110,57 +125,159 @@ def json_answer(description: str, model: Any, headers: dict[str, Any] | None = N
     return response
 
 
-def _options_schema() -> dict[str, Any]:
-    """The import options as JSON members (JSON body); the same names are query parameters and
-    form fields, where every value is a string (booleans as true/false, lists comma-separated,
-    mapping as a JSON string)."""
-    schema = _options_json_schema()
-    ours = {
-        name: {k: copy.deepcopy(v) for k, v in spec.items() if k != "title"}
-        for name, spec in schema["properties"].items()
-    }
-    return {**ours, **_their_option_names(ours)}
-
-
-def _their_option_names(ours: dict[str, Any]) -> dict[str, Any]:
-    """The names other import APIs give our options (compatible_names), each described as ours."""
-    described: dict[str, Any] = {}
-    for theirs, our_name in OPTION_NAMES.items():
-        if our_name in FLAG_OPTIONS:
-            when_true, when_false = FLAG_OPTIONS[our_name]
-            meaning = f"true: {our_name}={when_true}; false: {our_name}={when_false}."
-            spec: dict[str, Any] = {"type": "boolean", "description": meaning}
-        else:
-            spec = {**copy.deepcopy(ours[our_name]), "description": f"Another import API's name for {our_name}."}
-        described[theirs] = spec
-    return described
+_TARGET_NAMES = "|".join(MAPPING_TARGETS)
+# A mapping target: a field, ignore, or custom:<key> (api.docs and models.ImportOptions agree).
+_TARGET: dict[str, Any] = {
+    "anyOf": [{"enum": list(MAPPING_TARGETS)}, {"type": "string", "pattern": CUSTOM_TARGET_PATTERN}]
+}
+_TARGET_TEXT = rf'(?:{_TARGET_NAMES}|custom:[^\s"\\\x00-\x1f,][^"\\\x00-\x1f,]*)'
+_JSON_KEY = r'"[^"\\\x00-\x1f]+"'
+_JSON_ENTRY = rf'{_JSON_KEY}:"(?:{_TARGET_NAMES}|custom:[^\s"\\\x00-\x1f][^"\\\x00-\x1f]*)"'
+_TAGS_TEXT = {"type": "string", "pattern": r"^[^,]{0,100}(,[^,]{0,100}){0,49}$"}
+_HEADERS_TEXT = {"type": "string", "pattern": rf"^({_TARGET_TEXT}(,{_TARGET_TEXT})*)?$"}
+_BOOLEAN_TEXT = {"type": "string", "enum": list(BOOLEAN_WORDS)}
+_NAMED = list(NAMED_DELIMITERS)
+_ONE_CHARACTER = {"type": "string", "pattern": '^[^"\r\n]$'}
 
 
 @cache
-def _options_json_schema() -> dict[str, Any]:
-    # Generated once: three routes describe the options, and each generation costs a cold start ~5 ms.
-    return ImportOptions.model_json_schema()
+def _option_schemas() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """Each import option's schema as a JSON member and as a query parameter or form field (a
+    string): exactly what ``ImportOptions`` takes, so that the document and the behaviour agree.
+    Generated once: three routes describe the options, and each generation costs a cold start."""
+    generated = {
+        name: {k: v for k, v in spec.items() if k != "title"}
+        for name, spec in ImportOptions.model_json_schema()["properties"].items()
+    }
+    as_json: dict[str, dict[str, Any]] = {
+        **generated,
+        "mapping": {
+            "anyOf": [
+                {"type": "object", "propertyNames": {"minLength": 1}, "additionalProperties": _TARGET},
+                {"type": "null"},
+            ]
+        },
+        "tags": {
+            "anyOf": [
+                {"type": "array", "maxItems": MAX_TAGS, "items": {"type": "string", "maxLength": MAX_TAG_LENGTH}},
+                _TAGS_TEXT,
+                {"type": "null"},
+            ]
+        },
+        "headers": {"anyOf": [{"type": "array", "items": _TARGET}, _HEADERS_TEXT, {"type": "null"}]},
+        "delimiter": {"anyOf": [{"enum": _NAMED}, _ONE_CHARACTER, {"type": "null"}]},
+        "webhook_url": {"anyOf": [{"type": "string", "pattern": WEBHOOK_URL_PATTERN}, {"type": "null"}]},
+    }
+    as_text: dict[str, dict[str, Any]] = {
+        "list_id": {"type": "string", "pattern": generated["list_id"]["pattern"]},
+        "mapping": {"type": "string", "pattern": rf"^(\{{({_JSON_ENTRY}(,{_JSON_ENTRY})*)?\}})?$"},
+        "on_existing": {"type": "string", "enum": ["skip", "update"]},
+        "default_region": {"type": "string", "enum": list(REGIONS)},
+        "phone_validation": {"type": "string", "enum": ["strict", "possible"]},
+        "tags": _TAGS_TEXT,
+        "delimiter": {"anyOf": [{"type": "string", "enum": ["", *_NAMED]}, _ONE_CHARACTER]},
+        "encoding": {"type": "string", "enum": ["", *ENCODINGS]},
+        "headers": _HEADERS_TEXT,
+        "webhook_url": {
+            "anyOf": [{"type": "string", "enum": [""]}, {"type": "string", "pattern": WEBHOOK_URL_PATTERN}]
+        },
+        **{name: _BOOLEAN_TEXT for name in BOOLEAN_OPTIONS if name in as_json},
+    }
+    ours = {name: (as_json[name], as_text[name]) for name in as_json}
+    return {**ours, **_their_option_names(ours)}
+
+
+def _their_option_names(
+    ours: dict[str, tuple[dict[str, Any], dict[str, Any]]],
+) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """The names other import APIs give our options (compatible_names), each described as ours: a
+    flag (true/false) where theirs stands for one of two values of ours."""
+    described: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for theirs, our_name in OPTION_NAMES.items():
+        # Null or empty is "not given" under their names (compatible_names.with_our_names).
+        if our_name in FLAG_OPTIONS:
+            when_true, when_false = FLAG_OPTIONS[our_name]
+            meaning = f"true: {our_name}={when_true}; false: {our_name}={when_false}."
+            as_json: dict[str, Any] = {"anyOf": [{"type": "boolean"}, _NOTHING_JSON, _EMPTY_TEXT]}
+            as_text: dict[str, Any] = {"anyOf": [_BOOLEAN_TEXT, _EMPTY_TEXT]}
+        else:
+            json_schema, text_schema = ours[our_name]
+            meaning = f"Another import API's name for {our_name}."
+            as_json = {"anyOf": [copy.deepcopy(json_schema), _NOTHING_JSON, _EMPTY_TEXT]}
+            as_text = {"anyOf": [copy.deepcopy(text_schema), _EMPTY_TEXT]}
+        described[theirs] = ({**as_json, "description": meaning}, {**as_text, "description": meaning})
+    return described
+
+
+_NOTHING_JSON = {"type": "null"}
+_EMPTY_TEXT = {"type": "string", "enum": [""]}
+
+
+def option_members(leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The import options as JSON members (a JSON body), ours and other APIs' names for them, but
+    those of ``leave_out`` (and every other name of theirs)."""
+    left_out = _all_names_of(leave_out)
+    return {
+        name: copy.deepcopy(json_schema) for name, (json_schema, _) in _option_schemas().items() if name not in left_out
+    }
+
+
+def option_fields(leave_out: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The import options as form fields (strings), ours and other APIs' names for them."""
+    left_out = _all_names_of(leave_out)
+    return {
+        name: copy.deepcopy(text_schema) for name, (_, text_schema) in _option_schemas().items() if name not in left_out
+    }
+
+
+def _all_names_of(options: tuple[str, ...]) -> set[str]:
+    ours = {OPTION_NAMES.get(name, name) for name in options}
+    return ours | {theirs for theirs, our_name in OPTION_NAMES.items() if our_name in ours}
+
+
+def one_name_each(properties: dict[str, Any]) -> dict[str, Any]:
+    """A schema that refuses an object giving one option under two of its names (list_id and
+    folder_id, say), as ImportOptions refuses it: {"not": {"anyOf": [{"required": [a, b]}, ...]}}."""
+    names: dict[str, list[str]] = {}
+    for name in properties:
+        ours = OPTION_NAMES.get(name, name)
+        names.setdefault(ours, []).append(name)
+    pairs = [
+        {"required": [a, b]}
+        for spellings in names.values()
+        for i, a in enumerate(spellings)
+        for b in spellings[i + 1 :]
+    ]
+    return {"not": {"anyOf": pairs}} if pairs else {}
 
 
 def _option_query_parameters() -> list[dict[str, Any]]:
+    """Query parameters: our names only. Theirs are taken there too, but a query cannot say that
+    two of them for one option are refused; bodies and forms describe them (see one_name_each)."""
     return [
         {
             "name": name,
             "in": "query",
             "required": False,
-            "description": spec.get("description") or "An import option (contract §4).",
-            "schema": {"type": "string"},
+            "description": json_schema.get("description") or "An import option (docs/api.md).",
+            "schema": copy.deepcopy(text_schema),
         }
-        for name, spec in _options_schema().items()
+        for name, (json_schema, text_schema) in _option_schemas().items()
+        if name not in OPTION_NAMES
     ]
 
 
 def import_request() -> dict[str, Any]:
     """``POST /imports``: the file as the body (options in the query), as a form (field ``file``,
     options as other fields) or as JSON (``csv`` or ``rows``, options as members)."""
-    options = _options_schema()
-    raw_file = {"schema": {"type": "string", "format": "binary"}, "example": _EXAMPLE_CSV}
-    form_fields = {name: {"type": "string"} for name in options}
+    options = option_members()
+    # At least a byte, at most the direct limit; whether the bytes are a CSV that fits the options
+    # is the file's to say (415, 422): see schemathesis.toml.
+    raw_file = {
+        "schema": {"type": "string", "format": "binary", "minLength": 1, "maxLength": MAX_DIRECT_BODY_BYTES},
+        "example": _EXAMPLE_CSV,
+    }
+    form_fields = option_fields()
     return {
         "parameters": _option_query_parameters(),
         "requestBody": {
@@ -176,6 +293,9 @@ def import_request() -> dict[str, Any]:
                         "type": "object",
                         "required": ["file"],
                         "properties": {"file": {"type": "string", "format": "binary"}, **form_fields},
+                        # No one_name_each here: schemathesis cannot generate a binary field
+                        # under "not" (schemathesis.toml has the 400 this leaves undescribed).
+                        "additionalProperties": False,
                     },
                     "example": {"file": _EXAMPLE_CSV, "list_id": "default"},
                 },
@@ -187,6 +307,7 @@ def import_request() -> dict[str, Any]:
                                 "required": ["csv"],
                                 "properties": {"csv": {"type": "string"}, "file_name": {"type": "string"}, **options},
                                 "additionalProperties": False,
+                                **one_name_each(options),
                             },
                             {
                                 "type": "object",
@@ -197,6 +318,7 @@ def import_request() -> dict[str, Any]:
                                     **options,
                                 },
                                 "additionalProperties": False,
+                                **one_name_each(options),
                             },
                         ]
                     },
@@ -215,9 +337,15 @@ def import_request() -> dict[str, Any]:
     }
 
 
-def form_request(properties: dict[str, Any], required: list[str], example: dict[str, Any]) -> dict[str, Any]:
-    """A route's body as a multipart/form-data form, for its ``openapi_extensions``."""
-    schema = {"type": "object", "required": required, "properties": properties}
+def form_request(
+    properties: dict[str, Any], required: list[str], example: dict[str, Any], *, closed: bool = False
+) -> dict[str, Any]:
+    """A route's body as a multipart/form-data form, for its ``openapi_extensions``; ``closed``, no
+    field but those. A form does not say that one option under two names is refused (see
+    import_request)."""
+    schema: dict[str, Any] = {"type": "object", "required": required, "properties": properties}
+    if closed:
+        schema |= {"additionalProperties": False}
     return {
         "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": schema, "example": example}}}
     }
@@ -237,8 +365,9 @@ def upload_request() -> dict[str, Any]:
                 "application/json": {
                     "schema": {
                         "type": "object",
-                        "properties": {"file_name": {"type": "string", "default": "contacts.csv"}, **_options_schema()},
+                        "properties": {"file_name": {"type": "string", "default": "contacts.csv"}, **option_members()},
                         "additionalProperties": False,
+                        **one_name_each(option_members()),
                     },
                     "example": {"file_name": "contacts.csv", "list_id": "default"},
                 }

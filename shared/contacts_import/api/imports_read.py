@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from functools import cache, cached_property
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import unquote
 
 import phonenumbers
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import Router
 
 from contacts_import.api.docs import answers, json_answer, requires
@@ -19,6 +18,7 @@ from contacts_import.api.envelope import (
     page_response,
     text_response,
 )
+from contacts_import.api.params import Cursor, JobId, Limit, ListId, Phone
 from contacts_import.api.resolver import caller, rest_event
 from contacts_import.errors import NotFound
 from contacts_import.models import ContactOut, JobStatus, JobSummary, ListOut, ReportLink, RowError
@@ -43,11 +43,6 @@ from contacts_import.store.lists import SHARDS, ListStore
 from contacts_import.store.row_errors import RowErrorReader
 
 router = Router()
-
-Limit = Annotated[int, Query(ge=1, le=1000, description="Page size (at most 1000).")]
-Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the page before.")]
-JobId = Annotated[str, Path(max_length=64)]
-ListId = Annotated[str, Path(max_length=128)]
 
 
 class StatusDeps:
@@ -91,7 +86,7 @@ def _settled(account_id: str, job: dict[str, Any]) -> dict[str, Any]:
 @router.get(
     "/imports",
     summary="The account's import jobs, newest first",
-    responses=answers({200: json_answer("A page of jobs.", PageEnvelope[JobSummary])}, 400),
+    responses=answers({200: json_answer("A page of jobs.", PageEnvelope[JobSummary])}, 400, 404),
     security=requires("imports:read"),
     tags=["imports"],
 )
@@ -206,7 +201,7 @@ def list_contacts(list_id: ListId, limit: Limit = 100, cursor: Cursor = None) ->
     security=requires("contacts:read"),
     tags=["lists"],
 )
-def get_contact(list_id: ListId, phone: Annotated[str, Path(max_length=64)]) -> Response[DataEnvelope[ContactOut]]:
+def get_contact(list_id: ListId, phone: Phone) -> Response[DataEnvelope[ContactOut]]:
     event = rest_event(router)
     who = caller(event)
     who.require("contacts:read")

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Annotated, Any
+from typing import Any
 
 import boto3
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from contacts_import.api.docs import LOCATION, answers, import_request, json_answer, requires, upload_request
 from contacts_import.api.envelope import DataEnvelope, data_response
-from contacts_import.api.requests import ImportRequest, raw_body, read_import_request
+from contacts_import.api.params import JobId
+from contacts_import.api.requests import ImportRequest, file_name_member, raw_body, read_import_request
 from contacts_import.api.resolver import Caller, caller, rest_event
 from contacts_import.errors import InvalidOptions
 from contacts_import.models import ImportOptions, JobAccepted, JobStatus, UploadAccepted
@@ -30,6 +30,7 @@ from contacts_import.service.create_import import (
 )
 from contacts_import.service.reports import status_url
 from contacts_import.settings import CreateImportSettings
+from contacts_import.store.accounts import AccountStore
 from contacts_import.store.dynamo import BOTO_CONFIG, dynamodb_resource
 from contacts_import.store.jobs import JobStore
 from contacts_import.store.objects import ObjectStore, s3_client
@@ -48,6 +49,7 @@ def deps() -> CreateDeps:
         objects=ObjectStore(s3_client(), settings.bucket_name),
         jobs=JobStore(dynamodb, settings.jobs_table, settings.lists_table),
         row_errors=RowErrorReader(dynamodb, settings.row_errors_table),
+        accounts=AccountStore(dynamodb, settings.accounts_table),
     )
 
 
@@ -72,7 +74,6 @@ def start_import(
         file_name=request.file_name,
         options=options,
         idempotency_key=key,
-        signing_secret=who.key_hash,
     )
     if key:
         accepted = idempotent_create()(direct, deps(), router.lambda_context)
@@ -110,7 +111,7 @@ def post_import() -> Response[DataEnvelope[JobStatus] | DataEnvelope[JobAccepted
     who = caller(event)
     who.require("imports:write")
     request = read_import_request(event)
-    options = ImportOptions.parse(request.raw_options)
+    options = request.options()
     accepted = start_import(event, who, request, options)
     job_id = accepted["job_id"]
     location = {"Location": status_url(job_id)}
@@ -129,6 +130,7 @@ def post_import() -> Response[DataEnvelope[JobStatus] | DataEnvelope[JobAccepted
     responses=answers(
         {201: json_answer("The job, awaiting its upload, and how to upload.", DataEnvelope[UploadAccepted], LOCATION)},
         400,
+        409,
         413,
     ),
     security=requires("imports:write"),
@@ -145,9 +147,9 @@ def post_upload() -> Response[DataEnvelope[UploadAccepted]]:
         raise InvalidOptions("The body must be a JSON object: {'file_name': ..., options}.") from None
     if not isinstance(document, dict):
         raise InvalidOptions("The body must be a JSON object: {'file_name': ..., options}.")
-    file_name = str(document.pop("file_name", None) or "contacts.csv")
+    file_name = file_name_member(document)
     options = ImportOptions.parse(document)
-    accepted = create_upload(who.account_id, file_name, options, deps(), signing_secret=who.key_hash)
+    accepted = create_upload(who.account_id, file_name, options, deps())
     metrics.add_metric(name="UploadsIssued", unit=MetricUnit.Count, value=1)
     return data_response(event, accepted, 201, {"Location": status_url(accepted["job_id"])})
 
@@ -160,7 +162,7 @@ def post_upload() -> Response[DataEnvelope[UploadAccepted]]:
     security=requires("imports:write"),
     tags=["imports"],
 )
-def post_cancel(job_id: Annotated[str, Path(max_length=64)]) -> Response[DataEnvelope[JobStatus]]:
+def post_cancel(job_id: JobId) -> Response[DataEnvelope[JobStatus]]:
     event = rest_event(router)
     who = caller(event)
     who.require("imports:write")

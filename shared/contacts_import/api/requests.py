@@ -11,7 +11,7 @@ import base64
 import csv
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from contacts_import.errors import InvalidOptions, NotCsv
+from contacts_import.models import LIST_OPTIONS, ImportOptions
 
 RAW_CSV_TYPES = frozenset(
     {
@@ -36,15 +37,27 @@ RAW_CSV_TYPES = frozenset(
         "",
     }
 )
-LIST_OPTIONS = frozenset({"tags", "headers"})
 
 
 @dataclass(frozen=True)
 class ImportRequest:
     body: bytes
     file_name: str
-    raw_options: dict[str, Any]
+    text_options: dict[str, Any]  # query parameters and form fields: strings (or lists of them)
+    json_options: dict[str, Any] = field(default_factory=dict)  # a JSON body's members
     from_rows: bool = False  # JSON rows, made a CSV whose header (row 1) is their keys
+
+    def options(self) -> ImportOptions:
+        return ImportOptions.parse(self.json_options, text=self.text_options)
+
+
+def file_name_member(document: dict[str, Any]) -> str:
+    """A JSON body's ``file_name`` (taken out of ``document``): a string, or contacts.csv when it
+    is left out, null or empty."""
+    value = document.pop("file_name", None)
+    if value is not None and not isinstance(value, str):
+        raise InvalidOptions("'file_name' must be a string.", details={"option": "file_name"})
+    return value or "contacts.csv"
 
 
 def raw_body(event: APIGatewayProxyEvent) -> bytes:
@@ -149,7 +162,7 @@ def _json(body: bytes, options: dict[str, Any]) -> ImportRequest:
         raise InvalidOptions(f"The JSON body is not valid JSON: {error}.") from None
     if not isinstance(document, dict):
         raise InvalidOptions("The JSON body must be an object: {'csv': ...} or {'rows': [...]}.")
-    file_name = str(document.pop("file_name", None) or "contacts.csv")
+    file_name = file_name_member(document)
     has_csv, has_rows = "csv" in document, "rows" in document
     if has_csv == has_rows:
         raise InvalidOptions("The JSON body needs exactly one of 'csv' (text) or 'rows' (a list of objects).")
@@ -160,7 +173,7 @@ def _json(body: bytes, options: dict[str, Any]) -> ImportRequest:
         data = text.encode("utf-8")
     else:
         data = rows_to_csv(document.pop("rows"))
-    return ImportRequest(data, file_name, {**options, **document}, from_rows=not has_csv)
+    return ImportRequest(data, file_name, options, document, from_rows=not has_csv)
 
 
 def rows_to_csv(rows: Any) -> bytes:

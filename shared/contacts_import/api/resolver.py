@@ -24,7 +24,6 @@ class Caller:
 
     account_id: str
     scopes: frozenset[str]
-    key_hash: str | None = None  # SHA-256 of the caller's API key: the secret its imports' webhooks are signed with
 
     def require(self, scope: str) -> None:
         if scope not in self.scopes:
@@ -45,7 +44,6 @@ def caller(event: APIGatewayProxyEvent) -> Caller:
     return Caller(
         account_id=str(account_id),
         scopes=frozenset(str(context.get("scopes", "")).split()),
-        key_hash=str(context["key_hash"]) if context.get("key_hash") else None,
     )
 
 

@@ -42,9 +42,7 @@ def authorize(event: APIGatewayAuthorizerRequestEvent, keys: ApiKeyStore) -> dic
         aws_account_id=arn.aws_account_id,
         api_id=arn.api_id,
         stage=arn.stage,
-        # key_hash signs the webhooks of the imports this key starts: the receiver, who holds the
-        # key, derives the same secret (SHA-256 of the key, hex); it never leaves AWS otherwise.
-        context={"account_id": record.account_id, "scopes": " ".join(record.scopes), "key_hash": record.key_hash},
+        context={"account_id": record.account_id, "scopes": " ".join(record.scopes)},
         usage_identifier_key=usage_identifier_key(record.account_id),
     )
     policy.allow_all_routes()

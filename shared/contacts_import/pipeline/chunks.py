@@ -12,7 +12,8 @@ writes the text it reads to a staging object as UTF-8 CSV (or, for gzip around a
 encoding, the decompressed bytes as they are) and plans byte ranges of that object instead:
 
 - gzip: a compressed stream has no byte offsets a worker could start from;
-- Excel ``.xlsx``: the first sheet is written out as CSV (a zip is read from its end, not in ranges);
+- Excel ``.xlsx``: the first sheet's rows are written out as JSON lines, each with its row number
+  (a zip is read from its end, not in ranges; rows a sheet lacks are not written at all);
 - encodings in which a line break is not the byte ``\\n`` (UTF-16, EBCDIC...): transcoded to UTF-8.
 
 The planner also settles what the single reader decides while it streams: the ``AUTO`` encoding
@@ -26,9 +27,8 @@ single reader would have imported them, and the job then ends failed.
 from __future__ import annotations
 
 import codecs
-import csv
 import io
-import re
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
@@ -39,18 +39,18 @@ from contacts_import.pipeline.containers import GZIP_MAGIC, ZIP_MAGIC, XlsxSourc
 from contacts_import.pipeline.encodings import AUTO, errors_for
 from contacts_import.pipeline.reading import (
     READ_BUFFER_BYTES,
+    TEXT_BLOCK_CHARS,
     CountingReader,
     Record,
     TextFormat,
     decide_format,
+    line_pieces,
     numbered_records,
     read_head,
 )
 
 DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024
 _ASCII = bytes(range(128))
-# A physical line as TextIOWrapper(newline="") delivers it: ended by \r\n, \r or \n.
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
 class StagingSink(Protocol):
@@ -85,6 +85,7 @@ class FilePlan:
     first_record: tuple[str, ...]  # the header, or without a header the first record (its width)
     chunks: tuple[Chunk, ...]
     failure: FileRejected | None = None
+    sheet_rows: bool = False  # the staged object holds a workbook's rows as JSON lines, not CSV
 
     @property
     def text_format(self) -> TextFormat:
@@ -99,6 +100,7 @@ class FilePlan:
             "delimiter": self.delimiter,
             "first_record": list(self.first_record),
             "chunks": [chunk.to_json() for chunk in self.chunks],
+            "sheet_rows": self.sheet_rows,
         }
 
     @classmethod
@@ -110,6 +112,7 @@ class FilePlan:
             delimiter=str(value["delimiter"]),
             first_record=tuple(str(v) for v in value["first_record"]),
             chunks=tuple(Chunk.from_json(chunk) for chunk in value["chunks"]),
+            sheet_rows=bool(value.get("sheet_rows", False)),
         )
 
 
@@ -151,7 +154,7 @@ def plan_chunks(
         workbook = _seekable(head, stream, max_bytes)
         if not is_xlsx(workbook):
             raise NotCsv("The file is a zip archive, not a CSV or an .xlsx workbook.", details={"detected": "zip"})
-        return _plan(_xlsx_lines(XlsxSource(workbook)), _XLSX_FORMAT, has_header, chunk_bytes, _open(stage), True)
+        return _plan_sheet(XlsxSource(workbook), has_header, chunk_bytes, _open(stage))
     text_format = decide_format(head, encoding=encoding, delimiter=delimiter)
     if _in_place(text_format):
         lines = _decoded_lines(CountingReader(head, stream), text_format, transcode=False)
@@ -162,6 +165,8 @@ def plan_chunks(
 
 def read_chunk(stream: BinaryIO, plan: FilePlan, chunk: Chunk) -> Iterator[Record | RowError]:
     """The records of one chunk; ``stream`` holds exactly its bytes."""
+    if plan.sheet_rows:
+        return sheet_records(stream)
     encoding = plan.encoding
     if encoding == "utf-8-sig" and chunk.start > 0:
         encoding = "utf-8"  # the mark is at the start of the file only; a chunk further on has none
@@ -170,14 +175,16 @@ def read_chunk(stream: BinaryIO, plan: FilePlan, chunk: Chunk) -> Iterator[Recor
         io.BufferedReader(counter, READ_BUFFER_BYTES), encoding=encoding, errors=plan.errors, newline=""
     )
     return numbered_records(
-        text, plan.delimiter, plan.encoding, lambda: chunk.start + counter.bytes_read, chunk.first_row
+        line_pieces(text.read, TEXT_BLOCK_CHARS),
+        plan.delimiter,
+        plan.encoding,
+        lambda: chunk.start + counter.bytes_read,
+        chunk.first_row,
+        chunk.lines_before,
     )
 
 
 # ------------------------------------------------------------------------------ lines
-
-
-_XLSX_FORMAT = TextFormat("utf-8", "strict", ",")
 
 
 def _in_place(text_format: TextFormat) -> bool:
@@ -200,30 +207,12 @@ class _Lines:
     resolved: Callable[[], tuple[str, str]]
 
 
-def _raw_lines(stream: BinaryIO) -> Iterator[bytes]:
-    """Byte lines split as ``newline=""`` splits text: \\r\\n, \\r or \\n (a \\r at the end of a block
-    waits for the next block, which may begin with its \\n)."""
-    pending = b""
-    while True:
-        block = stream.read(READ_BUFFER_BYTES)
-        if not block:
-            break
-        lines = (pending + block).splitlines(keepends=True)
-        pending = lines.pop()
-        if pending.endswith(b"\n"):
-            lines.append(pending)
-            pending = b""
-        yield from lines
-    if pending:
-        yield pending
-
-
 def _decoded_lines(stream: BinaryIO, text_format: TextFormat, *, transcode: bool) -> _Lines:
     if not transcode:
         decoder = codecs.getincrementaldecoder(text_format.encoding)(text_format.errors)
 
         def in_place() -> Iterator[tuple[str, bytes]]:
-            for raw in _raw_lines(stream):
+            for raw in line_pieces(stream.read):
                 yield decoder.decode(raw), raw
             tail = decoder.decode(b"", final=True)  # a character cut short at the end of the file
             if tail:
@@ -243,25 +232,29 @@ def _decoded_lines(stream: BinaryIO, text_format: TextFormat, *, transcode: bool
         errors=text_format.errors,
         newline="",
     )
-    return _Lines(((line, line.encode("utf-8")) for line in text), lambda: ("utf-8", "strict"))
+    return _Lines(
+        ((piece, piece.encode("utf-8")) for piece in line_pieces(text.read, TEXT_BLOCK_CHARS)),
+        lambda: ("utf-8", "strict"),
+    )
 
 
-def _xlsx_lines(sheet: XlsxSource) -> _Lines:
-    """The sheet as the CSV text a worker reads back into the same rows: every row one record
-    (blank rows too, so row numbers stay the sheet's), quoted wherever a cell needs it."""
+def sheet_records(stream: BinaryIO) -> Iterator[Record | RowError]:
+    """A staged sheet's rows back, as ``_plan_sheet`` wrote them: ``[row, [cells]]`` for a record,
+    ``[row, code, message]`` for a row refused as it was read."""
+    for line in io.BufferedReader(stream, READ_BUFFER_BYTES):  # type: ignore[arg-type]
+        if line.strip():
+            yield _sheet_row(json.loads(line))
 
-    def lines() -> Iterator[tuple[str, bytes]]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")  # quotes a cell holding \r or \n alike
-        for record in sheet.records():
-            assert isinstance(record, Record)  # a sheet has no unreadable records
-            buffer.seek(0)
-            buffer.truncate()
-            writer.writerow(record.fields)
-            for line in _LINE.findall(buffer.getvalue()):
-                yield line, line.encode("utf-8")
 
-    return _Lines(lines(), lambda: ("utf-8", "strict"))
+def _sheet_row(value: list[Any]) -> Record | RowError:
+    if isinstance(value[1], list):
+        return Record(int(value[0]), [str(cell) for cell in value[1]])
+    return RowError(row=int(value[0]), code=str(value[1]), message=str(value[2]))
+
+
+def _sheet_line(record: Record | RowError) -> bytes:
+    value = [record.row, record.fields] if isinstance(record, Record) else [record.row, record.code, record.message]
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
 
 
 # ------------------------------------------------------------------------------ the plan
@@ -282,7 +275,8 @@ class _Feed:
             if sink is not None and raw:
                 sink.write(raw)
             self.consumed += len(raw)
-            self.lines += 1
+            if text.endswith(("\n", "\r")):
+                self.lines += 1
             yield text
 
 
@@ -296,6 +290,52 @@ def _plan(
 ) -> FilePlan:
     feed = _Feed(lines.lines, sink)
     records = numbered_records(feed, text_format.delimiter, text_format.encoding, lambda: feed.consumed)
+    first, chunks, failure = _cut(records, lambda: (feed.consumed, feed.lines), has_header, chunk_bytes)
+    encoding, errors = lines.resolved()
+    return FilePlan(
+        staged=staged,
+        encoding=encoding,
+        errors=errors,
+        delimiter=text_format.delimiter,
+        first_record=first,
+        chunks=chunks,
+        failure=failure,
+    )
+
+
+def _plan_sheet(sheet: XlsxSource, has_header: bool, chunk_bytes: int, sink: StagingSink) -> FilePlan:
+    """A workbook's first sheet staged as JSON lines (see ``sheet_records``), cut into chunks."""
+    written = 0
+
+    def staged() -> Iterator[Record | RowError]:
+        nonlocal written
+        for record in sheet.records():
+            line = _sheet_line(record)
+            sink.write(line)
+            written += len(line)
+            yield record
+
+    first, chunks, failure = _cut(staged(), lambda: (written, 0), has_header, chunk_bytes)
+    return FilePlan(
+        staged=True,
+        encoding="utf-8",
+        errors="strict",
+        delimiter=",",
+        first_record=first,
+        chunks=chunks,
+        failure=failure,
+        sheet_rows=True,
+    )
+
+
+def _cut(
+    records: Iterator[Record | RowError],
+    position: Callable[[], tuple[int, int]],
+    has_header: bool,
+    chunk_bytes: int,
+) -> tuple[tuple[str, ...], tuple[Chunk, ...], FileRejected | None]:
+    """The first record, the chunks and the refusal part-way (if any) of records; ``position``
+    answers the bytes and lines read so far, which end at the record just yielded."""
     first: tuple[str, ...] | None = None
     chunks: list[Chunk] = []
     start, first_row, lines_before = 0, 1, 0
@@ -303,7 +343,7 @@ def _plan(
     failure: FileRejected | None = None
     try:
         for record in records:
-            boundary, boundary_lines = feed.consumed, feed.lines
+            boundary, boundary_lines = position()
             if first is None:
                 if isinstance(record, Record) and not record.fields:
                     continue  # leading empty lines: no header yet (and blank rows of chunk 0 without one)
@@ -324,13 +364,4 @@ def _plan(
         raise EmptyFile("The file has no rows.")
     if boundary > start or not chunks:
         chunks.append(Chunk(start, boundary, first_row, lines_before))
-    encoding, errors = lines.resolved()
-    return FilePlan(
-        staged=staged,
-        encoding=encoding,
-        errors=errors,
-        delimiter=text_format.delimiter,
-        first_record=first,
-        chunks=tuple(chunks),
-        failure=failure,
-    )
+    return first, tuple(chunks), failure

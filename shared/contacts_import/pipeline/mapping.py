@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from contacts_import.errors import InvalidOptions, MissingRequiredColumn, TooManyColumns
+from contacts_import.errors import MissingRequiredColumn, OptionsDoNotFitFile, TooManyColumns
 from contacts_import.models import ImportOptions
 from contacts_import.pipeline.fields import (
     CUSTOM_PREFIX,
@@ -160,7 +160,7 @@ def _explicit_targets(header: list[str] | None, names: list[str], options: Impor
         else:
             chosen[index] = target
     if unknown:
-        raise InvalidOptions(
+        raise OptionsDoNotFitFile(
             f"mapping names columns the file does not have: {', '.join(repr(u) for u in unknown)}. "
             f"Columns: {', '.join(repr(n) for n in names[:50])}.",
             details={"unknown_columns": unknown, "columns": names[:MAX_COLUMNS]},

@@ -16,10 +16,11 @@ from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 from contacts_import.models import ImportOptions, RowError
 from contacts_import.pipeline.fields import is_mobile_type
 from contacts_import.pipeline.mapping import ColumnPlan
+from contacts_import.pipeline.reading import MAX_RECORD_CHARS
 
 # Every value must fit in a DynamoDB item with room to spare, and a spreadsheet cell holds 32,767.
 MAX_FIELD_CHARS = 32 * 1024
-MAX_ROW_CHARS = 256 * 1024
+MAX_ROW_CHARS = MAX_RECORD_CHARS  # the reader cuts a longer record first; its fields are measured here
 # DynamoDB refuses an item over 400 KB (attribute names and UTF-8 values), and a refused contact
 # would fail its whole task, not just its row: a row whose contact would come near that is a row
 # error. Only long rows (or very long custom headers) can get there; those contacts are measured.
@@ -30,7 +31,7 @@ _TAG_SPLIT = re.compile(r"\s*(?:[,;|]|:::)\s*")
 _NOT_DIGIT = re.compile(r"\D+")
 _DIGITS_AND_PUNCTUATION = re.compile(r"[\d\s().+\-/]+")
 _EXTENSION = re.compile(r"(\S.*\d) x(\d{1,6})")
-_SCIENTIFIC = re.compile(r"^[+-]?\d+(?:[.,]\d+)?[eE][+]?\d+$")
+_SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d+)?[eE][+]?\d+")
 
 
 @dataclass(slots=True)
@@ -79,7 +80,7 @@ class PhoneNormalizer:
             text = text[1:]  # a spreadsheet's "keep as text" apostrophe
         if text[:4].lower() == "tel:":
             text = text[4:]
-        if _SCIENTIFIC.match(text):
+        if _SCIENTIFIC.fullmatch(text):
             return (
                 f"{raw!r} looks like a number a spreadsheet turned into scientific notation; "
                 "its digits are lost: format the column as text and export again"

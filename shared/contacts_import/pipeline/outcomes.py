@@ -72,6 +72,7 @@ class Tally:
     skipped_existing: int = 0
     skipped_duplicates: int = 0
     deleted: int = 0
+    errors_not_stored: int = 0  # row errors counted but past the job's cap on stored ones
 
     def add(self, other: Tally) -> None:
         for name in _TALLY_FIELDS:

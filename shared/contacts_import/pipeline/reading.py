@@ -1,7 +1,9 @@
 """Bytes to records, streamed: sniff the content, pick the encoding and delimiter, number the rows.
 
 Only the first 64 KiB are looked at to decide; the rest flows through ``io.TextIOWrapper`` and
-``csv.reader`` (both in C) so memory stays flat however long the file.
+``csv.reader`` (both in C). Text is read in pieces of bounded size (``line_pieces``) and a record is
+cut at ``MAX_RECORD_CHARS`` while its lines are gathered, so memory stays flat however long the
+file, and however long its lines.
 """
 
 from __future__ import annotations
@@ -9,9 +11,10 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import AnyStr, BinaryIO
 
 from contacts_import.errors import BadEncoding, EmptyFile, NotCsv
 from contacts_import.models import RowError
@@ -23,6 +26,18 @@ READ_BUFFER_BYTES = 1024 * 1024
 # field_too_long) or an unclosed quote running on through the file (refused as unterminated_quote).
 CSV_FIELD_LIMIT = 32 * 1024 + 1
 CANDIDATE_DELIMITERS = (",", ";", "\t", "|")
+# A record (all its lines) longer than this is row_too_long, cut while it is read: memory holds at
+# most this much of a record, whatever the file (docs/decisions.md, Rows and values).
+MAX_RECORD_CHARS = 256 * 1024
+# Lines are read in pieces of at most this many characters (or bytes), so a line without end
+# is never held whole.
+PIECE_SIZE = 64 * 1024
+# Text is decoded this much at a time (TextIOWrapper's own chunk): bytes that are not the file's
+# encoding then stop the rows just before them, not a whole buffer earlier.
+TEXT_BLOCK_CHARS = 8192
+_BREAK_TEXT = re.compile(r"\r\n|\r|\n")
+_BREAK_BYTES = re.compile(rb"\r\n|\r|\n")
+_LINE_ENDS = ("\n", "\r")
 
 # Signatures of files people send by mistake: PDF, images, archives, office binaries, executables.
 _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
@@ -76,6 +91,51 @@ def read_head(stream: BinaryIO) -> bytes:
         parts.append(chunk)
         size += len(chunk)
     return b"".join(parts)
+
+
+def line_pieces(read: Callable[[int], AnyStr], block: int = READ_BUFFER_BYTES) -> Iterator[AnyStr]:
+    """The lines of a stream (text or bytes) split as ``newline=""`` splits text (\\r\\n, \\r or
+    \\n), in pieces of at most PIECE_SIZE plus a line break: a piece that ends with \\r or \\n
+    ends its line, and a \\r\\n is never split between two pieces (a \\r at the end of a block
+    waits for the next block, which may begin with its \\n)."""
+    carry = None
+    while True:
+        chunk = read(block)
+        if not chunk:
+            break
+        data = carry + chunk if carry else chunk
+        breaks = _BREAK_BYTES if isinstance(data, bytes) else _BREAK_TEXT
+        position, size = 0, len(data)
+        while True:
+            found = breaks.search(data, position)  # type: ignore[call-overload]
+            if found is None or (found.end() == size and found.group() in (b"\r", "\r")):
+                break
+            yield from _pieces(data[position : found.end()], found.end() - found.start())
+            position = found.end()
+        rest = data[position:]
+        carry = None
+        if len(rest) <= PIECE_SIZE:
+            carry = rest or None
+            continue
+        # A line longer than a piece so far: out it goes, but a \r at its end, whose \n may follow.
+        held = 1 if rest[-1:] in (b"\r", "\r") else 0
+        yield from _pieces(rest[: len(rest) - held], 0)
+        carry = rest[len(rest) - held :] or None
+    if carry:
+        yield from _pieces(carry, 0)
+
+
+def _pieces(line: AnyStr, break_length: int) -> Iterator[AnyStr]:
+    """A line (``break_length`` characters of it its line break) in pieces: the break stays with the
+    last one."""
+    if len(line) <= PIECE_SIZE + break_length:
+        yield line
+        return
+    body_end = len(line) - break_length
+    starts = range(0, body_end, PIECE_SIZE)
+    for start in starts[:-1]:
+        yield line[start : start + PIECE_SIZE]
+    yield line[starts[-1] :]
 
 
 def sniff_content(head: bytes) -> None:
@@ -205,25 +265,29 @@ class CsvSource:
     def records(self) -> Iterator[Record | RowError]:
         """Every record with its row number (1-based, the header is row 1), or a RowError for a record
         the reader could not take. Blank lines are yielded too: they still use up a row number."""
-        return numbered_records(self._text, self.delimiter, self.encoding, lambda: self.bytes_read)
+        return numbered_records(
+            line_pieces(self._text.read, TEXT_BLOCK_CHARS), self.delimiter, self.encoding, lambda: self.bytes_read
+        )
 
 
 def numbered_records(
-    lines: Iterable[str],
+    pieces: Iterable[str],
     delimiter: str,
     encoding: str,
     bytes_read: Callable[[], int],
     first_row: int = 1,
     lines_before: int = 0,
 ) -> Iterator[Record | RowError]:
-    """The records of text lines (split as ``newline=""`` splits them), numbered from ``first_row``;
+    """The records of text in pieces (as ``line_pieces`` cuts it), numbered from ``first_row``;
     ``lines_before`` is how many lines of the file come before the first (for messages).
 
     csv.reader takes one line at a time and never reads past the end of the record it returns, so a
     reader started at any record boundary sees the records a reader of the whole file sees there.
+    A record over MAX_RECORD_CHARS is row_too_long, cut as soon as it is that long: reading resumes
+    at the next record (see ``RecordLines``).
     """
-    record_lines: list[str] = []
-    reader = csv.reader(_remembering(lines, record_lines), delimiter=delimiter, quotechar='"', doublequote=True)
+    lines = RecordLines(pieces)
+    reader = csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True)
     row = first_row - 1
     last_line = 0
     while True:
@@ -231,14 +295,27 @@ def numbered_records(
             fields = next(reader)
         except StopIteration:
             return
+        except RecordTooLong:
+            row += 1
+            last_line = lines.count
+            lines.next_record()
+            yield RowError(
+                row=row,
+                code="row_too_long",
+                message=(
+                    f"The row is over {MAX_RECORD_CHARS} characters; reading resumed at line "
+                    f"{lines_before + lines.count + 1} of the file."
+                ),
+            )
+            continue
         except csv.Error as error:
             row += 1
-            spanned = reader.line_num - last_line
-            last_line = reader.line_num
-            record_lines.clear()
-            yield _reader_error(row, spanned, lines_before + reader.line_num, str(error))
+            spanned = lines.count - last_line
+            last_line = lines.count
+            lines.next_record()
+            yield _reader_error(row, spanned, lines_before + lines.count, str(error))
             continue
-        except UnicodeDecodeError:
+        except UnicodeError:  # UnicodeDecodeError, or a codec's own (UTF-16 named but without its mark)
             name = "UTF-8" if encoding in (AUTO, "utf-8-sig") else encoding
             raise BadEncoding(
                 f"The file is not valid {name} near row {row + 1} (within the {READ_BUFFER_BYTES // 1024} KiB "
@@ -247,12 +324,12 @@ def numbered_records(
                 details={"row": row + 1, "encoding": name, "before_byte": bytes_read()},
             ) from None
         row += 1
-        spanned = reader.line_num - last_line
-        last_line = reader.line_num
-        if spanned > 1 and "".join(record_lines).count('"') % 2:
+        spanned = lines.count - last_line
+        last_line = lines.count
+        if spanned > 1 and "".join(lines.record).count('"') % 2:
             # Closed quotes come in pairs (doubled ones too): an odd count over several lines is a
             # quote that never closed, which the csv module (non-strict) runs to the end of the file.
-            record_lines.clear()
+            lines.next_record()
             yield RowError(
                 row=row,
                 code="unterminated_quote",
@@ -263,15 +340,71 @@ def numbered_records(
                 value=fields[-1][:200] if fields else None,
             )
             continue
-        record_lines.clear()
+        lines.next_record()
         yield Record(row, fields)
 
 
-def _remembering(lines: Iterable[str], record_lines: list[str]) -> Iterator[str]:
-    """The text's lines, each also kept in ``record_lines`` until the reader's record is done."""
-    for line in lines:
-        record_lines.append(line)
-        yield line
+class RecordTooLong(Exception):
+    """Raised through csv.reader by ``RecordLines`` when a record passes MAX_RECORD_CHARS."""
+
+
+class RecordLines:
+    """The lines csv.reader reads, gathered from pieces, with the current record's lines kept (for
+    the unclosed-quote check) and measured. When a line would take the record past
+    MAX_RECORD_CHARS, the rest of the record is read without being kept, up to the first line break
+    outside quotes (an even count of quotes so far, as the unclosed-quote check counts them), and
+    RecordTooLong is raised instead of a line: csv.reader passes it on and starts afresh on its next
+    record. An iterator class, not a generator: it goes on after raising."""
+
+    def __init__(self, pieces: Iterable[str], limit: int = MAX_RECORD_CHARS) -> None:
+        self._pieces = iter(pieces)
+        self._limit = limit
+        self.record: list[str] = []
+        self._record_chars = 0
+        self.count = 0  # physical lines read
+
+    def __iter__(self) -> RecordLines:
+        return self
+
+    def __next__(self) -> str:
+        parts: list[str] = []
+        size, ended = 0, False
+        for piece in self._pieces:
+            size += len(piece)
+            if self._record_chars + size > self._limit:
+                self._skip_record(parts, piece)
+            parts.append(piece)
+            if piece.endswith(_LINE_ENDS):
+                ended = True
+                break
+        if not ended and not parts:
+            raise StopIteration
+        self.count += 1
+        line = parts[0] if len(parts) == 1 else "".join(parts)
+        self.record.append(line)
+        self._record_chars += len(line)
+        return line
+
+    def _skip_record(self, parts: list[str], piece: str) -> None:
+        quotes = sum(line.count('"') for line in self.record) + sum(part.count('"') for part in parts)
+        quotes += piece.count('"')
+        ended = piece.endswith(_LINE_ENDS)
+        while True:
+            if ended:
+                self.count += 1
+                if quotes % 2 == 0:
+                    break
+            following = next(self._pieces, None)
+            if following is None:
+                self.count += 0 if ended else 1  # a last line without a line break
+                break
+            quotes += following.count('"')
+            ended = following.endswith(_LINE_ENDS)
+        raise RecordTooLong
+
+    def next_record(self) -> None:
+        self.record.clear()
+        self._record_chars = 0
 
 
 def _reader_error(row: int, spanned: int, line: int, message: str) -> RowError:

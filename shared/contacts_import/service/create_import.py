@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from contacts_import.clock import utc_now
-from contacts_import.errors import Conflict, EmptyFile, FileTooLarge, NotFound
+from contacts_import.errors import Conflict, EmptyFile, FileTooLarge, InvalidOptions, NotFound, NoWebhookSecret
 from contacts_import.ids import new_job_id
 from contacts_import.models import (
     ENDED_STATES,
@@ -26,13 +26,15 @@ from contacts_import.models import (
     UploadInstructions,
 )
 from contacts_import.object_keys import safe_file_name, upload_key
-from contacts_import.pipeline.containers import open_records
+from contacts_import.pipeline.containers import DIRECT_WORKBOOK_LIMITS, open_records
 from contacts_import.pipeline.mapping import plan_columns
 from contacts_import.pipeline.reading import Record
 from contacts_import.service.job_items import new_job_item
 from contacts_import.service.jobs_in_flight import check_jobs_in_flight, upload_expiry_seconds
+from contacts_import.service.notifications import WebhookRefused, check_webhook_url
 from contacts_import.service.reports import status_document, status_url
 from contacts_import.settings import CreateImportSettings
+from contacts_import.store.accounts import AccountStore
 from contacts_import.store.jobs import JobStore
 from contacts_import.store.objects import ObjectStore
 from contacts_import.store.row_errors import RowErrorReader
@@ -54,6 +56,7 @@ class CreateDeps:
     objects: ObjectStore
     jobs: JobStore
     row_errors: RowErrorReader
+    accounts: AccountStore
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,6 @@ class DirectImport:
     file_name: str
     options: ImportOptions
     idempotency_key: str | None = None
-    signing_secret: str | None = None  # signs the job's webhook (see service.notifications)
 
 
 def check_direct_body(body: bytes, options: ImportOptions) -> None:
@@ -74,7 +76,12 @@ def check_direct_body(body: bytes, options: ImportOptions) -> None:
             "Use POST /imports/uploads for larger files.",
             details={"limit_bytes": MAX_DIRECT_BODY_BYTES, "size_bytes": len(body)},
         )
-    source = open_records(io.BytesIO(body), encoding=options.encoding, delimiter=options.delimiter)
+    source = open_records(
+        io.BytesIO(body),
+        encoding=options.encoding,
+        delimiter=options.delimiter,
+        workbook_limits=DIRECT_WORKBOOK_LIMITS,
+    )
     first = next((r for r in source.records() if not isinstance(r, Record) or r.fields), None)
     if first is None:
         raise EmptyFile("The file has only blank lines.")
@@ -94,8 +101,32 @@ def has_at_most_rows(body: bytes, options: ImportOptions, limit: int) -> bool:
     return sum(1 for _ in itertools.islice(rows, allowed + 1)) <= allowed
 
 
+def check_webhook(account_id: str, options: ImportOptions, deps: CreateDeps) -> None:
+    """A webhook_url we would not call, or an account that cannot sign one, is a 400 now rather
+    than a webhook silently never sent when the job ends."""
+    if not options.webhook_url:
+        return
+    try:
+        check_webhook_url(options.webhook_url, allow_loopback=deps.settings.aws_sam_local, unresolved=True)
+    except WebhookRefused as refused:
+        raise _webhook_problem(str(refused)) from None
+    if not deps.accounts.webhook_secret_ids(account_id, datetime.now(UTC)):
+        raise NoWebhookSecret(
+            f"Account {account_id} has no webhook signing secret yet: its operator makes one with "
+            f"`contacts-import keys webhook-secret --account {account_id}`.",
+            details={"option": "webhook_url"},
+        )
+
+
+def _webhook_problem(problem: str) -> InvalidOptions:
+    return InvalidOptions(
+        f"Invalid options: webhook_url: {problem}", details={"errors": [{"option": "webhook_url", "problem": problem}]}
+    )
+
+
 def create_direct_import(request: DirectImport, deps: CreateDeps) -> dict[str, Any]:
     """Store the job and its file; the JobAccepted document (as JSON-ready dict)."""
+    check_webhook(request.account_id, request.options, deps)
     check_direct_body(request.body, request.options)
     check_jobs_in_flight(request.account_id, deps.jobs, deps.settings)
     now = utc_now()
@@ -112,7 +143,6 @@ def create_direct_import(request: DirectImport, deps: CreateDeps) -> dict[str, A
             object_key=key,
             now=now,
             idempotency_key=request.idempotency_key,
-            signing_secret=request.signing_secret,
         )
     )
     deps.objects.put_file(key, request.body)
@@ -144,9 +174,8 @@ def pause(seconds: float) -> None:
     time.sleep(seconds)
 
 
-def create_upload(
-    account_id: str, file_name: str, options: ImportOptions, deps: CreateDeps, *, signing_secret: str | None = None
-) -> dict[str, Any]:
+def create_upload(account_id: str, file_name: str, options: ImportOptions, deps: CreateDeps) -> dict[str, Any]:
+    check_webhook(account_id, options, deps)
     check_jobs_in_flight(account_id, deps.jobs, deps.settings)
     now = utc_now()
     job_id = new_job_id()
@@ -162,7 +191,6 @@ def create_upload(
             file_name=name,
             object_key=key,
             now=now,
-            signing_secret=signing_secret,
         )
     )
     expires_in = upload_expiry_seconds(deps.settings)

@@ -11,6 +11,7 @@ never announced (a worker that died in between).
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -110,18 +111,22 @@ def _webhook(job: dict[str, Any], document: dict[str, Any], deps: PipelineDeps, 
 def webhook_delivery(
     job: dict[str, Any], url: str, document: dict[str, Any], deps: PipelineDeps
 ) -> WebhookDelivery | None:
-    secret = job.get("signing_secret")
-    if not secret:
-        logger.warning("A webhook without a signing secret is not sent")
+    """The signed delivery of a job's webhook; None when it must not be sent (logged)."""
+    account_id = job["account_id"]
+    secret_ids = deps.accounts.webhook_secret_ids(account_id, datetime.now(UTC))
+    if not secret_ids:
+        logger.warning("A webhook of an account without a signing secret is not sent")
         return None
+    allow_loopback = deps.settings.aws_sam_local
     try:
-        check_webhook_url(url, allow_private=deps.settings.webhook_allow_private)
+        check_webhook_url(url, allow_loopback=allow_loopback, unresolved=True)
     except WebhookRefused as refused:
         logger.warning("Webhook URL refused", extra={"reason": str(refused)})
         return None
     status = job["status"]
     body = json.dumps({"event": detail_type(status), "data": document}, ensure_ascii=False).encode("utf-8")
-    return WebhookDelivery(url, detail_type(status), f"{job['job_id']}.{status}", body, str(secret))
+    secrets = tuple(deps.webhook_secrets.secret(account_id, entry.secret_id) for entry in secret_ids)
+    return WebhookDelivery(url, detail_type(status), f"{job['job_id']}.{status}", body, secrets, allow_loopback)
 
 
 def retry_webhook(task: Task, deps: PipelineDeps) -> None:

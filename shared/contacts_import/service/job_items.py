@@ -19,7 +19,6 @@ def new_job_item(
     object_key: str,
     now: str,
     idempotency_key: str | None = None,
-    signing_secret: str | None = None,
 ) -> dict[str, Any]:
     item: dict[str, Any] = {
         "account_id": account_id,
@@ -39,8 +38,6 @@ def new_job_item(
     }
     if idempotency_key:
         item["idempotency_key"] = idempotency_key
-    if signing_secret and options.webhook_url:
-        item["signing_secret"] = signing_secret
     if status == "queued":
         # In the sweeper's index from the start: a job whose file never gets processed (its S3 event
         # lost, the processor failing every retry) is failed as stalled instead of queued for ever.

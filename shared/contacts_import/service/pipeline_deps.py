@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from contacts_import.auth.webhook_secrets import WebhookSecretDeriver
 from contacts_import.settings import PipelineSettings
+from contacts_import.store.accounts import AccountStore
 from contacts_import.store.contacts import ContactStore
 from contacts_import.store.jobs import JobStore
 from contacts_import.store.leases import ShardLeases
@@ -32,6 +34,8 @@ class PipelineDeps:
     tasks: TaskStore
     row_errors: RowErrorReader
     queue: TaskQueue
+    accounts: AccountStore
+    webhook_secrets: WebhookSecretDeriver
 
     def work(self, account_id: str, job_id: str) -> WorkArea:
         return WorkArea(self.s3, self.settings.bucket_name, account_id, job_id)
@@ -49,7 +53,7 @@ class PipelineDeps:
             assume_absent=assume_absent,
         )
 
-    def error_writer(self, account_id: str, job_id: str) -> RowErrorWriter:
+    def error_writer(self, account_id: str, job_id: str, limit: int | None = None) -> RowErrorWriter:
         return RowErrorWriter(
             self.dynamodb,
             self.settings.row_errors_table,
@@ -57,6 +61,7 @@ class PipelineDeps:
             job_id,
             self.settings.row_error_retention_days,
             self.dynamodb_client,
+            limit=limit,
         )
 
 
@@ -82,4 +87,6 @@ def pipeline_deps(settings: PipelineSettings) -> PipelineDeps:
         tasks=TaskStore(dynamodb, settings.tasks_table, settings.row_error_retention_days),
         row_errors=RowErrorReader(dynamodb, settings.row_errors_table),
         queue=TaskQueue(sqs_client(), settings.chunk_queue_url),
+        accounts=AccountStore(dynamodb, settings.accounts_table),
+        webhook_secrets=WebhookSecretDeriver(boto3.client("kms", config=BOTO_CONFIG), settings.webhook_signing_key_id),
     )

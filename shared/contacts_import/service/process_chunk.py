@@ -173,12 +173,11 @@ def _map(task: Task, job: dict[str, Any], deps: PipelineDeps) -> tuple[Tally, Ru
     options = _options(job)
     normalizer = RowNormalizer(column_plan(plan.first_record, options), options)
     stream = work.open_range(document["source_key"], chunk.start, chunk.end)
-    mapped = map_chunk(
-        read_chunk(stream, plan, chunk),
-        normalizer,
-        deps.error_writer(task.account_id, task.job_id),
-        shards=_shards(job),
-    )
+    # The job's cap on stored row errors, shared out among its chunks: each stores its first ones.
+    share = max(1, deps.settings.max_row_errors_stored // len(plan.chunks))
+    errors = deps.error_writer(task.account_id, task.job_id, limit=share)
+    mapped = map_chunk(read_chunk(stream, plan, chunk), normalizer, errors, shards=_shards(job))
+    mapped.tally.errors_not_stored = errors.not_stored
     work.put_run(task.number, mapped.run)
     return mapped.tally, mapped.index
 
@@ -351,6 +350,7 @@ def advance(
             status,
             counts=total.as_counts(),
             error_count=total.invalid,
+            errors_not_stored=total.errors_not_stored,
             failure=job.get("plan_failure"),
             column_names=tuple(job.get("column_names") or ()),
             contacts_added=0 if options.dry_run else total.created - total.deleted,

@@ -55,6 +55,8 @@ class StoredObject:
     etag: str
     sequencer: str
     event_time: str
+    principal: str = ""  # who wrote it: the record's userIdentity.principalId
+    bucket_owner: str = ""  # s3.bucket.ownerIdentity.principalId
 
 
 def process_object(stored: StoredObject, deps: PipelineDeps) -> str | None:
@@ -101,7 +103,17 @@ def _find_or_create_job(
         job = deps.jobs.get(location.account_id, location.job_id)
         if job is None:
             logger.warning("An upload with no job was ignored", extra={"job_id": location.job_id})
+        elif job.get("object_key") != key:
+            # Another name under the job's prefix: not the file the job was given a URL for.
+            logger.warning("An upload under another key than its job's was ignored", extra={"job_id": location.job_id})
+            return None
         return job
+    if not may_drop(location.account_id, stored, deps):
+        logger.warning(
+            "Refused a drop-folder object from a writer the account does not allow",
+            extra={"account_id": location.account_id, "writer": stored.principal or "(none)"},
+        )
+        return None
     # The same object (key, etag, sequencer) delivered twice gets the same job id: one job.
     job_id = job_id_for_object(
         epoch_ms_of(stored.event_time), f"{stored.bucket}/{key}/{stored.etag}/{stored.sequencer}"
@@ -120,6 +132,17 @@ def _find_or_create_job(
         )
     )
     return deps.jobs.get(location.account_id, job_id)
+
+
+def may_drop(account_id: str, stored: StoredObject, deps: PipelineDeps) -> bool:
+    """Whether the object's writer may import into the account through the drop folder: one of the
+    principals the operator allowed for it (``contacts-import keys drop-writer``). Locally, the
+    stack's own writes too: the local stack names their writer ``AWS:<bucket owner>``."""
+    if not stored.principal:
+        return False
+    if deps.settings.aws_sam_local and stored.principal == f"AWS:{stored.bucket_owner}":
+        return True
+    return stored.principal in deps.accounts.drop_writers(account_id)
 
 
 def _plan(job: dict[str, Any], key: str, deps: PipelineDeps) -> None:

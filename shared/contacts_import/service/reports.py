@@ -24,7 +24,8 @@ MAX_INLINE_REPORT_BYTES = 4 * 1024 * 1024
 # A larger report is stored and fetched through a presigned GET: short-lived, it holds row values.
 REPORT_URL_SECONDS = 300
 # OWASP CSV injection: a cell starting with one of these is read as a formula by spreadsheets.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A leading NUL is dropped by some spreadsheets, which then read what follows it as a formula.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\x00")
 
 
 def status_url(job_id: str) -> str:
@@ -46,6 +47,8 @@ def status_document(job: dict[str, Any], first_errors: list[dict[str, Any]]) -> 
         progress=float(job.get("progress", 0.0)),
         errors=[RowError(**_error_fields(e)) for e in first_errors[:FIRST_ERRORS]],
         error_count=int(job.get("error_count", 0)),
+        errors_stored=int(job.get("error_count", 0)) - int(job.get("errors_not_stored", 0)),
+        errors_truncated=int(job.get("errors_not_stored", 0)) > 0,
         errors_url=f"{status_url(job['job_id'])}/errors",
         failure=Failure(**failure) if failure else None,
         total_contacts=job.get("total_contacts"),

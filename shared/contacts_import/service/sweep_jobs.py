@@ -76,6 +76,7 @@ def _fail_stalled(job: dict, minutes: int, deps: PipelineDeps) -> None:
             "failed",
             counts=total.as_counts(),
             error_count=total.invalid,
+            errors_not_stored=total.errors_not_stored,
             failure={"code": stalled.code, "message": stalled.message},
             column_names=tuple(job.get("column_names") or ()),
             contacts_added=0 if dry_run else total.created - total.deleted,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from contacts_import.errors import InvalidOptions
+from contacts_import.errors import NotFound
 from contacts_import.pipeline.outcomes import ExistingContact
 from contacts_import.pipeline.shards import (
     LEGACY,
@@ -20,6 +20,7 @@ from contacts_import.pipeline.shards import (
     shard_spans,
 )
 from contacts_import.store.dynamo import (
+    NO_PAGE,
     batch_get,
     batch_write,
     decode_cursor,
@@ -108,7 +109,7 @@ class ContactStore:
         shard = int(start["shard"]) if start else 0
         after = start.get("phone") if start else None
         if not 0 <= shard < max(self.shards, 1) or not (after is None or isinstance(after, str)):
-            raise InvalidOptions("cursor is not a cursor this API gave out", details={"option": "cursor"})
+            raise NotFound(NO_PAGE, details={"option": "cursor"})
         contacts: list[dict[str, Any]] = []
         while shard < max(self.shards, 1):
             query: dict[str, Any] = {

@@ -21,7 +21,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from contacts_import.errors import InvalidOptions
+from contacts_import.errors import NotFound
 from contacts_import.store.metering import meter_dynamodb
 
 BATCH_WRITE_LIMIT = 25
@@ -195,14 +195,19 @@ def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
 
 
 def decode_cursor(cursor: str | None, required: dict[str, Any]) -> dict[str, Any] | None:
-    """The start key from a cursor, refused unless its partition is the caller's own."""
+    """The start key from a cursor; NotFound unless it is one this API gave out for the caller's own
+    partition. A cursor names a page: one that names none answers 404 as any resource that is not
+    there (docs/decisions.md); an ill-formed one is 400 by the parameter's pattern."""
     if not cursor:
         return None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError):
-        raise InvalidOptions("cursor is not a cursor this API gave out", details={"option": "cursor"}) from None
+        raise NotFound(NO_PAGE, details={"option": "cursor"}) from None
     if not isinstance(key, dict) or any(key.get(name) != value for name, value in required.items()):
-        raise InvalidOptions("cursor is not a cursor this API gave out", details={"option": "cursor"})
+        raise NotFound(NO_PAGE, details={"option": "cursor"})
     return key
+
+
+NO_PAGE = "No page at this cursor: it is not one this API gave out for this account and list."

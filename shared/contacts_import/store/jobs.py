@@ -35,6 +35,7 @@ class JobEnding:
     status: str
     counts: Counts = field(default_factory=Counts)
     error_count: int = 0
+    errors_not_stored: int = 0  # of error_count, past the cap on stored row errors
     failure: dict[str, str] | None = None
     column_names: tuple[str, ...] = ()
     contacts_added: int = 0
@@ -326,6 +327,7 @@ class JobStore:
                     "TableName": self._jobs_table,
                     "Key": {"account_id": account_id, "job_id": job_id},
                     "UpdateExpression": "SET #s = :final, #c = :counts, error_count = :errors, "
+                    "errors_not_stored = :not_stored, "
                     "failure = :failure, completed_at = :now, updated_at = :now, column_names = :columns, "
                     "progress = :one, ended = :true, total_contacts = :total, #consumed = :consumed",
                     "ConditionExpression": f"attribute_not_exists(ended) AND #s IN ({', '.join(states)})",
@@ -334,6 +336,7 @@ class JobStore:
                         ":final": final_status,
                         ":counts": ending.counts.model_dump(),
                         ":errors": ending.error_count,
+                        ":not_stored": ending.errors_not_stored,
                         ":failure": ending.failure,
                         ":now": now,
                         ":columns": list(ending.column_names),

@@ -34,6 +34,7 @@ class RowErrorWriter:
         job_id: str,
         retention_days: int,
         fast_client: Any = None,
+        limit: int | None = None,
     ) -> None:
         self._resource = resource
         # With a plain client, items are encoded by hand (a file of many bad rows writes many errors).
@@ -43,8 +44,15 @@ class RowErrorWriter:
         self._expires_at = int(time.time()) + retention_days * 86400
         self._buffer: list[dict[str, Any]] = []
         self.count = 0
+        # At most this many are stored (the first, in row order); the others are only counted.
+        self._limit = limit
+        self.not_stored = 0
 
     def add(self, error: RowError, raw: list[str] | None) -> None:
+        if self._limit is not None and self.count - self.not_stored >= self._limit:
+            self.count += 1
+            self.not_stored += 1
+            return
         item: dict[str, Any] = {
             "job_key": self._job_key,
             "row": error.row,

@@ -14,7 +14,7 @@ from typing import Any
 
 from contacts_import.api.compatibility.fastapi_style import field_required
 from contacts_import.api.dialects import Dialect
-from contacts_import.api.docs import form_request
+from contacts_import.api.docs import form_request, option_fields
 from contacts_import.api.envelope import DocumentedModel
 from contacts_import.api.requests import ImportRequest, form_options, read_form
 from contacts_import.errors import (
@@ -83,7 +83,7 @@ def read(body: bytes, media_type: str, content_type: str) -> tuple[ImportRequest
     _check_headers(headers)
     raw = {**form_options(fields), "headers": headers}
     request = ImportRequest(form.file.content, form.file.file_name or "contacts.csv", raw)
-    return request, ImportOptions.parse(raw)
+    return request, request.options()
 
 
 def _headers(values: list[str]) -> list[str]:
@@ -115,6 +115,7 @@ def _check_headers(headers: list[str]) -> None:
 def request_body() -> dict[str, Any]:
     return form_request(
         {
+            **option_fields(leave_out=("headers",)),
             "file": {"type": "string", "format": "binary", "description": "The CSV."},
             "headers": {
                 "type": "string",
@@ -127,4 +128,5 @@ def request_body() -> dict[str, Any]:
             "file": "name,phone_number,business,tags\nJane Doe,(212) 736-5000,Acme,vip\n",
             "headers": '["name","phone_number","business","tags"]',
         },
+        closed=True,
     )

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from contacts_import.api.compatibility.fastapi_style import field_problems
-from contacts_import.api.docs import json_request
+from contacts_import.api.docs import json_request, one_name_each, option_members
 from contacts_import.api.envelope import DocumentedModel
 from contacts_import.api.requests import ImportRequest, rows_to_csv
 from contacts_import.errors import FieldsInvalid, NotFound
@@ -56,7 +56,7 @@ class BatchCallContactsAdded(DocumentedModel):
 
 
 def read(batch_call_id: str, body: bytes) -> tuple[ImportRequest, ImportOptions]:
-    if not LIST_ID_PATTERN.match(batch_call_id):
+    if not LIST_ID_PATTERN.fullmatch(batch_call_id):
         raise NotFound(f"Batch call {batch_call_id!r} not found: a batch call id is a list id.")
     try:
         document = json.loads(body or b"null")
@@ -71,7 +71,8 @@ def read(batch_call_id: str, body: bytes) -> tuple[ImportRequest, ImportOptions]
     raw = {**options_given, "list_id": batch_call_id}
     raw.setdefault("phone_validation", PHONE_VALIDATION)
     rows = [contact.model_dump() for contact in parsed.contacts]
-    return ImportRequest(rows_to_csv(rows), "contacts.csv", raw), ImportOptions.parse(raw)
+    request = ImportRequest(rows_to_csv(rows), "contacts.csv", {}, raw)
+    return request, request.options()
 
 
 def added(job: JobStatus) -> dict[str, Any]:
@@ -97,11 +98,14 @@ def request_body() -> dict[str, Any]:
             "email": NULLABLE_STRING,
         },
     }
+    options = option_members(leave_out=("list_id",))  # the batch call in the path is the list
     return json_request(
         {
             "type": "object",
             "required": ["contacts"],
-            "properties": {"contacts": {"type": "array", "minItems": 1, "items": contact}},
+            "properties": {"contacts": {"type": "array", "minItems": 1, "items": contact}, **options},
+            "additionalProperties": False,
+            **one_name_each(options),
         },
         {"contacts": [{"phone_number": "+15551234567", "first_name": "John", "last_name": "Doe"}]},
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 from contacts_import.api.compatibility.fastapi_style import field_required
 from contacts_import.api.dialects import Dialect
-from contacts_import.api.docs import form_request
+from contacts_import.api.docs import form_request, option_fields
 from contacts_import.api.envelope import DocumentedModel, ErrorEnvelope
 from contacts_import.api.requests import ImportRequest, form_options, read_form
 from contacts_import.errors import ContactsImportError, FieldsInvalid, FileRejected, NotFound
@@ -62,7 +62,7 @@ def read(campaign_id: str, body: bytes, media_type: str, content_type: str) -> t
     raw = {**form_options(form.fields), "campaign_id": str(int(campaign_id))}
     raw.setdefault("phone_validation", PHONE_VALIDATION)
     request = ImportRequest(form.file.content, form.file.file_name or "contacts.csv", raw)
-    return request, ImportOptions.parse(raw)
+    return request, request.options()
 
 
 def uploaded(job: JobStatus) -> dict[str, Any]:
@@ -82,14 +82,11 @@ def uploaded(job: JobStatus) -> dict[str, Any]:
 
 
 def request_body() -> dict[str, Any]:
+    fields = option_fields(leave_out=("list_id",))  # the campaign in the path is the list
+    fields["column_mappings"]["description"] = 'A JSON object, CSV column -> field: {"Tel": "phone"}.'
     return form_request(
-        {
-            "file": {"type": "string", "format": "binary", "description": "The CSV, UTF-8."},
-            "column_mappings": {
-                "type": "string",
-                "description": 'A JSON object, CSV column -> field: {"Tel": "phone_number"}.',
-            },
-        },
+        {"file": {"type": "string", "format": "binary", "description": "The CSV, UTF-8."}, **fields},
         ["file"],
-        {"file": "phone,name\n(555) 123-4567,Jane Doe\n", "column_mappings": '{"phone": "phone_number"}'},
+        {"file": "phone,name\n(555) 123-4567,Jane Doe\n", "column_mappings": '{"phone": "phone"}'},
+        closed=True,
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contacts_import.api.compatibility.fastapi_style import field_required
-from contacts_import.api.docs import form_request
+from contacts_import.api.docs import form_request, option_fields
 from contacts_import.api.envelope import DocumentedModel
 from contacts_import.api.requests import ImportRequest, form_options, read_form
 from contacts_import.errors import FieldsInvalid
@@ -53,7 +53,7 @@ def read(body: bytes, media_type: str, content_type: str) -> FolderImport:
         raise FieldsInvalid("The form has no file: send the CSV in the field 'file'.", [field_required("file")])
     raw = form_options(form.fields)
     raw.setdefault("phone_validation", PHONE_VALIDATION)
-    options = ImportOptions.parse(raw)
+    options = ImportOptions.parse({}, text=raw)
     named_a_list = any(raw.get(name) not in (None, "") for name in ("folder_id", "list_id"))
     request = ImportRequest(form.file.content, form.file.file_name or "contacts.csv", raw)
     return FolderImport(request, options, options.list_id if named_a_list else None)
@@ -80,23 +80,16 @@ def imported(job: JobStatus, folder_id: str | None) -> dict[str, Any]:
 
 def request_body() -> dict[str, Any]:
     """Their request body, as their document gives it; our options are also taken as fields."""
+    fields = option_fields()
+    fields["folder_id"]["description"] = "The list (folder) to import into; the default list when omitted."
+    fields["overwrite_existing"]["description"] = "Update contacts whose phone the list has (on_existing=update)."
     return form_request(
-        {
-            "file": {"type": "string", "format": "binary", "description": "The CSV: a phone column."},
-            "folder_id": {
-                "anyOf": [{"type": "string"}, {"type": "null"}],
-                "description": "The list (folder) to import into; the default list when omitted.",
-            },
-            "overwrite_existing": {
-                "type": "boolean",
-                "default": False,
-                "description": "Update contacts whose phone the list has (on_existing=update).",
-            },
-        },
+        {"file": {"type": "string", "format": "binary", "description": "The CSV: a phone column."}, **fields},
         ["file"],
         {
             "file": "phone,name,email,company\n+12125551234,Jane Doe,jane@acme.com,Acme Corp\n",
             "folder_id": "folder_abc123",
-            "overwrite_existing": False,
+            "overwrite_existing": "false",
         },
+        closed=True,
     )

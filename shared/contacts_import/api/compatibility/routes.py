@@ -220,7 +220,7 @@ def add_contacts_to_a_batch_call(
 def import_contacts_v1() -> Response[DataEnvelope[v1_import.ImportCompleted] | DataEnvelope[JobAccepted]]:
     event, who = _caller_speaking(v1_import.V1_IMPORT)
     request = read_import_request(event)
-    options = ImportOptions.parse(request.raw_options)
+    options = request.options()
     request = v1_import.rows_may_lack_phones(request, options)
     if has_at_most_rows(request.body, options, v1_import.SYNCHRONOUS_ROWS):
         outcome = _within_window(event, who, request, options)

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from contacts_import.api.dialects import Dialect
-from contacts_import.api.docs import json_request
+from contacts_import.api.docs import json_request, one_name_each, option_members
 from contacts_import.api.envelope import DocumentedModel
 from contacts_import.api.requests import ImportRequest
 from contacts_import.errors import ContactsImportError, Forbidden, MissingRequiredColumn
@@ -89,18 +89,16 @@ def completed(job: JobStatus, request: ImportRequest) -> dict[str, Any]:
 
 
 def request_body() -> dict[str, Any]:
-    options = {
-        "has_header": {"type": "boolean", "default": True, "description": "CSV only."},
-        "mapping": {"type": "object", "description": "CSV header -> contact field, e.g. {'Full Name': 'full_name'}."},
-        "update_existing": {"type": "boolean", "default": False, "description": "Update contacts already there."},
-        "tags": {"type": "array", "items": {"type": "string"}, "description": "Added to every imported contact."},
-    }
+    options = option_members()  # theirs (has_header, mapping, update_existing, tags) and ours
+    options["update_existing"]["description"] = "Update contacts already there."
+    closed = {"additionalProperties": False, **one_name_each(options)}
     rows = {
         "type": "object",
         "required": ["rows"],
         "properties": {"rows": {"type": "array", "items": {"type": "object"}}, **options},
+        **closed,
     }
-    csv_text = {"type": "object", "required": ["csv"], "properties": {"csv": {"type": "string"}, **options}}
+    csv_text = {"type": "object", "required": ["csv"], "properties": {"csv": {"type": "string"}, **options}, **closed}
     example = {
         "rows": [
             {"full_name": "Jane Doe", "email": "jane@acme.com", "phone": "+12125551234"},
