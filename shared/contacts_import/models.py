@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from typing import Any, Literal
@@ -63,6 +64,7 @@ ENCODINGS: tuple[str, ...] = tuple(
     )
     for spelling in (name, name.upper())
 )  # fmt: skip
+_CODEC_NAMES = frozenset(codecs.lookup(spelling).name for spelling in ENCODINGS)
 REGIONS: tuple[str, ...] = tuple(
     sorted({*phonenumbers.SUPPORTED_REGIONS, *map(str.lower, phonenumbers.SUPPORTED_REGIONS)})
 )
@@ -204,10 +206,9 @@ class ImportOptions(_Model):
     def _encoding(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        if value not in ENCODINGS:
+        # A stored job holds the codec's own name (latin-1 is kept as iso8859-1), read here again.
+        if value not in ENCODINGS and value not in _CODEC_NAMES:
             raise ValueError(f"{value!r} is not one of the encodings this option takes: {', '.join(ENCODINGS[::2])}")
-        import codecs
-
         return codecs.lookup(value).name
 
     @field_validator("webhook_url")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from contacts_import.api.requests import file_name_member
 from contacts_import.errors import InvalidOptions
-from contacts_import.models import ImportOptions
+from contacts_import.models import ENCODINGS, ImportOptions
 from contacts_import.object_keys import InvalidObjectKey, parse_object_key, safe_file_name
 from contacts_import.service import notifications
 from contacts_import.service.notifications import WebhookRefused, check_webhook_url
@@ -52,6 +53,26 @@ def test_regions_encodings_and_delimiters_come_from_their_lists():
     assert ImportOptions.parse({}, text={"delimiter": "", "encoding": ""}).delimiter is None
     assert ImportOptions.parse({"delimiter": "tab"}).delimiter == "\t"
     assert refused({"delimiter": '"'}) and refused({"delimiter": ""})
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_every_encoding_reads_back_as_a_job_stores_it(encoding):
+    # Before: latin-1, iso-8859-*, euc-jp and euc-kr were stored by their codec's name (euc_kr),
+    # which the processor's own reading of the job then refused, so the import never started.
+    options = ImportOptions.parse({"encoding": encoding})
+    assert ImportOptions.model_validate(options.model_dump(mode="json")) == options
+
+
+def test_one_option_under_two_names_is_taken_when_they_agree():
+    assert ImportOptions.parse({"update_existing": False}, text={"on_existing": "skip"}).on_existing == "skip"
+    assert ImportOptions.parse({"folder_id": "a", "list_id": "a"}).list_id == "a"
+    assert refused({"update_existing": True}, on_existing="skip") and refused({"folder_id": "a", "list_id": "b"})
+
+
+@pytest.mark.parametrize("none", ["", [], None])
+def test_headers_that_name_no_column_are_no_headers_option(none):
+    assert ImportOptions.parse({"headers": none}).headers is None
+    assert ImportOptions.parse({}, text={"headers": ""}).headers is None
 
 
 def test_tags_are_measured_as_sent():
@@ -101,3 +122,10 @@ def test_a_file_name_never_carries_a_post_variable(name):
 def test_cells_that_start_a_formula_are_quoted_nul_included(cell):
     assert spreadsheet_safe(cell) == "'" + cell
     assert spreadsheet_safe("Ann") == "Ann"
+
+
+@pytest.mark.parametrize("value", [{}, 3, ["a.csv"], True])
+def test_a_file_name_member_is_a_string(value):
+    with pytest.raises(InvalidOptions):
+        file_name_member({"file_name": value})
+    assert file_name_member({"file_name": None}) == file_name_member({}) == "contacts.csv"
