@@ -44,10 +44,10 @@ Resources:
   Work:
     Type: AWS::SQS::Queue
     Properties:
-      VisibilityTimeout: 1
+      VisibilityTimeout: 4
       RedrivePolicy:
         deadLetterTargetArn: !GetAtt WorkDead.Arn
-        maxReceiveCount: 2
+        maxReceiveCount: 3
   WorkDead:
     Type: AWS::SQS::Queue
   Api:
