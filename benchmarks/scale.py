@@ -128,20 +128,23 @@ def throttled(rows: int, limits: str, shard_counts_to_try: list[int]) -> None:
 
 
 def kill_busy_chunk_workers(api: str, count: int, killed: list[int]) -> None:
-    """SIGKILL ``count`` chunk workers, each while it runs a task (seen in /_local/stats)."""
+    """SIGKILL ``count`` chunk workers, each seen running a task's handler for a second (see
+    /_local/stats: a worker killed in its init leaves the message to the queue's own timeout)."""
     give_up_at = time.monotonic() + 300
+    first_seen: dict[int, float] = {}
     while len(killed) < count and time.monotonic() < give_up_at:
         stats = requests.get(f"{api}/_local/stats", timeout=30).json()
-        busy = [pid for pid in stats["functions"]["ProcessChunkFunction"]["busy_worker_pids"] if pid not in killed]
-        if busy:
+        busy = set(stats["functions"]["ProcessChunkFunction"]["busy_worker_pids"]) - set(killed)
+        now = time.monotonic()
+        first_seen = {pid: first_seen.get(pid, now) for pid in busy}
+        ripe = [pid for pid, seen in first_seen.items() if now - seen >= 1.0]
+        if ripe:
             try:
-                os.kill(busy[0], signal.SIGKILL)
-                killed.append(busy[0])
-                time.sleep(2.0)  # the next kill hits another task
+                os.kill(ripe[0], signal.SIGKILL)
+                killed.append(ripe[0])
             except ProcessLookupError:
                 pass
-        else:
-            time.sleep(0.05)
+        time.sleep(0.1)
 
 
 def killed_workers(rows: int, kills: int) -> None:
