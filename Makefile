@@ -83,9 +83,10 @@ bench-model: $(STAMP)
 	$(BIN)/python -m benchmarks.model
 
 # A 100,000-row file through the local stack against DynamoDB Local's batch-write speed (ROWS=...);
-# THROTTLE=100:1000 instead: a clean file through a DynamoDB throttled per partition key and table, by shards.
+# THROTTLE=100:1000 instead: a clean file through a DynamoDB throttled per partition key and table, by shards;
+# KILL=2 instead: a 60,000-row file undisturbed, then again with two chunk workers killed mid-task.
 bench-scale: $(STAMP) $(DYNAMODB_LOCAL_STAMP)
-	$(BIN)/python -m benchmarks.scale $(if $(THROTTLE),--throttle $(THROTTLE)) $(ROWS)
+	$(BIN)/python -m benchmarks.scale $(if $(THROTTLE),--throttle $(THROTTLE)) $(if $(KILL),--kill-workers $(KILL)) $(ROWS)
 
 # Bytecode goes into the artifacts: Lambda's code directories are read-only, so without it every cold
 # start compiles our modules again (about 35 ms). unchecked-hash: zips do not keep the source mtimes.

@@ -21,7 +21,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -37,14 +40,14 @@ from benchmarks.stack import RunningStack, batch_write_yardstick, local_stack  #
 from contacts_import.pipeline.shards import partition_key  # noqa: E402
 
 
-def upload_and_wait(api: str, path: Path) -> tuple[dict[str, Any], float, float]:
+def upload_and_wait(api: str, path: Path, list_id: str = "scale") -> tuple[dict[str, Any], float, float]:
     """The finished job, the seconds from the first request to its end, and the upload's share."""
     session = requests.Session()
     session.headers["Authorization"] = "Bearer local-dev-key"
     started = time.perf_counter()
     answer = session.post(
         f"{api}/imports/uploads",
-        json={"file_name": path.name, "list_id": "scale", "phone_validation": "possible"},
+        json={"file_name": path.name, "list_id": list_id, "phone_validation": "possible"},
         timeout=60,
     )
     answer.raise_for_status()
@@ -124,12 +127,64 @@ def throttled(rows: int, limits: str, shard_counts_to_try: list[int]) -> None:
     )
 
 
+def kill_busy_chunk_workers(api: str, count: int, killed: list[int]) -> None:
+    """SIGKILL ``count`` chunk workers, each seen running a task's handler for a second (see
+    /_local/stats: a worker killed in its init leaves the message to the queue's own timeout)."""
+    give_up_at = time.monotonic() + 300
+    first_seen: dict[int, float] = {}
+    while len(killed) < count and time.monotonic() < give_up_at:
+        stats = requests.get(f"{api}/_local/stats", timeout=30).json()
+        busy = set(stats["functions"]["ProcessChunkFunction"]["busy_worker_pids"]) - set(killed)
+        now = time.monotonic()
+        first_seen = {pid: first_seen.get(pid, now) for pid in busy}
+        ripe = [pid for pid, seen in first_seen.items() if now - seen >= 1.0]
+        if ripe:
+            try:
+                os.kill(ripe[0], signal.SIGKILL)
+                killed.append(ripe[0])
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)
+
+
+def killed_workers(rows: int, kills: int) -> None:
+    """The same file twice through one local stack: once undisturbed, once with ``kills`` chunk
+    workers killed (SIGKILL) while they run a task; both jobs' times and counts, and validate's."""
+    path = clean_file(ROOT / "bench-data" / f"killed-{rows}.csv", rows)
+    validated = subprocess.run(
+        [str(Path(sys.executable).parent / "contacts-import"), "validate", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    with local_stack(ROOT / "bench-data" / "killed-local-stack.log") as stack:
+        calm, calm_seconds, _ = upload_and_wait(stack.api, path, list_id="calm")
+        killed: list[int] = []
+        killer = threading.Thread(target=kill_busy_chunk_workers, args=(stack.api, kills, killed), daemon=True)
+        killer.start()
+        hit, hit_seconds, _ = upload_and_wait(stack.api, path, list_id="killed")
+        killer.join(timeout=1)
+    report = {
+        "rows": rows,
+        "undisturbed": {"status": calm["status"], "seconds": round(calm_seconds, 1)},
+        "with_workers_killed": {"status": hit["status"], "seconds": round(hit_seconds, 1), "killed_pids": killed},
+        "seconds_lost": round(hit_seconds - calm_seconds, 1),
+        "counts_equal_validate": calm["counts"] == hit["counts"] == json.loads(validated.stdout)["counts"],
+        "load_average": os.getloadavg()[0],
+    }
+    print(json.dumps(report, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench-scale", description=__doc__)
     parser.add_argument("rows", nargs="?", type=int, default=None)
     parser.add_argument("--throttle", metavar="PARTITION:TABLE", help="the throttled run, at these writes a second")
     parser.add_argument("--shards", default="1,2,4,8,16", help="shard counts of the throttled run")
+    parser.add_argument("--kill-workers", type=int, metavar="N", help="the same file again with N chunk workers killed")
     options = parser.parse_args()
+    if options.kill_workers:
+        killed_workers(options.rows or 60_000, options.kill_workers)
+        return
     if options.throttle:
         throttled(options.rows or 10_000, options.throttle, [int(n) for n in options.shards.split(",")])
         return

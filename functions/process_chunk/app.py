@@ -1,9 +1,11 @@
 """ProcessChunkFunction: SQS-triggered; runs the tasks of imports (map a chunk, reduce or prune a
 phone range, a webhook put off to later), one message each.
 
-A task that fails is logged (masked, with its trace) and reported as a batch item failure: only
-its message comes back after the visibility timeout, and after the queue's receive limit it lands
-in the dead-letter queue. Running a task again is safe.
+While a task runs, a heartbeat keeps its message invisible (and its leases held); a worker that
+dies stops it, and the task is back within a minute. A task that fails is logged (masked, with its
+trace) and reported as a batch item failure: its message comes back after a backoff that grows
+with its receives, and on its last receive its job fails and it goes to the dead-letter queue
+(``service.process_chunk.process_delivery``). Running a task again is safe.
 """
 
 from functools import cache
@@ -15,8 +17,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from contacts_import.logs import service_logger, values_kept_out
 from contacts_import.service.pipeline_deps import PipelineDeps
-from contacts_import.service.process_chunk import chunk_deps, process_task, publish_consumed
-from contacts_import.store.task_queue import Task
+from contacts_import.service.process_chunk import chunk_deps, process_delivery, publish_consumed
+from contacts_import.store.task_queue import Delivery, Task
 
 logger = service_logger()
 metrics = Metrics()
@@ -32,15 +34,17 @@ def deps() -> PipelineDeps:
 
 def record_handler(record: SQSRecord) -> None:
     task = Task.from_message(record.body)
+    receives = int(record.attributes.approximate_receive_count)
+    delivery = Delivery(deps().settings.chunk_queue_url, record.receipt_handle, receives)
     try:
-        publish_consumed(metrics, process_task(task, deps()))
+        publish_consumed(metrics, process_delivery(task, delivery, deps()))
     except Exception:
         logger.exception(
-            "Task failed; its message comes back for a retry",
+            "Task failed; its message comes back for a retry after a backoff",
             extra={
                 "task": task.kind,
                 "number": task.number,
-                "receive_count": record.attributes.approximate_receive_count,
+                "receive_count": receives,
             },
         )
         raise

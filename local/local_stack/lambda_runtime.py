@@ -156,6 +156,15 @@ class FunctionWorker:
     def alive(self) -> bool:
         return self._process.is_alive()
 
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    @property
+    def ready(self) -> bool:
+        """Its handler was imported (Lambda's init is over)."""
+        return self._ready
+
     def wait_ready(self) -> dict[str, Any] | None:
         """Waits for the handler's import; answers Lambda's init error, if any."""
         if self._ready or self._init_error:
@@ -356,6 +365,13 @@ class FunctionRuntime:
             self._workers.add(worker)
             self._code_versions[worker] = code_version
         return worker
+
+    def busy_worker_pids(self) -> list[int]:
+        """The process ids of the workers running an invocation's handler now, their init done (an
+        operator, or a test, may kill one to see the function's event source recover)."""
+        with self._changed:
+            idle = set(self._idle)
+            return sorted(w.pid for w in self._workers if w not in idle and w.ready and w.alive and w.pid is not None)
 
     def _release(self, worker: FunctionWorker) -> None:
         with self._changed:

@@ -360,7 +360,11 @@ class LocalStack:
                 "requests_through_aws_endpoint": self._aws_endpoint.forwarded if self._aws_endpoint else 0,
             },
             "functions": {
-                function_id: {"invocations": runtime.invocations, "errors": runtime.errors}
+                function_id: {
+                    "invocations": runtime.invocations,
+                    "errors": runtime.errors,
+                    "busy_worker_pids": runtime.busy_worker_pids(),
+                }
                 for function_id, runtime in self.runtimes.items()
             },
             "async_invocations": self._async.as_dict() if self._async else {},

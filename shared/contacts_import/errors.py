@@ -154,6 +154,12 @@ class Stalled(FileRejected):
     code = "stalled"
 
 
+class TaskFailed(FileRejected):
+    """A task of the job failed on every receive the chunk queue allows."""
+
+    code = "task_failed"
+
+
 class ImportCancelled(Exception):
     """Raised inside a run when the job was cancelled; the run stops and keeps what it wrote."""
 

@@ -67,9 +67,23 @@ class PipelineSettings(EnvironmentSettings):
     # The shards of a list that an import makes (template parameter ListShards; docs/architecture.md
     # says why 64). A list keeps the shards it was made with.
     list_shards: int = 64
-    # A job's hold on a shard lasts this long from a task's taking it: longer than the chunk worker
-    # may run (its Timeout), so that a live task never outlives its lease (see store.leases).
-    lease_seconds: int = 900
+    # A job's hold on a shard lasts this long from its last renewal: a running task's heartbeat
+    # renews it every task_heartbeat_seconds, and a task stops writing once its hold may have run
+    # out (LEASE_MARGIN_SECONDS before), so a dead holder's shards are free within this long
+    # (store.leases, docs/architecture.md).
+    lease_seconds: int = 120
+    # A task's message is invisible this long past its worker's last heartbeat, so the task of a
+    # worker that died comes back within it; the heartbeat renews both every task_heartbeat_seconds.
+    task_visibility_seconds: int = 60
+    task_heartbeat_seconds: int = 20
+    # A task that failed comes back after a backoff that doubles with its receives, capped, jittered.
+    task_retry_base_seconds: float = 2.0
+    task_retry_cap_seconds: int = 60
+    # The chunk queue's receive limit (ChunkTaskMaxReceives, its redrive policy): a task that fails
+    # on its last receive fails its job (task_failed) and its message goes to the dead-letter queue.
+    task_max_receives: int = 5
+    # The chunk worker's Timeout in the template (a test holds the two equal).
+    chunk_task_timeout_seconds: int = 300
     # A task that meets another import's shards comes back after this many seconds, and as many again
     # at most (jitter).
     busy_shard_retry_seconds: int = 15
@@ -91,10 +105,23 @@ class ProcessChunkSettings(PipelineSettings):
 
 
 class SweepJobsSettings(PipelineSettings):
-    # A job with no progress for this long is failed as `stalled`; after the first part of it, its
-    # missing tasks are sent again (a message lost with a worker that died at the wrong moment).
-    stalled_after_minutes: int = 60
-    resend_after_minutes: int = 35
+    """The sweeper's limits follow from the chunk queue's (docs/architecture.md, "When a worker
+    dies"): a task can still run for as long as it may take over all of its receives, so a job is
+    quiet enough to resend its missing tasks once no task of it can be running or waiting for a
+    retry, and stalled once a resent task, too, would have run through every receive."""
+
+    def task_lifetime_seconds(self) -> int:
+        """The longest one receive of a task may keep it from running again: its run, its message's
+        visibility after the worker's last heartbeat, and the longest backoff."""
+        return self.chunk_task_timeout_seconds + self.task_visibility_seconds + self.task_retry_cap_seconds
+
+    @property
+    def resend_after_minutes(self) -> int:
+        return -(-self.task_lifetime_seconds() // 60) + 1
+
+    @property
+    def stalled_after_minutes(self) -> int:
+        return self.resend_after_minutes + -(-self.task_max_receives * self.task_lifetime_seconds() // 60)
 
 
 class ImportStatusSettings(EnvironmentSettings):

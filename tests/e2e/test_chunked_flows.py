@@ -7,8 +7,11 @@ that a file of a few thousand rows is many tasks."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -104,6 +107,59 @@ def test_a_file_in_many_chunks_counts_like_the_offline_validator(chunky_stack, t
     assert invoke(chunky_stack, "ProcessImportFunction", event_path) == {"job_ids": [job["job_id"]]}
     assert finished(chunky_stack, job["job_id"]) == job
     assert stored_job(chunky_stack, job["job_id"])["counts"] == stored["counts"]
+
+
+def kill_busy_chunk_workers(stack: LocalStackHandle, count: int, *, give_up_after: float = 120) -> list[int]:
+    """SIGKILL ``count`` chunk workers, each one seen running a task's handler for a second (so
+    that its heartbeat has taken the task's message: a worker that dies in its init, before the
+    handler runs, leaves the message to the queue's own visibility timeout, as on Lambda)."""
+    session, killed, first_seen = stack.session(), [], {}
+    give_up_at = time.monotonic() + give_up_after
+    while len(killed) < count:
+        assert time.monotonic() < give_up_at, f"no busy chunk worker to kill; killed {killed}"
+        stats = session.get(stack.url("/_local/stats"), timeout=30).json()
+        busy = set(stats["functions"]["ProcessChunkFunction"]["busy_worker_pids"]) - set(killed)
+        now = time.monotonic()
+        first_seen = {pid: first_seen.get(pid, now) for pid in busy}
+        ripe = [pid for pid, seen in first_seen.items() if now - seen >= 1.0]
+        if ripe:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(ripe[0], signal.SIGKILL)
+                killed.append(ripe[0])
+        time.sleep(0.1)
+    return killed
+
+
+def chunk_worker_errors(stack: LocalStackHandle) -> int:
+    stats = stack.session().get(stack.url("/_local/stats"), timeout=30).json()
+    return int(stats["functions"]["ProcessChunkFunction"]["errors"])
+
+
+def test_chunk_workers_killed_mid_task_cost_the_tasks_visibility_not_the_queues(local_stack, tmp_path):
+    # The chunk queue's visibility timeout is the worker's 300 s; a task's own, kept by its
+    # heartbeat, is 60 s. Two tasks whose workers die come back within about a minute, on fresh
+    # workers, and the job ends with the validator's counts: well inside the 300 s a death cost
+    # before the heartbeat (the bound is generous, for a busy machine). 40,000 rows are a map task
+    # and four reduce tasks of several seconds each at the template's chunk and range sizes.
+    data = sample(40_000, seed=67)
+    path = tmp_path / "killed.csv"
+    path.write_bytes(data)
+    errors_before = chunk_worker_errors(local_stack)
+    job_id = post(local_stack, data, list_id=f"killed-{uuid.uuid4().hex[:8]}")
+    killed = kill_busy_chunk_workers(local_stack, 2)
+    last_kill = time.monotonic()
+    job = finished(local_stack, job_id)
+    recovered_in = time.monotonic() - last_kill
+    validated = subprocess.run(
+        [str(Path(sys.executable).parent / "contacts-import"), "validate", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert job["status"] == "completed", job
+    assert job["counts"] == json.loads(validated.stdout)["counts"]
+    assert chunk_worker_errors(local_stack) - errors_before >= 2, "both kills hit a running task"
+    assert recovered_in < 200, f"{recovered_in:.0f} s after killing {killed}"
 
 
 def test_the_webhook_reaches_a_receiver_on_this_machine_signed(local_stack):

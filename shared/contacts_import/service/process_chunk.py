@@ -29,7 +29,7 @@ import random
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -37,6 +37,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from contacts_import.clock import utc_now
+from contacts_import.errors import FileRejected, TaskFailed
 from contacts_import.models import ImportOptions
 from contacts_import.pipeline.chunks import FilePlan, read_chunk
 from contacts_import.pipeline.fanout import (
@@ -50,25 +51,74 @@ from contacts_import.pipeline.fanout import (
     split_ranges,
 )
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer
-from contacts_import.pipeline.outcomes import RunContext, Tally
+from contacts_import.pipeline.outcomes import ContactRepository, RunContext, Tally
 from contacts_import.pipeline.shards import LEGACY, contact_key, phone_of, shard_spans
-from contacts_import.service.job_end import WEBHOOK, end_job, retry_webhook
+from contacts_import.service.job_end import WEBHOOK, announce, end_job, retry_webhook
 from contacts_import.service.pipeline_deps import PipelineDeps
+from contacts_import.settings import PipelineSettings
+from contacts_import.store.contacts import ContactStore
 from contacts_import.store.jobs import JobEnding
-from contacts_import.store.leases import Grant, ShardsBusy
+from contacts_import.store.leases import Grant, LeaseLost, ShardsBusy
 from contacts_import.store.metering import Consumed, metered
-from contacts_import.store.task_queue import Task
+from contacts_import.store.task_queue import Delivery, Heartbeat, Task
 from contacts_import.store.tasks import MAP, PRUNE, PRUNE_PLAN, PRUNE_PROGRESS, REDUCE
 
 logger = Logger(child=True)
 
 PHASES = (MAP, REDUCE, PRUNE)
 DELETE_BATCH = 1000  # prune deletions between two records of how far they got
+# A write is sent only while the shards' lease has at least this long to run: more than one batch
+# write takes, throttling's retries included (store.dynamo), with the heartbeat renewing meanwhile.
+LEASE_MARGIN_SECONDS = 60
 
 
-def process_task(task: Task, deps: PipelineDeps) -> Consumed | None:
+def process_delivery(task: Task, delivery: Delivery, deps: PipelineDeps) -> Consumed | None:
+    """Run a task as the chunk worker receives it: its message kept invisible by a heartbeat while it
+    runs; after a failure, back on the queue after a backoff that grows with its receives, and on
+    its last receive, its job failed (``task_failed``) before its message goes to the dead-letter
+    queue. The failure is raised again, for the batch's answer."""
+    settings = deps.settings
+    heartbeat = deps.queue.heartbeat(
+        delivery,
+        visibility_seconds=settings.task_visibility_seconds,
+        every_seconds=settings.task_heartbeat_seconds,
+        on_failure=_heartbeat_failed,
+    )
+    with heartbeat:
+        try:
+            return process_task(task, deps, heartbeat)
+        except Exception:
+            if delivery.receive_count >= settings.task_max_receives:
+                logger.error("A task failed on its last receive; its job fails", extra={"task": task.kind})
+                fail_job(task.account_id, task.job_id, TaskFailed(_task_failed_message(task, settings)), deps)
+                heartbeat.retry_in(0)  # on to the dead-letter queue at its next receive
+            else:
+                heartbeat.retry_in(retry_delay(delivery.receive_count, settings))
+            raise
+
+
+def retry_delay(receive_count: int, settings: PipelineSettings) -> int:
+    """Seconds before a failed task comes back: doubling with each receive from the base, capped,
+    and drawn between half and all of that (jitter, so failures at one moment spread out)."""
+    ceiling = min(settings.task_retry_cap_seconds, settings.task_retry_base_seconds * 2 ** max(0, receive_count - 1))
+    return max(1, round(random.uniform(ceiling / 2, ceiling)))
+
+
+def _task_failed_message(task: Task, settings: PipelineSettings) -> str:
+    return (
+        f"A {task.kind} task of the import failed on each of its {settings.task_max_receives} attempts and "
+        "the import was stopped; what it wrote stays."
+    )
+
+
+def _heartbeat_failed(what: str, error: Exception) -> None:
+    logger.warning("A task's heartbeat could not renew its " + what, extra={"error": type(error).__name__})
+
+
+def process_task(task: Task, deps: PipelineDeps, heartbeat: Heartbeat | None = None) -> Consumed | None:
     """Run ``task`` unless it is recorded already, record it, and move its job on; what this run of
-    it consumed, if it ran."""
+    it consumed, if it ran. ``heartbeat`` (the chunk worker's, while the task's message is in
+    flight) renews the leases the task takes."""
     if task.kind == WEBHOOK:
         retry_webhook(task, deps)
         return None
@@ -78,12 +128,14 @@ def process_task(task: Task, deps: PipelineDeps) -> Consumed | None:
         return None
     logger.append_keys(job_id=task.job_id, account_id=task.account_id)
     if job.get("ended"):
+        if job.get("active"):  # ended and never announced: the worker that ended it died in between
+            announce(task.account_id, task.job_id, deps)
         return None  # a late duplicate: the job is over
     consumed: Consumed | None = None
     if deps.tasks.get(task.account_id, task.job_id, task.kind, task.number) is None:
         try:
             with metered() as consumed:
-                tally, index = _run(task, job, deps)
+                tally, index = _run(task, job, deps, heartbeat)
         except JobEndedMeanwhile:
             return None
         except ShardsBusy as busy:
@@ -93,6 +145,8 @@ def process_task(task: Task, deps: PipelineDeps) -> Consumed | None:
                 extra={"delay": delay, "held_shards": sorted(busy.held)},
             )
             deps.queue.send([task], delay_seconds=delay)
+            # The job waits, it has not stalled: the sweeper sees it move.
+            deps.jobs.touch(task.account_id, task.job_id, now=utc_now())
             return None
         except Exception:
             if _ended_meanwhile(task, job, deps):
@@ -125,15 +179,17 @@ def _ended_meanwhile(task: Task, job: dict[str, Any], deps: PipelineDeps) -> boo
     return True
 
 
-def _run(task: Task, job: dict[str, Any], deps: PipelineDeps) -> tuple[Tally, RunIndex | None]:
+def _run(
+    task: Task, job: dict[str, Any], deps: PipelineDeps, heartbeat: Heartbeat | None
+) -> tuple[Tally, RunIndex | None]:
     if job["status"] == "cancelled":
         return Tally(), None  # nothing more is done; recording it lets the phase, and the job, end
     if task.kind == MAP:
         return _map(task, job, deps)
     if task.kind == REDUCE:
-        return _reduce(task, job, deps), None
+        return _reduce(task, job, deps, heartbeat), None
     if task.kind == PRUNE:
-        return _prune(task, job, deps), None
+        return _prune(task, job, deps, heartbeat), None
     raise ValueError(f"unknown task kind {task.kind!r}")
 
 
@@ -202,25 +258,75 @@ def _range_shards(job: dict[str, Any], number: int) -> list[int]:
     return [span.shard for span in shard_spans(keys.lo, keys.hi, _shards(job))]
 
 
+class ShardHold:
+    """The job's hold on a task's shards as this worker knows it: renewed by the heartbeat, and
+    sure to last while its last renewal is younger than the hold less LEASE_MARGIN_SECONDS."""
+
+    def __init__(self, renew: Callable[[float], None], hold_seconds: float) -> None:
+        self._renew = renew
+        self._hold = hold_seconds
+        self._renewed_at = time.monotonic()
+        self._lost: LeaseLost | None = None
+
+    def renew(self) -> None:
+        started = time.monotonic()
+        try:
+            self._renew(time.time())
+        except LeaseLost as lost:
+            self._lost = lost
+            raise
+        self._renewed_at = started
+
+    def check(self) -> None:
+        """LeaseLost unless the hold is sure to last past the write about to be sent."""
+        if self._lost is not None:
+            raise self._lost
+        if time.monotonic() - self._renewed_at > self._hold - LEASE_MARGIN_SECONDS:
+            raise LeaseLost("the shards' lease may have run out: this worker was held up")
+
+
+class WritesUnderHold:
+    """A list's contacts whose every write and delete first checks the task's hold on its shards."""
+
+    def __init__(self, contacts: ContactStore, hold: ShardHold) -> None:
+        self._contacts = contacts
+        self._hold = hold
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._contacts, name)
+
+    def write(self, items: list[dict[str, Any]]) -> None:
+        self._hold.check()
+        self._contacts.write(items)
+
+    def delete(self, phones: list[str]) -> None:
+        self._hold.check()
+        self._contacts.delete(phones)
+
+
 @contextmanager
-def _leased(task: Task, job: dict[str, Any], deps: PipelineDeps) -> Iterator[Grant]:
+def _leased(
+    task: Task, job: dict[str, Any], deps: PipelineDeps, heartbeat: Heartbeat | None
+) -> Iterator[tuple[Grant, ShardHold]]:
     """The leases of the task's shards, taken for the job before the task reads the list (ShardsBusy
-    when another import holds one). They stay the job's when the task ends: ``advance`` lets a shard
-    go once no task of the phase is left on it."""
-    grant = deps.leases.acquire(
-        task.account_id,
-        job["list_id"],
-        task.job_id,
-        _range_shards(job, task.number),
-        now=time.time(),
-        hold_seconds=deps.settings.lease_seconds,
+    when another import holds one), and renewed on the heartbeat's beats while the task runs. They
+    stay the job's when the task ends: ``advance`` lets a shard go once no task of the phase is left
+    on it."""
+    account_id, list_id, shards = task.account_id, job["list_id"], _range_shards(job, task.number)
+    hold_seconds = deps.settings.lease_seconds
+    grant = deps.leases.acquire(account_id, list_id, task.job_id, shards, now=time.time(), hold_seconds=hold_seconds)
+    hold = ShardHold(
+        lambda now: deps.leases.renew(account_id, list_id, task.job_id, shards, now=now, hold_seconds=hold_seconds),
+        hold_seconds,
     )
     if _ended_meanwhile(task, job, deps):
         raise JobEndedMeanwhile
-    yield grant
+    if heartbeat is not None:
+        heartbeat.renew_also(hold.renew)
+    yield grant, hold
 
 
-def _reduce(task: Task, job: dict[str, Any], deps: PipelineDeps) -> Tally:
+def _reduce(task: Task, job: dict[str, Any], deps: PipelineDeps, heartbeat: Heartbeat | None) -> Tally:
     options = _options(job)
     shards = _shards(job)
     context = RunContext(job_id=task.job_id, list_id=job["list_id"], now=job.get("started_at") or job["created_at"])
@@ -229,42 +335,38 @@ def _reduce(task: Task, job: dict[str, Any], deps: PipelineDeps) -> Tally:
         current = deps.jobs.get(task.account_id, task.job_id)
         return current is None or current["status"] == "cancelled"
 
-    def reduce(assume_absent: frozenset[int]) -> tuple[Tally, bool]:
-        return reduce_range(
-            _runs(task, _keys(job, task.number), shards, deps),
-            deps.contacts(task.account_id, job["list_id"], shards=shards, assume_absent=assume_absent),
-            options,
-            context,
-            shards=shards,
-            stop=cancelled,
-        )
+    def reduce(contacts: ContactRepository) -> tuple[Tally, bool]:
+        runs = _runs(task, _keys(job, task.number), shards, deps)
+        return reduce_range(runs, contacts, options, context, shards=shards, stop=cancelled)
 
     if options.dry_run:  # reads only: it takes no lease, and no write waits for it
-        tally, stopped = reduce(frozenset())
+        tally, stopped = reduce(deps.contacts(task.account_id, job["list_id"], shards=shards))
     else:
-        with _leased(task, job, deps) as grant:
-            tally, stopped = reduce(grant.sole_writer if shards != LEGACY else frozenset())
+        with _leased(task, job, deps, heartbeat) as (grant, hold):
+            assume_absent = grant.sole_writer if shards != LEGACY else frozenset()
+            contacts = deps.contacts(task.account_id, job["list_id"], shards=shards, assume_absent=assume_absent)
+            tally, stopped = reduce(WritesUnderHold(contacts, hold))
     if stopped:
         logger.info("Range stopped: the job was cancelled", extra={"number": task.number})
     return tally
 
 
-def _prune(task: Task, job: dict[str, Any], deps: PipelineDeps) -> Tally:
+def _prune(task: Task, job: dict[str, Any], deps: PipelineDeps, heartbeat: Heartbeat | None) -> Tally:
     """Mirror mode: delete the list's contacts in the range that the file lacks.
 
     What is to be deleted is decided once and recorded (``prune-plan``) before anything is deleted,
     so a repeat deletes the same contacts and counts the same number, though some are gone. The
     list is streamed to and from the work area, and how far the deletions got is noted as they go,
     so a range of any size is pruned in bounded memory, over as many attempts as it takes."""
-    with _leased(task, job, deps):
-        return _prune_leased(task, job, deps)
+    with _leased(task, job, deps, heartbeat) as (_, hold):
+        return _prune_leased(task, job, deps, hold)
 
 
-def _prune_leased(task: Task, job: dict[str, Any], deps: PipelineDeps) -> Tally:
+def _prune_leased(task: Task, job: dict[str, Any], deps: PipelineDeps, hold: ShardHold) -> Tally:
     account_id, job_id = task.account_id, task.job_id
     shards = _shards(job)
     work = deps.work(account_id, job_id)
-    contacts = deps.contacts(account_id, job["list_id"], shards=shards)
+    contacts = WritesUnderHold(deps.contacts(account_id, job["list_id"], shards=shards), hold)
     plan = deps.tasks.get(account_id, job_id, PRUNE_PLAN, task.number)
     if plan is None:
         keys = _keys(job, task.number)
@@ -430,3 +532,29 @@ def chunk_deps() -> PipelineDeps:
     from contacts_import.settings import ProcessChunkSettings
 
     return pipeline_deps(ProcessChunkSettings.from_environment())
+
+
+def fail_job(account_id: str, job_id: str, error: FileRejected, deps: PipelineDeps) -> bool:
+    """End a job that cannot complete as ``failed`` with ``error``'s code, counting what its recorded
+    tasks did (what it wrote stays); False when it had ended already."""
+    job = deps.jobs.get(account_id, job_id)
+    if job is None or job.get("ended"):
+        return False
+    total = Tally()
+    for record in deps.tasks.recorded(account_id, job_id):
+        if record.kind in PHASES:
+            total.add(record.tally)
+    dry_run = ImportOptions.model_validate(job.get("options") or {}).dry_run
+    return end_job(
+        job,
+        JobEnding(
+            "failed",
+            counts=total.as_counts(),
+            error_count=total.invalid,
+            errors_not_stored=total.errors_not_stored,
+            failure={"code": error.code, "message": error.message},
+            column_names=tuple(job.get("column_names") or ()),
+            contacts_added=0 if dry_run else total.created - total.deleted,
+        ),
+        deps,
+    )

@@ -7,8 +7,9 @@ index of running (or ended but unannounced) jobs:
 - a job quiet for ``resend_after_minutes`` gets the missing tasks of its phase sent again (a task
   whose message was lost, or sent by a worker that died before sending the next phase);
 - a job quiet for ``stalled_after_minutes`` ends ``failed`` with the code ``stalled``: what it wrote
-  stays, counted from its recorded tasks (a task that keeps failing has reached the chunk
-  dead-letter queue by then, and its alarm).
+  stays, counted from its recorded tasks. Both limits follow from the chunk queue's settings
+  (``SweepJobsSettings``): by then no task of the job can still be running or waiting for a retry
+  (a task that keeps failing has failed its job itself, ``task_failed``, on its last receive).
 """
 
 from __future__ import annotations
@@ -19,13 +20,10 @@ from datetime import UTC, datetime, timedelta
 from aws_lambda_powertools import Logger
 
 from contacts_import.errors import Stalled
-from contacts_import.models import ImportOptions
-from contacts_import.pipeline.outcomes import Tally
-from contacts_import.service.job_end import announce, end_job
+from contacts_import.service.job_end import announce
 from contacts_import.service.pipeline_deps import PipelineDeps, pipeline_deps
-from contacts_import.service.process_chunk import PHASES, advance
+from contacts_import.service.process_chunk import advance, fail_job
 from contacts_import.settings import SweepJobsSettings
-from contacts_import.store.jobs import JobEnding
 
 logger = Logger(child=True)
 
@@ -63,26 +61,9 @@ def sweep(deps: PipelineDeps, *, resend_after_minutes: int, stalled_after_minute
 
 
 def _fail_stalled(job: dict, minutes: int, deps: PipelineDeps) -> None:
-    total = Tally()
-    for record in deps.tasks.recorded(job["account_id"], job["job_id"]):
-        if record.kind in PHASES:
-            total.add(record.tally)
-    stalled = Stalled(f"The import made no progress for {minutes} minutes and was stopped; what it wrote stays.")
     logger.warning("Job stalled", extra={"status": job["status"], "phase": job.get("phase")})
-    dry_run = ImportOptions.model_validate(job.get("options") or {}).dry_run
-    end_job(
-        job,
-        JobEnding(
-            "failed",
-            counts=total.as_counts(),
-            error_count=total.invalid,
-            errors_not_stored=total.errors_not_stored,
-            failure={"code": stalled.code, "message": stalled.message},
-            column_names=tuple(job.get("column_names") or ()),
-            contacts_added=0 if dry_run else total.created - total.deleted,
-        ),
-        deps,
-    )
+    stalled = Stalled(f"The import made no progress for {minutes} minutes and was stopped; what it wrote stays.")
+    fail_job(job["account_id"], job["job_id"], stalled, deps)
 
 
 def run_sweep(deps: PipelineDeps, settings: SweepJobsSettings) -> SweepReport:

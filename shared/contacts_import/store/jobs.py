@@ -390,6 +390,17 @@ class JobStore:
         size = int(item["total_contacts"]) if "total_contacts" in item else None
         return size, held_by(item, job_id)
 
+    def touch(self, account_id: str, job_id: str, *, now: str) -> bool:
+        """Note that a job that has not ended is alive though it moved on no count (a task that waits
+        for another import's shards), so that the sweeper leaves it be; False when it had ended."""
+        return _holds(
+            self._table.update_item,
+            Key={"account_id": account_id, "job_id": job_id},
+            UpdateExpression="SET updated_at = :now",
+            ConditionExpression="attribute_exists(job_id) AND attribute_not_exists(ended)",
+            ExpressionAttributeValues={":now": now},
+        )
+
     def cancel(self, account_id: str, job_id: str, *, now: str) -> bool:
         """Cancel a job that has not ended; False when it already had."""
         return _holds(

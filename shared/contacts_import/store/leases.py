@@ -5,10 +5,12 @@ A reduce or prune task takes the leases of the shards its range covers (``pipeli
 it reads the list, so what it decides from that read is still true when it writes: no other job
 writes those shards until this job lets them go. A lease belongs to the job, not the task: the
 job's tasks on a shard share it (their phones never overlap), each one that takes it sets its end
-to ``hold_seconds`` from then (longer than a task may run, so a live task never outlives it), and
-the job lets a shard go once none of its tasks of the phase are left on it, or when it ends. A task
-that finds a shard held by another job goes back to its queue for a while (``ShardsBusy``); a job
-that died holding a shard loses it when its lease runs out.
+to ``hold_seconds`` from then, a running task's heartbeat renews it (``renew``) every few seconds,
+and the job lets a shard go once none of its tasks of the phase are left on it, or when it ends. A
+task writes only while its hold is sure to last (it stops, ``LeaseLost``, once a renewal failed or
+the last one is older than the hold less a margin), so a job that died holding a shard loses it
+within ``hold_seconds``, and two live jobs never write one shard at once. A task that finds a shard
+held by another job goes back to its queue for a while (``ShardsBusy``).
 
 The leases live on the list's item (Lists table), an attribute per shard: the holder
 (``lease_<shard>``), when it runs out (``lease_<shard>_until``, seconds since the epoch), and who has
@@ -53,6 +55,11 @@ class ShardsBusy(RuntimeError):
         super().__init__(f"shards {sorted(held)} of list {list_id!r} are held by another import")
         self.held = held
         self.retry_after_seconds = retry_after_seconds
+
+
+class LeaseLost(RuntimeError):
+    """A job's hold on a shard could not be renewed (it ran out and another job took it), or may
+    have run out: the task stops writing and is retried."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,30 @@ class ShardLeases:
         }
         runs_out = [float(item[until_attribute(s)]) for s in held]
         return ShardsBusy(list_id, held, max(0.0, min(runs_out) - now) if runs_out else 0.0)
+
+    def renew(
+        self, account_id: str, list_id: str, job_id: str, shards: Sequence[int], *, now: float, hold_seconds: float
+    ) -> None:
+        """Hold ``shards`` for ``job_id`` until ``now + hold_seconds``, if the job holds each still;
+        LeaseLost otherwise (one ran out and another job took it)."""
+        wanted = sorted(set(shards))
+        for start in range(0, len(wanted), SHARDS_PER_REQUEST):
+            group = wanted[start : start + SHARDS_PER_REQUEST]
+            names: dict[str, str] = {}
+            for n, shard in enumerate(group):
+                names |= {f"#h{n}": holder_attribute(shard), f"#u{n}": until_attribute(shard)}
+            try:
+                self._table.update_item(
+                    Key={"account_id": account_id, "list_id": list_id},
+                    UpdateExpression="SET " + ", ".join(f"#u{n} = :until" for n in range(len(group))),
+                    ConditionExpression=" AND ".join(f"#h{n} = :job" for n in range(len(group))),
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues={":job": job_id, ":until": _number(now + hold_seconds)},
+                )
+            except ClientError as error:
+                if not _condition_failed(error):
+                    raise
+                raise LeaseLost(f"another import holds a shard of list {list_id!r} now") from None
 
     def item(self, account_id: str, list_id: str) -> dict[str, Any]:
         key = {"account_id": account_id, "list_id": list_id}
