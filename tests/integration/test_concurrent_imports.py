@@ -165,6 +165,22 @@ def test_a_late_duplicate_whose_job_ends_under_it_lets_go_of_its_shards_and_stop
     assert pipeline.job(job_id)["counts"] == ended["counts"]
 
 
+def test_a_lease_is_renewed_by_its_holder_and_lost_once_another_job_took_it(pipeline):
+    from contacts_import.store.leases import LeaseLost
+
+    leases, shards = pipeline.deps.leases, [0, 1, 2]
+    leases.acquire("local", "renewed", "imp_first", shards, now=time.time(), hold_seconds=120)
+    leases.renew("local", "renewed", "imp_first", shards, now=time.time(), hold_seconds=120)
+    until = float(list_item(pipeline, "renewed")["lease_000_until"])
+    assert until > time.time() + 100
+    # It runs out (its holder stopped renewing), and another job takes one of the shards.
+    leases.renew("local", "renewed", "imp_first", shards, now=time.time() - 200, hold_seconds=60)
+    leases.acquire("local", "renewed", "imp_second", [1], now=time.time(), hold_seconds=120)
+    with pytest.raises(LeaseLost):
+        leases.renew("local", "renewed", "imp_first", shards, now=time.time(), hold_seconds=120)
+    assert held_by(list_item(pipeline, "renewed"), "imp_second") == [1]
+
+
 def _task_shards(pipeline: Pipeline, job_id: str, number: int) -> list[int]:
     lo, hi = pipeline.job(job_id)["ranges"][number]
     return [span.shard for span in shard_spans(lo, hi, SHARDS)]

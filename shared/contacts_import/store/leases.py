@@ -153,21 +153,10 @@ class ShardLeases:
         wanted = sorted(set(shards))
         for start in range(0, len(wanted), SHARDS_PER_REQUEST):
             group = wanted[start : start + SHARDS_PER_REQUEST]
-            names: dict[str, str] = {}
-            for n, shard in enumerate(group):
-                names |= {f"#h{n}": holder_attribute(shard), f"#u{n}": until_attribute(shard)}
-            try:
-                self._table.update_item(
-                    Key={"account_id": account_id, "list_id": list_id},
-                    UpdateExpression="SET " + ", ".join(f"#u{n} = :until" for n in range(len(group))),
-                    ConditionExpression=" AND ".join(f"#h{n} = :job" for n in range(len(group))),
-                    ExpressionAttributeNames=names,
-                    ExpressionAttributeValues={":job": job_id, ":until": _number(now + hold_seconds)},
-                )
-            except ClientError as error:
-                if not _condition_failed(error):
-                    raise
-                raise LeaseLost(f"another import holds a shard of list {list_id!r} now") from None
+            update = "SET " + ", ".join(f"#u{n} = :until" for n in range(len(group)))
+            values = {":until": _number(now + hold_seconds)}
+            if not self._while_held(account_id, list_id, job_id, group, update, values):
+                raise LeaseLost(f"another import holds a shard of list {list_id!r} now")
 
     def item(self, account_id: str, list_id: str) -> dict[str, Any]:
         key = {"account_id": account_id, "list_id": list_id}
@@ -186,16 +175,24 @@ class ShardLeases:
                     self._remove_holds(account_id, list_id, job_id, [shard])
 
     def _remove_holds(self, account_id: str, list_id: str, job_id: str, group: Sequence[int]) -> bool:
+        update = "REMOVE " + ", ".join(f"#h{n}, #u{n}" for n in range(len(group)))
+        return self._while_held(account_id, list_id, job_id, group, update, {})
+
+    def _while_held(
+        self, account_id: str, list_id: str, job_id: str, group: Sequence[int], update: str, values: dict[str, Any]
+    ) -> bool:
+        """Make ``update`` (``#h<n>``/``#u<n>`` name the holder and end of ``group``'s n-th shard)
+        if ``job_id`` holds every shard of ``group``; False when one is not its own."""
         names: dict[str, str] = {}
         for n, shard in enumerate(group):
             names |= {f"#h{n}": holder_attribute(shard), f"#u{n}": until_attribute(shard)}
         try:
             self._table.update_item(
                 Key={"account_id": account_id, "list_id": list_id},
-                UpdateExpression="REMOVE " + ", ".join(f"#h{n}, #u{n}" for n in range(len(group))),
+                UpdateExpression=update,
                 ConditionExpression=" AND ".join(f"#h{n} = :job" for n in range(len(group))),
                 ExpressionAttributeNames=names,
-                ExpressionAttributeValues={":job": job_id},
+                ExpressionAttributeValues={":job": job_id, **values},
             )
         except ClientError as error:
             if not _condition_failed(error):
