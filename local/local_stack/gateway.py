@@ -13,7 +13,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
@@ -152,7 +152,7 @@ class LocalApiGateway:
         throttling: bool = True,
         log: Callable[[str], None] = lambda line: None,
         ready: Callable[[], bool] = lambda: True,
-        health_problem: Callable[[], str | None] = lambda: None,
+        health: Callable[[], Mapping[str, list[str]]] = dict,
         local_stats: Callable[[], dict[str, Any]] = dict,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -170,7 +170,7 @@ class LocalApiGateway:
         self._log = log
         self._clock = clock
         self._ready = ready
-        self._health_problem = health_problem
+        self._health_checks = health
         self._local_stats = local_stats
         self._throttles = {
             api_id: Throttles(api.throttles if throttling else ()) for api_id, api in template.apis.items()
@@ -240,10 +240,13 @@ class LocalApiGateway:
     def _health(self, request: IncomingRequest) -> HttpResponse:
         if not self._ready():
             return _json_response(503, {"status": "starting"}, request)
-        problem = self._health_problem()
-        if problem:
-            return _json_response(503, {"status": "unavailable", "problem": problem}, request)
-        return _json_response(200, {"status": "ok"}, request)
+        found = self._health_checks()
+        checks = {name: problems or "ok" for name, problems in found.items()}
+        problems = [problem for name_problems in found.values() for problem in name_problems]
+        if problems:
+            document = {"status": "unavailable", "problem": "; ".join(problems), "checks": checks}
+            return _json_response(503, document, request)
+        return _json_response(200, {"status": "ok", "checks": checks}, request)
 
     # -- API Gateway's request pipeline
 

@@ -275,8 +275,20 @@ def test_health_answers_503_until_ready(template: StackTemplate, functions: Fake
     assert _get(gateway, "/things").status_code == 503
     ready.set()
     healthy = Client(gateway).get("/health")
-    assert (healthy.status_code, healthy.json) == (200, {"status": "ok"})
+    assert (healthy.status_code, healthy.json) == (200, {"status": "ok", "checks": {}})
     assert healthy.headers["X-Request-ID"]
+
+
+def test_health_names_every_problem_its_checks_found(template: StackTemplate, functions: FakeFunctions) -> None:
+    found = {"aws:s3": [], "function:Web": ["Web: its idle worker (pid 7) did not answer within 2 s"]}
+    gateway = LocalApiGateway(template, functions, server_port=3000, health=lambda: found)
+    unhealthy = Client(gateway).get("/health")
+    assert unhealthy.status_code == 503
+    assert unhealthy.json == {
+        "status": "unavailable",
+        "problem": "Web: its idle worker (pid 7) did not answer within 2 s",
+        "checks": {"aws:s3": "ok", "function:Web": ["Web: its idle worker (pid 7) did not answer within 2 s"]},
+    }
 
 
 def test_headers_reach_the_event_as_sent(gateway: LocalApiGateway) -> None:
