@@ -6,6 +6,9 @@ DynamoDB Local, the rest served by moto), the template's tables, buckets and que
 key, the S3 notifications and the pumps; only then does ``/health`` answer 200. Functions start
 lazily in warm workers (one per function is warmed up in the background once the stack is up).
 Everything lives in memory. A DynamoDB Local that dies stops the stack (``failure`` says why).
+``/health`` runs the checks of ``local_stack.health``. Stopping is bounded: the parts in order for
+at most ``STOP_IN_ORDER_SECONDS``, then SIGKILL to every process the stack started (the workers of
+this process, DynamoDB Local, a stopped resource tracker), and ``stop`` says which did not end.
 """
 
 from __future__ import annotations
