@@ -15,10 +15,12 @@ as the engine should (the main thread, in the stack and in the tests).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -208,11 +210,30 @@ class DynamoDbLocal:
         process = self._process
         if process is not None and process.poll() is None:
             process.terminate()
+            # A stopped JVM (SIGSTOP, a terminal's Ctrl-Z) acts on SIGTERM only once continued.
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGCONT)
             try:
                 process.wait(timeout)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL, without waiting (``wait`` does): ends the process whatever it is doing."""
+        if self._process is not None and self._process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.kill()
+
+    def wait(self, timeout: float) -> bool:
+        """Whether the process has ended (and is reaped) within ``timeout`` seconds."""
+        if self._process is None:
+            return True
+        try:
+            self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
 
     def __enter__(self) -> DynamoDbLocal:
         self.start()

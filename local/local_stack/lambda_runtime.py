@@ -60,6 +60,11 @@ def _end_live_workers() -> None:
         worker.kill()
 
 
+def live_worker_processes() -> list[tuple[str, multiprocessing.process.BaseProcess]]:
+    """Every worker process of this process that has not been reaped: (function, process)."""
+    return [(w.settings.function_id, w._process) for w in list(_live_workers) if w._process.exitcode is None]
+
+
 class PayloadTooLarge(Exception):
     """The event is over Lambda's synchronous payload limit (RequestEntityTooLargeException)."""
 
@@ -150,6 +155,9 @@ class FunctionWorker:
         # The invoking thread and a stopping stack may both end a worker: one of them does it.
         self._ending = threading.Lock()
         self._ended = False
+        # Pings not yet answered: a worker stopped during a health check answers them late, before
+        # its next invocation's result.
+        self._pings = 0
         _live_workers.add(self)
 
     @property
@@ -164,6 +172,27 @@ class FunctionWorker:
     def ready(self) -> bool:
         """Its handler was imported (Lambda's init is over)."""
         return self._ready
+
+    def ping(self) -> None:
+        """Asks an idle worker to answer (``answered`` waits for it): the health check's question,
+        which a stopped or blocked worker cannot answer, whatever its process state says."""
+        with contextlib.suppress(OSError, ValueError):
+            self._control.send(("ping",))
+            self._pings += 1
+
+    def answered(self, timeout: float) -> bool:
+        """Whether the worker answered every ping within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        try:
+            while self._pings:
+                if not self._control.poll(max(0.0, deadline - time.monotonic())):
+                    return False
+                kind, _ = self._control.recv()
+                if kind == "pong":
+                    self._pings -= 1
+        except (EOFError, OSError, ValueError):
+            return False
+        return True
 
     def wait_ready(self) -> dict[str, Any] | None:
         """Waits for the handler's import; answers Lambda's init error, if any."""
@@ -193,13 +222,18 @@ class FunctionWorker:
             self._control.send(("invoke", request_id, event_json, timeout_seconds))
         except OSError:
             raise WorkerLost(self._exit_error(request_id)) from None
-        if not self._poll(timeout_seconds + TIMEOUT_GRACE_SECONDS, request_id):
-            self.kill()
-            raise WorkerLost(
-                error_payload("Sandbox.Timedout", f"Task timed out after {timeout_seconds:.2f} seconds")
-                | {"requestId": request_id}
-            )
-        kind, value = self._receive(request_id)
+        deadline = time.monotonic() + timeout_seconds + TIMEOUT_GRACE_SECONDS
+        while True:
+            if not self._poll(max(0.0, deadline - time.monotonic()), request_id):
+                self.kill()
+                raise WorkerLost(
+                    error_payload("Sandbox.Timedout", f"Task timed out after {timeout_seconds:.2f} seconds")
+                    | {"requestId": request_id}
+                )
+            kind, value = self._receive(request_id)
+            if kind != "pong":
+                break
+            self._pings -= 1  # a late answer to a health check, not this invocation's
         if kind == "result":
             return InvocationResult(request_id, result_json=value)
         return InvocationResult(request_id, error=value)
@@ -229,10 +263,16 @@ class FunctionWorker:
 
     def stop(self, wait_seconds: float = 2.0) -> None:
         """Asks the worker to leave after its current invocation; kills it if it does not."""
-        with contextlib.suppress(OSError):
-            self._control.send(None)
+        self.ask_to_leave()
         self._process.join(wait_seconds)
         self.kill()
+
+    def ask_to_leave(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            self._control.send(None)
+
+    def join(self, timeout: float) -> None:
+        self._process.join(timeout)
 
     def kill(self) -> None:
         with self._ending:
@@ -438,8 +478,39 @@ class FunctionRuntime:
             self.errors += 1
         return result
 
-    def close(self) -> None:
-        """Stops idle workers and kills busy ones: their callers get an error result."""
+    def check_workers(self, timeout: float) -> list[str]:
+        """What is wrong with this function's idle workers: each is asked to answer (all at once)
+        and given ``timeout`` seconds. A worker that does not answer would take the next
+        invocation and hold it until the function's Timeout. Busy workers are left to their
+        invocation's own deadline. Workers asked are out of the pool meanwhile."""
+        with self._changed:
+            asked, self._idle = self._idle, []
+        try:
+            for worker in asked:
+                worker.ping()
+            deadline = time.monotonic() + timeout
+            silent = [w for w in asked if not w.answered(max(0.0, deadline - time.monotonic()))]
+        finally:
+            with self._changed:
+                if not self._closed:  # else close() has taken them for busy ones and killed them
+                    self._idle.extend(asked)
+                    self._changed.notify_all()
+        return [
+            f"{self.spec.logical_id}: its idle worker (pid {w.pid}) did not answer within {timeout:g} s"
+            + ("" if w.alive else " (it has exited)")
+            for w in silent
+        ]
+
+    def workers(self) -> list[dict[str, Any]]:
+        """Each worker's process id and whether it is idle (``/_local/stats``)."""
+        with self._changed:
+            idle = set(self._idle)
+            return [{"pid": w.pid, "idle": w in idle} for w in self._workers]
+
+    def close(self, wait_seconds: float = 1.0) -> None:
+        """Stops idle workers and kills busy ones: their callers get an error result. Idle workers
+        are asked to leave all at once and waited for together, then killed if still there (a
+        stopped or blocked one never leaves by itself)."""
         with self._changed:
             self._closed = True
             idle, self._idle = self._idle, []
@@ -448,7 +519,12 @@ class FunctionRuntime:
         for worker in busy:
             worker.kill()
         for worker in idle:
-            worker.stop(wait_seconds=1.0)
+            worker.ask_to_leave()
+        deadline = time.monotonic() + wait_seconds
+        for worker in idle:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        for worker in idle:
+            worker.kill()
             self._forget(worker)
 
 

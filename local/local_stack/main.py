@@ -140,11 +140,15 @@ def run_stack(options: argparse.Namespace, overrides: dict[str, str]) -> int:
         stack_name=options.stack_name or LocalAccount.stack_name,
     )
     stop_requested = threading.Event()
+    started: list[Any] = []  # the stack, once made: a second Ctrl-C kills what it started
 
     def request_stop(signum: int, frame: Any) -> None:
         if stop_requested.is_set():
-            # A second Ctrl-C while stopping: leave now. Idle workers exit when their pipe closes.
-            print("contacts-import-local: stopped without cleaning up", file=sys.stderr, flush=True)
+            # A second Ctrl-C while stopping: leave now, with SIGKILL to every process the stack
+            # started (a stopped or blocked worker would outlive us otherwise).
+            for stack in started:
+                stack.kill_processes()
+            print("contacts-import-local: killed without cleaning up", file=sys.stderr, flush=True)
             os._exit(130)
         stop_requested.set()
 
@@ -155,6 +159,7 @@ def run_stack(options: argparse.Namespace, overrides: dict[str, str]) -> int:
     except (TemplateError, OSError) as exc:
         print(f"contacts-import-local: {exc}", file=sys.stderr)
         return 2
+    started.append(stack)
     try:
         stack.start()
     except StartupError as exc:
@@ -167,12 +172,30 @@ def run_stack(options: argparse.Namespace, overrides: dict[str, str]) -> int:
     print(stack.banner(), flush=True)
     asked_to_stop = stack.wait(stop_requested)
     stack.log("stopping: the API, the event pumps, the function workers, the AWS endpoint, DynamoDB Local")
-    stack.stop()
-    stack.log("stopped; the local state is gone")
+    left = stack.stop()
+    if left:
+        stack.log(f"[ERROR] not stopped: {', '.join(left)} did not end, even after SIGKILL")
+    else:
+        stack.log("stopped; the local state is gone")
+    code = 0 if asked_to_stop and not left else 1
     if not asked_to_stop:
         print(f"contacts-import-local: {stack.failure}", file=sys.stderr, flush=True)
-        return 1
-    return 0
+    _exit_within(EXIT_SECONDS, code)
+    return code
+
+
+# What this process may still take to exit once everything it started has ended: the interpreter
+# joins the threads of thread pools at exit, and one blocked on a hung call would keep it forever.
+EXIT_SECONDS = 5.0
+
+
+def _exit_within(seconds: float, code: int) -> None:
+    """Leaves with ``code`` after ``seconds`` if the interpreter's own exit has not ended by then."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    timer = threading.Timer(seconds, os._exit, args=(code,))
+    timer.daemon = True
+    timer.start()
 
 
 def _read_event(source: str | None) -> str:

@@ -6,11 +6,16 @@ DynamoDB Local, the rest served by moto), the template's tables, buckets and que
 key, the S3 notifications and the pumps; only then does ``/health`` answer 200. Functions start
 lazily in warm workers (one per function is warmed up in the background once the stack is up).
 Everything lives in memory. A DynamoDB Local that dies stops the stack (``failure`` says why).
+``/health`` runs the checks of ``local_stack.health``. Stopping is bounded: the parts in order for
+at most ``STOP_IN_ORDER_SECONDS``, then SIGKILL to every process the stack started (the workers of
+this process, DynamoDB Local, a stopped resource tracker), and ``stop`` says which did not end.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import sys
 import threading
@@ -32,12 +37,14 @@ from local_stack.event_sources import (
     SqsEventPump,
 )
 from local_stack.gateway import LocalApiGateway, serve
+from local_stack.health import PROBE_SECONDS, Check, aws_service_checks, run_checks, threads_running
 from local_stack.lambda_runtime import (
     DEFAULT_MAX_WORKERS,
     FAKE_CREDENTIALS,
     FunctionRuntime,
     InvocationResult,
     OutputSink,
+    live_worker_processes,
 )
 from local_stack.resources import CreatedResources, connect_s3_event_sources, create_stack_resources
 from local_stack.template import LocalAccount, StackTemplate, env_file_overrides, load_template
@@ -51,6 +58,12 @@ API_KEYS_TABLE_ID = "ApiKeysTable"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_AWS_PORT = 4566
 DEFAULT_API_PORT = 3000
+# Stopping: the parts in order, for at most this long (an idle stack takes about a second); then
+# SIGKILL to the processes left, and this long for them to go. DynamoDB Local has a JVM to end.
+STOP_IN_ORDER_SECONDS = 10.0
+DYNAMODB_STOP_SECONDS = 5.0
+KILL_WAIT_SECONDS = 5.0
+RESOURCE_TRACKER = "multiprocessing's resource tracker"
 
 
 class StartupError(RuntimeError):
@@ -158,6 +171,8 @@ class LocalStack:
         self._async: AsyncInvoker | None = None
         self._schedules: ScheduleRunner | None = None
         self._session: Any = None
+        self._aws_checks: dict[str, Check] | None = None
+        self._killed_tracker: int | None = None
 
     # -- running
 
@@ -183,7 +198,7 @@ class LocalStack:
             throttling=config.throttling,
             log=lambda line: self.sink.write_line("[api]", line),
             ready=self._ready.is_set,
-            health_problem=self.health_problem,
+            health=self.health,
             local_stats=self.stats,
         )
         self._api_server, _ = serve(self._gateway, config.host, config.api_port)
@@ -286,21 +301,37 @@ class LocalStack:
                 return False
         return True
 
-    def health_problem(self) -> str | None:
-        """What keeps the stack from serving a request now, or None (``GET /health`` answers 503
-        with it)."""
-        if self.failure:
-            return self.failure
-        if self._dynamodb_local is not None and not self._dynamodb_local.alive():
-            return f"DynamoDB Local (pid {self._dynamodb_local.pid}) is not running"
+    def health(self) -> dict[str, list[str]]:
+        """What keeps the stack from serving a request now, check by check (``GET /health``
+        answers 503 naming each problem; see ``local_stack.health``)."""
+        checks: dict[str, Check] = {"stack": lambda: [self.failure] if self.failure else []}
         if self.dynamodb_endpoint is not None:
-            held = table_names(self.dynamodb_endpoint, timeout=HEALTH_PROBE_SECONDS)
-            if held is None:
-                return f"DynamoDB at {self.dynamodb_endpoint} does not answer"
-            missing = sorted(set(self.resources.tables.values()) - held)
-            if missing:
-                return f"DynamoDB at {self.dynamodb_endpoint} has lost the stack's tables: {', '.join(missing)}"
-        return None
+            checks["dynamodb"] = self._dynamodb_problems
+        if self._session is not None:
+            if self._aws_checks is None:
+                self._aws_checks = aws_service_checks(
+                    self.template, self.resources, self._session, self.config.aws_endpoint, HEALTH_PROBE_SECONDS
+                )
+            checks.update(self._aws_checks)
+        for function_id, runtime in self.runtimes.items():
+            checks[f"function:{function_id}"] = partial(runtime.check_workers, HEALTH_PROBE_SECONDS)
+        pumps: list[threading.Thread] = [*self._pumps, *([self._schedules] if self._schedules else [])]
+        if pumps:
+            checks["event sources"] = threads_running(pumps)
+        return run_checks(checks, HEALTH_PROBE_SECONDS)
+
+    def _dynamodb_problems(self) -> list[str]:
+        """The engine as the functions reach it (directly, not through the AWS endpoint)."""
+        if self._dynamodb_local is not None and not self._dynamodb_local.alive():
+            return [f"DynamoDB Local (pid {self._dynamodb_local.pid}) is not running"]
+        assert self.dynamodb_endpoint is not None
+        held = table_names(self.dynamodb_endpoint, timeout=HEALTH_PROBE_SECONDS)
+        if held is None:
+            return [f"DynamoDB at {self.dynamodb_endpoint} does not answer within {HEALTH_PROBE_SECONDS:g} s"]
+        missing = sorted(set(self.resources.tables.values()) - held)
+        if missing:
+            return [f"DynamoDB at {self.dynamodb_endpoint} has lost the stack's tables: {', '.join(missing)}"]
+        return []
 
     def _start_event_sources(self) -> None:
         config, template = self.config, self.template
@@ -364,6 +395,7 @@ class LocalStack:
                     "invocations": runtime.invocations,
                     "errors": runtime.errors,
                     "busy_worker_pids": runtime.busy_worker_pids(),
+                    "workers": runtime.workers(),
                 }
                 for function_id, runtime in self.runtimes.items()
             },
@@ -372,11 +404,22 @@ class LocalStack:
             "schedules": self._schedules.as_dict() if self._schedules else {},
         }
 
-    def stop(self) -> None:
-        """Stops serving, then the pumps, the workers, the AWS endpoint and DynamoDB Local; every
-        state is gone afterwards."""
+    def stop(self, within: float = STOP_IN_ORDER_SECONDS) -> list[str]:
+        """Stops serving, then the pumps, the workers, the AWS endpoint and DynamoDB Local, in that
+        order, for at most ``within`` seconds; then every process the stack started that is still
+        there (a stopped or blocked one) is killed. Returns the processes that did not end even
+        so (none, when the stack has stopped); every state is gone afterwards."""
         self._ready.clear()
         self._stopping.set()
+        in_order = threading.Thread(target=self._stop_in_order, name="stopping", daemon=True)
+        in_order.start()
+        in_order.join(within)
+        if in_order.is_alive():
+            self.log(f"[WARN] stopping in order took more than {within:g} s: the processes left are killed")
+        self.kill_processes()
+        return self._not_ended(KILL_WAIT_SECONDS)
+
+    def _stop_in_order(self) -> None:
         steps: list[tuple[str, Callable[[], object]]] = []
         if self._api_server is not None:
             steps.append(("the API server", self._api_server.shutdown))
@@ -385,19 +428,62 @@ class LocalStack:
         if self._async is not None:
             steps.append(("asynchronous invocations", self._async.stop))
         steps += [(pump.name, pump.stop) for pump in self._pumps if isinstance(pump, SqsEventPump)]
-        steps += [(f"the workers of {fid}", runtime.close) for fid, runtime in self.runtimes.items()]
+        steps.append(("the function workers", self._close_runtimes))
         steps += [(pump.name, partial(pump.join, POLL_JOIN_SECONDS)) for pump in self._pumps]
         if self._aws_endpoint is not None:
             steps.append(("the AWS endpoint", self._aws_endpoint.stop))
         if self._throttle is not None:
             steps.append(("the DynamoDB throttle", self._throttle.shutdown))
         if self._dynamodb_local is not None:
-            steps.append(("DynamoDB Local", self._dynamodb_local.stop))
+            steps.append(("DynamoDB Local", partial(self._dynamodb_local.stop, DYNAMODB_STOP_SECONDS)))
         for what, step in steps:
             try:
                 step()
             except Exception as exc:  # one part failing to stop must not keep the others running
                 self.log(f"[ERROR] stopping {what} failed: {exc!r}")
+
+    def _close_runtimes(self) -> None:
+        """Every function's workers at once: a stopped worker costs one wait, not one a function."""
+        closing = [
+            threading.Thread(target=runtime.close, name=f"close {fid}", daemon=True)
+            for fid, runtime in self.runtimes.items()
+        ]
+        for thread in closing:
+            thread.start()
+        for thread in closing:
+            thread.join()
+
+    def _processes(self) -> list[tuple[str, int]]:
+        """Every process the stack started that has not been reaped: (what, pid)."""
+        found = [(f"the worker of {fid}", process.pid) for fid, process in live_worker_processes() if process.pid]
+        engine = self._dynamodb_local
+        if engine is not None and engine.alive() and engine.pid is not None:
+            found.append(("DynamoDB Local", engine.pid))
+        tracker = _stopped_resource_tracker_pid()
+        if tracker is not None:
+            found.append((RESOURCE_TRACKER, tracker))
+        return found
+
+    def kill_processes(self) -> None:
+        """SIGKILL to every process the stack started, without waiting: it ends whatever the
+        process is doing, stopped (SIGSTOP) or blocked included."""
+        for what, pid in self._processes():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+            if what == RESOURCE_TRACKER:
+                self._killed_tracker = pid
+
+    def _not_ended(self, timeout: float) -> list[str]:
+        """The processes still there after ``timeout`` seconds (each is reaped once it ends)."""
+        deadline = time.monotonic() + timeout
+        for _, process in live_worker_processes():
+            process.join(max(0.0, deadline - time.monotonic()))
+        if self._dynamodb_local is not None:
+            self._dynamodb_local.wait(max(0.0, deadline - time.monotonic()))
+        tracker = self._killed_tracker
+        while tracker is not None and not _reaped(tracker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return [f"{what} (pid {pid})" for what, pid in self._processes() if _process_state(pid) != "Z"]
 
     # -- the banner
 
@@ -464,7 +550,37 @@ class LocalStack:
 
 POLL_JOIN_SECONDS = 3.0
 DYNAMODB_WATCH_SECONDS = 0.5
-HEALTH_PROBE_SECONDS = 2.0
+HEALTH_PROBE_SECONDS = PROBE_SECONDS
+
+
+def _stopped_resource_tracker_pid() -> int | None:
+    """The process multiprocessing starts with the first worker to track their semaphores, when it
+    is stopped (SIGSTOP, or a terminal's Ctrl-Z on the process group). A running one ends by
+    itself when this process's end closes its pipe; a stopped one would never read that, and
+    outlive the stack. (``_resource_tracker._pid`` is multiprocessing's own record of it.)"""
+    from multiprocessing import resource_tracker
+
+    pid = getattr(resource_tracker._resource_tracker, "_pid", None)
+    return pid if isinstance(pid, int) and _process_state(pid) in ("T", "t") else None
+
+
+def _process_state(pid: int) -> str | None:
+    """The state letter of ``/proc/<pid>/stat`` (``T``: stopped, ``Z``: ended, not reaped), or None
+    when there is no such process (or no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rpartition(")")[2].split()[0]
+    except OSError:
+        return None
+
+
+def _reaped(pid: int) -> bool:
+    """Whether ``pid``, a child of this process, has ended; reaps it if it has."""
+    try:
+        ended, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return ended == pid
 
 
 def ports_from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:

@@ -530,6 +530,8 @@ class FunctionSpec:
     layer_dirs: tuple[Path, ...] = ()
     reserved_concurrency: int | None = None
     async_config: AsyncInvokeConfig = AsyncInvokeConfig()
+    # The AWS services its Policies allow it to call ("dynamodb", "s3", "sqs", "events", "kms"...).
+    services: frozenset[str] = frozenset()
 
     @property
     def handler_module(self) -> str:
@@ -725,8 +727,54 @@ class StackTemplate:
     def table_names(self) -> dict[str, str]:
         return {logical_id: table.name for logical_id, table in self.tables.items()}
 
+    @property
+    def services(self) -> frozenset[str]:
+        """Every AWS service some function's Policies allow it to call."""
+        return frozenset().union(*(spec.services for spec in self.functions.values()))
+
     def bucket_by_name(self, name: str) -> BucketSpec | None:
         return next((bucket for bucket in self.buckets.values() if bucket.name == name), None)
+
+
+# SAM policy templates name their service first (DynamoDBCrudPolicy, S3ReadPolicy,
+# SQSSendMessagePolicy, EventBridgePutEventsPolicy, KMSDecryptPolicy...): the action prefix of each.
+_POLICY_TEMPLATE_SERVICES = {
+    "DynamoDB": "dynamodb",
+    "S3": "s3",
+    "SQS": "sqs",
+    "EventBridge": "events",
+    "KMS": "kms",
+    "SNS": "sns",
+    "SSM": "ssm",
+    "SecretsManager": "secretsmanager",
+    "Lambda": "lambda",
+    "StepFunctions": "states",
+    "CloudWatch": "cloudwatch",
+}
+
+
+def policy_services(policies: Any) -> frozenset[str]:
+    """The services a function's ``Policies`` reach: SAM policy templates by their name, and the
+    action prefixes of inline statements (``kms:GenerateMac`` is ``kms``). A managed policy named
+    by ARN says nothing here and adds none."""
+    if isinstance(policies, dict | str):
+        policies = [policies]
+    services: set[str] = set()
+    for policy in policies or ():
+        if not isinstance(policy, dict):
+            continue
+        for name, value in policy.items():
+            service = next((svc for prefix, svc in _POLICY_TEMPLATE_SERVICES.items() if name.startswith(prefix)), None)
+            if service:
+                services.add(service)
+            elif name == "Statement":
+                statements = value if isinstance(value, list) else [value]
+                for statement in statements:
+                    actions = statement.get("Action", ()) if isinstance(statement, dict) else ()
+                    for action in [actions] if isinstance(actions, str) else actions:
+                        if isinstance(action, str) and ":" in action:
+                            services.add(action.split(":", 1)[0].lower())
+    return frozenset(services)
 
 
 # ------------------------------------------------------------------------------- loading
@@ -1070,6 +1118,7 @@ class _Builder:
                 int(props["ReservedConcurrentExecutions"]) if "ReservedConcurrentExecutions" in props else None
             ),
             async_config=self.async_config(lid, raw, props, queues),
+            services=policy_services(props.get("Policies")),
         )
 
     def async_config(

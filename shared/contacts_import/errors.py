@@ -29,6 +29,12 @@ class InvalidOptions(ContactsImportError):
     status = 400
 
 
+class IncompleteBody(InvalidOptions):
+    """A request body that stops before its end: shorter than its ``Content-Length``, or a
+    ``multipart/form-data`` body without its closing boundary. ``details.missing`` says what is
+    missing; nothing of the body is imported (a cut-off last row would be imported as a wrong one)."""
+
+
 class FieldsInvalid(InvalidOptions):
     """Members of a request body that are missing or malformed, each as ``{"loc", "msg", "type"}``
     (``loc`` from the body down, as ``["body", "contacts", 0, "phone_number"]``). Our routes answer
@@ -148,6 +154,19 @@ class BadEncoding(FileRejected):
 
 class TooManyColumns(FileRejected):
     code = "too_many_columns"
+
+
+class TruncatedFile(FileRejected):
+    """A file that stops before the end its own format marks: a gzip stream without its
+    end-of-stream marker and trailer (its CRC and size). Refused whole, never part-way: what was
+    read is a prefix of the file the sender meant. Sent directly, an incomplete body: 400."""
+
+    code = "truncated_file"
+    status = 400
+
+    @property
+    def api_code(self) -> str:
+        return "validation_error"
 
 
 class Stalled(FileRejected):

@@ -32,7 +32,15 @@ def _assert_error_envelope(response: requests.Response, status: int, code: str) 
 
 def test_health(local_stack: LocalStackHandle) -> None:
     response = requests.get(local_stack.url("/health"), timeout=30)
-    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+    assert response.status_code == 200, response.text
+    document = response.json()
+    assert document["status"] == "ok"
+    # Every service the functions' Policies reach, DynamoDB as the functions reach it, each
+    # function's workers and the pumps: each checked, each fine.
+    functions = {f"function:{function_id}" for function_id in local_stack.template.functions}
+    services = {"aws:dynamodb", "aws:s3", "aws:sqs", "aws:events", "aws:kms"}
+    assert set(document["checks"]) == {"stack", "dynamodb", "event sources", *services, *functions}
+    assert set(document["checks"].values()) == {"ok"}
     assert response.headers["X-Request-ID"]
 
 

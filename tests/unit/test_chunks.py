@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from contacts_import.errors import BadEncoding, EmptyFile, NotCsv
+from contacts_import.errors import BadEncoding, EmptyFile, NotCsv, TruncatedFile
 from contacts_import.models import RowError
 from contacts_import.pipeline.chunks import FilePlan, ascii_compatible, plan_chunks, read_chunk
 from contacts_import.pipeline.containers import open_records
@@ -195,10 +195,20 @@ def test_gzip_is_decompressed_and_staged_as_it_was():
 
 def test_a_damaged_gzip_part_way_keeps_the_rows_before():
     text = ("phone\n" + "".join(f"+1415555{i:04d}\n" for i in range(50_000))).encode()
-    broken = gzip.compress(text)[:-5000]
+    whole = gzip.compress(text)
+    middle = len(whole) // 2
+    broken = whole[:middle] + b"\xff" * 64 + whole[middle + 64 :]  # damaged, not cut off: its CRC fails
     file_plan, _ = plan(broken, chunk_bytes=100_000)
     assert isinstance(file_plan.failure, NotCsv)
     assert chunked_records(broken, chunk_bytes=100_000)[0].row == 2
+
+
+def test_a_gzip_cut_off_before_its_trailer_is_refused_whole():
+    text = ("phone\n" + "".join(f"+1415555{i:04d}\n" for i in range(50_000))).encode()
+    for cut in (gzip.compress(text)[:-5000], gzip.compress(text)[:-8]):  # mid-stream, and just the trailer
+        with pytest.raises(TruncatedFile, match="cut off") as refused:
+            plan(cut, chunk_bytes=100_000)
+        assert refused.value.details == {"detected": "gzip", "missing": "gzip_trailer"}
 
 
 def test_xlsx_rows_come_back_the_same_from_the_staged_rows():

@@ -12,7 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contacts_import.errors import ContactsImportError, FileTooLarge, NotCsv, TooManyColumns, WorkbookTooLarge
+from contacts_import.errors import (
+    ContactsImportError,
+    FileTooLarge,
+    NotCsv,
+    TooManyColumns,
+    TruncatedFile,
+    WorkbookTooLarge,
+)
 from contacts_import.models import ImportOptions
 from contacts_import.pipeline import containers
 from contacts_import.pipeline.containers import WorkbookLimits, open_records
@@ -48,9 +55,15 @@ def test_a_gzip_bomb_is_refused_by_its_ratio(monkeypatch):
 
 def test_damaged_gzip_is_not_csv():
     whole = gzip.compress(b"phone\n" + b"".join(f"+1212736{n:04d}\n".encode() for n in range(3000)))
-    damaged = whole[: len(whole) // 2]
-    with pytest.raises(NotCsv):
+    damaged = whole[:-8] + bytes(4) + whole[-4:]  # whole, but its CRC-32 does not match
+    with pytest.raises(NotCsv, match="CRC"):
         list(open_records(io.BytesIO(damaged)).records())
+
+
+def test_a_gzip_cut_off_is_a_truncated_file():
+    whole = gzip.compress(b"phone\n" + b"".join(f"+1212736{n:04d}\n".encode() for n in range(3000)))
+    with pytest.raises(TruncatedFile):
+        list(open_records(io.BytesIO(whole[: len(whole) // 2])).records())
 
 
 def test_a_zip_that_is_not_a_workbook_is_not_csv():

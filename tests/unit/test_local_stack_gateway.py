@@ -275,8 +275,20 @@ def test_health_answers_503_until_ready(template: StackTemplate, functions: Fake
     assert _get(gateway, "/things").status_code == 503
     ready.set()
     healthy = Client(gateway).get("/health")
-    assert (healthy.status_code, healthy.json) == (200, {"status": "ok"})
+    assert (healthy.status_code, healthy.json) == (200, {"status": "ok", "checks": {}})
     assert healthy.headers["X-Request-ID"]
+
+
+def test_health_names_every_problem_its_checks_found(template: StackTemplate, functions: FakeFunctions) -> None:
+    found = {"aws:s3": [], "function:Web": ["Web: its idle worker (pid 7) did not answer within 2 s"]}
+    gateway = LocalApiGateway(template, functions, server_port=3000, health=lambda: found)
+    unhealthy = Client(gateway).get("/health")
+    assert unhealthy.status_code == 503
+    assert unhealthy.json == {
+        "status": "unavailable",
+        "problem": "Web: its idle worker (pid 7) did not answer within 2 s",
+        "checks": {"aws:s3": "ok", "function:Web": ["Web: its idle worker (pid 7) did not answer within 2 s"]},
+    }
 
 
 def test_headers_reach_the_event_as_sent(gateway: LocalApiGateway) -> None:
@@ -382,3 +394,41 @@ def test_with_the_header_as_key_source_the_x_api_key_counts(tmp_path: Path, func
     gateway = LocalApiGateway(_with_usage_plan(tmp_path, "HEADER"), functions, server_port=3000)
     assert _get(gateway, "/things").status_code == 403
     assert _get(gateway, "/things", headers={"x-api-key": "k" * 20}).status_code == 200
+
+
+class SteppedClock:
+    """A monotonic clock that a fake function moves on: a slow request without waiting for one."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_request_log_keeps_our_status_and_timing_and_masks_what_the_request_sent(
+    template: StackTemplate, functions: FakeFunctions
+) -> None:
+    clock, lines = SteppedClock(), []
+    gateway = LocalApiGateway(template, functions, server_port=3000, throttling=False, log=lines.append, clock=clock)
+
+    def slow(event: dict[str, Any]) -> Any:
+        clock.now += 1.033
+        return {"statusCode": 200, "body": "{}"}
+
+    def hung_then_failed(event: dict[str, Any]) -> Any:
+        clock.now += 20.5
+        raise RuntimeError("no contact +14155552671 <ann@lee.org>")
+
+    functions.web = slow
+    _get(gateway, "/things")
+    _get(gateway, "/things/2125550123")  # a phone-like id in the path: the client's value
+    functions.web = hung_then_failed
+    _get(gateway, "/things/4155552671")
+
+    assert lines[0] == "GET /things -> 200 (1033 ms)"
+    assert lines[1] == "GET /things/***23 -> 200 (1033 ms)"
+    assert lines[2] == (
+        "[ERROR] Web failed on GET /things/***71: RuntimeError: no contact ***71 <<email>> (RequestId req)"
+    )
+    assert lines[3] == "GET /things/***71 -> 500 (20500 ms)"

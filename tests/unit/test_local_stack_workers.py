@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import textwrap
 import threading
 import time
@@ -23,6 +24,7 @@ HANDLER = """
 import decimal
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -294,3 +296,38 @@ def test_changed_code_gets_a_fresh_worker(function_dir: Path, output: io.StringI
     assert before["pid"] == unchanged["pid"]
     assert after["pid"] != before["pid"]
     assert after["helper"] == "edited"
+
+
+def test_a_stopped_idle_worker_is_named_by_the_check_and_serves_again_once_continued(
+    function_dir: Path, output: io.StringIO
+) -> None:
+    runtime = _runtime(_spec(function_dir), output, max_workers=1)
+    try:
+        runtime.warm_up()
+        assert runtime.check_workers(2.0) == []
+        (worker,) = runtime.workers()
+        os.kill(worker["pid"], signal.SIGSTOP)  # a hung worker, as far as anyone asking can tell
+        try:
+            problems = runtime.check_workers(0.5)
+        finally:
+            os.kill(worker["pid"], signal.SIGCONT)
+        assert problems == [f"Fake: its idle worker (pid {worker['pid']}) did not answer within 0.5 s"]
+        # Its late answer to the check is not taken for the next invocation's result.
+        result = runtime.invoke({"action": "echo"})
+        assert result.ok and result.result()["pid"] == worker["pid"]
+        assert runtime.check_workers(2.0) == []
+    finally:
+        runtime.close()
+
+
+def test_closing_ends_stopped_workers_too(function_dir: Path, output: io.StringIO) -> None:
+    runtime = _runtime(_spec(function_dir), output, max_workers=1)
+    runtime.warm_up()
+    (worker,) = runtime.workers()
+    os.kill(worker["pid"], signal.SIGSTOP)
+    started = time.monotonic()
+    runtime.close(wait_seconds=0.5)
+    assert time.monotonic() - started < 30  # generous: it is killed after the half second, not waited for
+    assert runtime.workers() == []
+    with pytest.raises(ProcessLookupError):
+        os.kill(worker["pid"], 0)

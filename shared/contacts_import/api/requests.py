@@ -12,13 +12,14 @@ import csv
 import io
 import json
 from dataclasses import dataclass, field
+from email import errors
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from contacts_import.errors import InvalidOptions, NotCsv
+from contacts_import.errors import IncompleteBody, InvalidOptions, NotCsv
 from contacts_import.models import LIST_OPTIONS, ImportOptions
 
 RAW_CSV_TYPES = frozenset(
@@ -61,10 +62,36 @@ def file_name_member(document: dict[str, Any]) -> str:
 
 
 def raw_body(event: APIGatewayProxyEvent) -> bytes:
+    """The request's bytes; IncompleteBody when they are fewer than its ``Content-Length`` says."""
     body = event.body or ""
-    if event.is_base64_encoded:
-        return base64.b64decode(body)
-    return body.encode("utf-8")
+    data = base64.b64decode(body) if event.is_base64_encoded else body.encode("utf-8")
+    check_content_length(data, _header(event, "content-length"), _header(event, "content-encoding"))
+    return data
+
+
+def check_content_length(data: bytes, content_length: str | None, content_encoding: str | None) -> None:
+    """A body shorter than its ``Content-Length`` was cut off on its way (a client that gave up, a
+    proxy that passed on what it had). With a ``Content-Encoding`` the length is the encoded
+    body's, which a gateway may have decoded (a decoded body may be shorter), so it is not compared."""
+    if content_encoding not in (None, "", "identity") or content_length is None:
+        return
+    try:
+        expected = int(content_length)
+    except ValueError:
+        return  # not a length; a gateway refuses such a header before it gets here
+    if len(data) < expected:
+        raise IncompleteBody(
+            f"The body ends after {len(data)} of the {expected} bytes its Content-Length announces: it was "
+            "cut off on its way. Nothing of it is imported; send it again.",
+            details={"missing": "bytes", "content_length": expected, "received_bytes": len(data)},
+        )
+
+
+def _header(event: APIGatewayProxyEvent, name: str) -> str | None:
+    for key, value in (event.headers or {}).items():
+        if key.lower() == name:
+            return str(value).strip().lower() if value is not None else None
+    return None
 
 
 def media_type(event: APIGatewayProxyEvent) -> tuple[str, str]:
@@ -122,6 +149,14 @@ def read_form(body: bytes, content_type: str) -> Form:
     )
     if not message.is_multipart():
         raise InvalidOptions("The multipart body could not be read (boundary missing or wrong).")
+    if any(isinstance(defect, errors.CloseBoundaryNotFoundDefect) for defect in message.defects):
+        # The parser takes everything to the end as the last part: its last row, cut in two.
+        boundary = message.get_boundary()
+        raise IncompleteBody(
+            f"The multipart body ends before its closing boundary (--{boundary}--): it was cut off. "
+            "Nothing of it is imported; send it again.",
+            details={"missing": "closing_boundary"},
+        )
     fields: dict[str, list[str]] = {}
     file: FormFile | None = None
     for part in message.iter_parts():

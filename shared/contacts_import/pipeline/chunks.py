@@ -19,9 +19,11 @@ encoding, the decompressed bytes as they are) and plans byte ranges of that obje
 The planner also settles what the single reader decides while it streams: the ``AUTO`` encoding
 (UTF-8, or Windows-1252 when the first non-ASCII bytes say so) is resolved over the whole file, so
 every chunk is decoded the same way. A file refused part-way (bytes that are not the file's
-encoding, a gzip that breaks or grows too large) is planned up to the last whole record before
+encoding, a gzip that is damaged or grows too large) is planned up to the last whole record before
 that point, with the refusal kept as the plan's ``failure``: the rows before it are imported, as a
-single reader would have imported them, and the job then ends failed.
+single reader would have imported them, and the job then ends failed. A file cut off (a gzip
+without its trailer, ``TruncatedFile``) is refused whole instead: its rows are a prefix of the file
+the sender meant, and its last row was cut in two.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
-from contacts_import.errors import EmptyFile, FileRejected, NotCsv
+from contacts_import.errors import EmptyFile, FileRejected, NotCsv, TruncatedFile
 from contacts_import.models import RowError
 from contacts_import.pipeline.containers import GZIP_MAGIC, ZIP_MAGIC, XlsxSource, _BoundedGunzip, _seekable, is_xlsx
 from contacts_import.pipeline.encodings import AUTO, errors_for
@@ -356,6 +358,8 @@ def _cut(
             if boundary - start >= chunk_bytes:
                 chunks.append(Chunk(start, boundary, first_row, lines_before))
                 start, first_row, lines_before = boundary, record.row + 1, boundary_lines
+    except TruncatedFile:
+        raise  # a prefix of the file the sender meant: nothing of it is imported
     except FileRejected as rejection:
         if first is None:
             raise

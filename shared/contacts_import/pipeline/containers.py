@@ -4,7 +4,8 @@
 of the pipeline never knows the difference:
 
 - gzip (``.csv.gz``, or a body sent with ``Content-Encoding: gzip``) is decompressed as it streams,
-  with a limit on the decompressed size and on the ratio, so a small bomb cannot fill a Lambda;
+  with a limit on the decompressed size and on the ratio, so a small bomb cannot fill a Lambda; a
+  stream that stops before its trailer is ``truncated_file``, refused whole;
 - ``.xlsx`` is read from its first sheet, streamed, within ``WorkbookLimits`` (what it may unpack
   to, its rows and cells), its XML parsed by defusedxml;
 - any other zip, and every other binary format, is refused as ``not_csv`` by the CSV sniffer.
@@ -23,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO, Protocol
 
-from contacts_import.errors import ContactsImportError, FileTooLarge, NotCsv, WorkbookTooLarge
+from contacts_import.errors import ContactsImportError, FileTooLarge, NotCsv, TruncatedFile, WorkbookTooLarge
 from contacts_import.models import RowError
 from contacts_import.pipeline.mapping import MAX_COLUMNS
 from contacts_import.pipeline.reading import MAX_RECORD_CHARS, CountingReader, CsvSource, Record, read_head
@@ -81,7 +82,15 @@ class _BoundedGunzip(io.RawIOBase):
     def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
         try:
             chunk = self._gzip.read(len(buffer))
-        except (OSError, EOFError, zlib.error) as error:
+        except EOFError:
+            # gzip ends every member with an end-of-stream marker and a trailer (CRC-32, size): a
+            # stream without them was cut off, in transit or on disk.
+            raise TruncatedFile(
+                f"The gzip stream ends after {self._compressed.bytes_read} compressed bytes, before its "
+                "end-of-stream marker and trailer: the file was cut off. Nothing of it is imported.",
+                details={"detected": "gzip", "missing": "gzip_trailer"},
+            ) from None
+        except (OSError, zlib.error) as error:
             raise NotCsv(f"The gzip data is damaged: {error}.", details={"detected": "gzip"}) from None
         n = len(chunk)
         buffer[:n] = chunk
@@ -100,6 +109,14 @@ class _BoundedGunzip(io.RawIOBase):
                 details={"max_ratio": MAX_GZIP_RATIO, "compressed": True},
             )
         return n
+
+
+def check_gzip_complete(data: bytes, max_bytes: int = 1024**3) -> None:
+    """Read a whole gzip body through, its decompressed bytes dropped as they come: TruncatedFile
+    if it stops before its trailer, within the size and ratio limits of any gzip read."""
+    gunzip = _BoundedGunzip(CountingReader(b"", io.BytesIO(data)), max_bytes)
+    while gunzip.read(1024 * 1024):
+        pass
 
 
 class GzipCsvSource:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from contacts_import.errors import EmptyFile, FileRejected, ImportCancelled, NotCsv
+from contacts_import.errors import EmptyFile, FileRejected, ImportCancelled, NotCsv, TruncatedFile
 from contacts_import.models import Counts, ImportOptions, RowError
 from contacts_import.pipeline.containers import RecordSource
 from contacts_import.pipeline.mapping import ColumnPlan, plan_columns
@@ -88,6 +88,8 @@ def run_import(
         normalized = normalized_in_workers(data_records, plan, options, workers)
     try:
         run.read(data_records, lambda: progress.report(run.counts, source.bytes_read), progress_every, normalized)
+    except TruncatedFile:
+        raise  # refused whole, as the processor's plan refuses it (pipeline.chunks)
     except FileRejected as rejection:
         failure = rejection
     except ImportCancelled:

@@ -26,7 +26,7 @@ from contacts_import.models import (
     UploadInstructions,
 )
 from contacts_import.object_keys import safe_file_name, upload_key
-from contacts_import.pipeline.containers import DIRECT_WORKBOOK_LIMITS, open_records
+from contacts_import.pipeline.containers import DIRECT_WORKBOOK_LIMITS, GZIP_MAGIC, check_gzip_complete, open_records
 from contacts_import.pipeline.mapping import plan_columns
 from contacts_import.pipeline.reading import Record
 from contacts_import.service.job_items import new_job_item
@@ -69,13 +69,17 @@ class DirectImport:
 
 
 def check_direct_body(body: bytes, options: ImportOptions) -> None:
-    """Refuse at once what can never import: too large, not a CSV, empty, no phone column."""
+    """Refuse at once what can never import: too large, a gzip cut off, not a CSV, empty, no phone
+    column."""
     if len(body) > MAX_DIRECT_BODY_BYTES:
         raise FileTooLarge(
             f"The body is {len(body)} bytes; the direct limit is {MAX_DIRECT_BODY_BYTES}. "
             "Use POST /imports/uploads for larger files.",
             details={"limit_bytes": MAX_DIRECT_BODY_BYTES, "size_bytes": len(body)},
         )
+    if body.startswith(GZIP_MAGIC):
+        # The processor refuses a cut-off gzip whole (truncated_file); sent directly, its 400 is now.
+        check_gzip_complete(body)
     source = open_records(
         io.BytesIO(body),
         encoding=options.encoding,
