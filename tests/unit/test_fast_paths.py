@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from benchmarks.generate import sample
 from contacts_import.pipeline import normalize
 from contacts_import.pipeline.normalize import PhoneNormalizer, _plain_ascii_address
+from tests.unit.helpers import run
 
 CORPUS = list(csv.reader(io.StringIO(sample(20_000).decode("utf-8"))))[1:]
 
@@ -216,40 +217,24 @@ def test_email_fast_path_equals_email_validator_on_generated_addresses(text):
         assert fast == email_validator_says(text)
 
 
-def test_validation_on_two_workers_answers_exactly_as_on_one():
-    from contacts_import.models import ImportOptions
-    from contacts_import.pipeline.containers import open_records
-    from contacts_import.pipeline.importer import EmptyListRepository, RunContext, run_import
-    from tests.unit.helpers import CollectedErrors, Progress
-
+def test_the_engine_on_two_workers_answers_exactly_as_on_one():
     data = sample(12_000)
     answers = []
     for workers in (1, 2):
-        errors = CollectedErrors()
-        result = run_import(
-            open_records(io.BytesIO(data)),
-            ImportOptions(),
-            RunContext("job", "default", "now"),
-            EmptyListRepository(),
-            errors,
-            Progress(),
-            workers=workers,
-        )
-        answers.append(
-            (result.counts, [(e.row, e.code, e.message) for e, _ in errors.errors], sorted(result.seen_phones))
-        )
+        result, _, errors, _ = run(data, workers=workers, chunk_bytes=64 * 1024, rows_per_range=2_000, dry_run="true")
+        answers.append((result.counts, [(e.row, e.code, e.message) for e, _ in errors.errors], result.chunks))
     assert answers[0] == answers[1]
-    assert answers[0][0].total_rows == 12_000
+    assert answers[0][0].total_rows == 12_000 and answers[0][2] > 2
 
 
-def test_memory_on_two_workers_does_not_grow_with_the_file():
-    """Batches in flight are bounded: twice the rows, about the same peak of Python allocations."""
+def test_the_engines_memory_is_a_chunk_and_a_range_not_the_file():
+    """Twice the rows, about the same peak of Python allocations: the maps hold a chunk, the reduces
+    a range, and the runs between them are in the work area."""
     import tracemalloc
 
     from contacts_import.models import ImportOptions
-    from contacts_import.pipeline.containers import open_records
-    from contacts_import.pipeline.importer import EmptyListRepository, RunContext, run_import
-    from tests.unit.helpers import Progress
+    from contacts_import.pipeline.in_process import import_in_process
+    from contacts_import.pipeline.outcomes import RunContext
 
     class CountOnly:
         def add(self, error, raw):
@@ -260,20 +245,19 @@ def test_memory_on_two_workers_does_not_grow_with_the_file():
 
     peaks = []
     for rows in (30_000, 60_000):
-        data = io.BytesIO(sample(rows))
+        data = sample(rows)
         tracemalloc.start()
         try:
-            run_import(
-                open_records(data),
-                ImportOptions(phone_validation="possible"),
+            import_in_process(
+                data,
+                ImportOptions(phone_validation="possible", dry_run=True),
                 RunContext("j", "l", "now"),
-                EmptyListRepository(),
                 CountOnly(),
-                Progress(),
-                workers=2,
+                chunk_bytes=256 * 1024,
+                rows_per_range=2_000,
             )
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()
-        peaks.append(peak - data.getbuffer().nbytes)
+        peaks.append(peak)
     assert peaks[1] < peaks[0] * 1.5, peaks

@@ -32,7 +32,6 @@ from itertools import groupby, pairwise
 from typing import Any
 
 from contacts_import.models import ImportOptions, RowError
-from contacts_import.pipeline.mapping import ColumnPlan, plan_columns
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer, is_blank_record
 from contacts_import.pipeline.outcomes import (
     ContactRepository,
@@ -56,16 +55,6 @@ RUN_INDEX_AT_LEAST = 64
 DEFAULT_ROWS_PER_RANGE = 10_000
 DEFAULT_MAX_RANGES = 1000
 _DRAFT_FIELDS = tuple(f.name for f in fields(ContactDraft))
-
-
-def column_plan(first_record: Sequence[str], options: ImportOptions) -> ColumnPlan:
-    """The column plan of a file from its first record: the header, or without one a data record
-    that gives the width (as the single reader plans it)."""
-    if options.has_header:
-        width = max(len(first_record), len(options.headers or ()))
-        return plan_columns(list(first_record), width, options)
-    width = len(options.headers) if options.headers else len(first_record)
-    return plan_columns(None, width, options)
 
 
 # ------------------------------------------------------------------------------ map
@@ -328,6 +317,7 @@ def _decision(
         on_existing=options.on_existing,
         list_id=context.list_id,
         now=context.now,
+        build_items=not options.dry_run,  # a dry run writes nothing: its items would be thrown away
     )
 
 

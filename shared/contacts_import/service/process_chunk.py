@@ -42,13 +42,13 @@ from contacts_import.pipeline.chunks import FilePlan, read_chunk
 from contacts_import.pipeline.fanout import (
     KeyRange,
     RunIndex,
-    column_plan,
     decode_run,
     map_chunk,
     missing_from_file,
     reduce_range,
     split_ranges,
 )
+from contacts_import.pipeline.mapping import plan_file_columns
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer
 from contacts_import.pipeline.outcomes import RunContext, Tally
 from contacts_import.pipeline.shards import LEGACY, contact_key, phone_of, shard_spans
@@ -171,7 +171,7 @@ def _map(task: Task, job: dict[str, Any], deps: PipelineDeps) -> tuple[Tally, Ru
     plan = FilePlan.from_json(document)
     chunk = plan.chunks[task.number]
     options = _options(job)
-    normalizer = RowNormalizer(column_plan(plan.first_record, options), options)
+    normalizer = RowNormalizer(plan_file_columns(plan.first_record, options), options)
     stream = work.open_range(document["source_key"], chunk.start, chunk.end)
     # The job's cap on stored row errors, shared out among its chunks: each stores its first ones.
     share = max(1, deps.settings.max_row_errors_stored // len(plan.chunks))
