@@ -154,10 +154,6 @@ class Stalled(FileRejected):
     code = "stalled"
 
 
-class ImportCancelled(Exception):
-    """Raised inside a run when the job was cancelled; the run stops and keeps what it wrote."""
-
-
 def failure_as_error(code: str, message: str) -> ContactsImportError:
     """A failed job's ``failure`` as the error a direct request meets for it: a compatibility route
     that waited for the job answers a file refused part-way as if it had been refused at once."""

@@ -13,7 +13,6 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from contacts_import.errors import ImportCancelled
 from contacts_import.ids import first_job_id_at
 from contacts_import.models import Counts
 from contacts_import.store.dynamo import cancellation_codes, decode_cursor, encode_cursor, plain
@@ -153,29 +152,6 @@ class JobStore:
                 ":active": ACTIVE,
             },
         )
-
-    def report_progress(
-        self, account_id: str, job_id: str, *, counts: Counts, error_count: int, progress: float, now: str
-    ) -> None:
-        """Record counts so far; ImportCancelled when the job is no longer processing."""
-        try:
-            self._table.update_item(
-                Key={"account_id": account_id, "job_id": job_id},
-                UpdateExpression="SET #c = :counts, error_count = :errors, progress = :progress, updated_at = :now",
-                ConditionExpression="#s = :processing",
-                ExpressionAttributeNames={"#s": "status", "#c": "counts"},
-                ExpressionAttributeValues={
-                    ":counts": counts.model_dump(),
-                    ":errors": error_count,
-                    ":progress": _decimal(progress),
-                    ":processing": "processing",
-                    ":now": now,
-                },
-            )
-        except ClientError as error:
-            if _condition_failed(error):
-                raise ImportCancelled(job_id) from None
-            raise
 
     def record_plan(
         self,
