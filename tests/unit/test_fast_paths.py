@@ -3,7 +3,8 @@ numbers and addresses.
 
 - Phones: the North American fast path against `phonenumbers.parse` + `is_valid_number` (or
   `is_possible_number`) + E.164 formatting, and against our own normalizer with the fast path off.
-- Emails: the plain-ASCII fast path against email-validator.
+- Emails: the plain-ASCII fast path, and the one for local parts beyond ASCII at a plain domain,
+  against email-validator.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 
 from benchmarks.generate import sample
 from contacts_import.pipeline import normalize
-from contacts_import.pipeline.normalize import PhoneNormalizer, _plain_ascii_address
+from contacts_import.pipeline.normalize import PhoneNormalizer, _international_local_address, _plain_ascii_address
 from tests.unit.helpers import run
 
 CORPUS = list(csv.reader(io.StringIO(sample(20_000).decode("utf-8"))))[1:]
@@ -204,6 +205,39 @@ addresses = st.builds(
     st.lists(label, min_size=1, max_size=3),
     st.sampled_from(["com", "org", "CO", "uk", "io", "test", "local", "x1", "1x", "localhost", "xn--p1ai", "a"]),
 )
+
+
+def test_international_local_part_fast_path_equals_email_validator_on_the_international_corpus():
+    taken = 0
+    for row in csv.reader(io.StringIO(sample(5_000, corpus="international").decode("utf-8"))):
+        text = row[3].strip()
+        fast = _international_local_address(text)
+        if fast is not None:
+            taken += 1
+            assert fast == email_validator_says(text), text
+    assert taken > 1_500  # the addresses whose local part has letters beyond ASCII
+
+
+# Letters beyond ASCII, composed and decomposed, and characters email-validator refuses in a local
+# part (a zero-width space, a right-to-left mark, a combining mark first, a space).
+intl_atext = st.text(alphabet='aZ9!#-_.ëüßøłé\u0301\u200b\u200f 日本"\\', min_size=1, max_size=10)
+international_addresses = st.builds(
+    lambda local, labels, tld: local + "@" + ".".join([*labels, tld]),
+    intl_atext,
+    st.lists(label, min_size=1, max_size=3),
+    st.sampled_from(["com", "DE", "test", "a", "xn--p1ai"]),
+)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=st.one_of(international_addresses, st.text(alphabet='aë.@-\u0301 "', max_size=20)))
+@example(text="zoë." + "ü" * 64 + "@example.com")
+@example(text="zoë" * 30 + "@" + "a" * 60 + ".example.com")
+@example(text="e\u0301@example.com")
+def test_international_local_part_fast_path_equals_email_validator_on_generated_addresses(text):
+    fast = _international_local_address(text)
+    if fast is not None:
+        assert fast == email_validator_says(text)
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])

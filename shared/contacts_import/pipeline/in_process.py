@@ -30,9 +30,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from contacts_import.errors import FileRejected
+from contacts_import.errors import ContactsImportError, FileRejected
 from contacts_import.models import Counts, ImportOptions, RowError
-from contacts_import.pipeline.chunks import DEFAULT_CHUNK_BYTES, FilePlan, plan_chunks, read_chunk
+from contacts_import.pipeline.chunks import FilePlan, plan_chunks, read_chunk
 from contacts_import.pipeline.fanout import (
     DEFAULT_ROWS_PER_RANGE,
     KeyRange,
@@ -49,6 +49,9 @@ from contacts_import.pipeline.shards import LEGACY
 
 # (counts so far, the share of the work done from 0 to 1): maps are the first half, reduces the second.
 ProgressCallback = Callable[[Counts, float], None]
+# Smaller than the service's chunks (chunks.DEFAULT_CHUNK_BYTES): a few cores share the chunks out
+# evenly only when there are many more chunks than cores, and a chunk is what a map holds in memory.
+LOCAL_CHUNK_BYTES = 1024 * 1024
 MAX_FILE_BYTES = 1024**3  # what the planner reads of a gzip's inflated text or a workbook at most
 
 _Result = TypeVar("_Result")
@@ -86,7 +89,7 @@ def import_in_process(
     *,
     contacts: ContactRepository | None = None,
     workers: int = 1,
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    chunk_bytes: int = LOCAL_CHUNK_BYTES,
     rows_per_range: int = DEFAULT_ROWS_PER_RANGE,
     shards: int = LEGACY,
     on_progress: ProgressCallback | None = None,
@@ -101,28 +104,22 @@ def import_in_process(
             path = work / "source"
             path.write_bytes(source)
             source = path
-        plan = _plan(source, options, work, chunk_bytes)
-        tasks = _Tasks(
-            readable=work / _STAGED if plan.staged else source,
-            work=work,
-            plan=plan,
-            columns=plan_file_columns(plan.first_record, options),
-            options=options,
-            context=context,
-            shards=shards,
-        )
-        progress = _Progress(on_progress, len(plan.chunks))
-        with _scheduler(workers if len(plan.chunks) > 1 else 1) as scheduler:
-            indexes = _map_all(tasks, scheduler, row_errors, progress)
+        with _scheduler(workers) as scheduler:
+            maps = _Maps(scheduler, _Tasks(source, work, options, context, shards))
+            plan = maps.plan(source, chunk_bytes)
+            progress = _Progress(on_progress, len(plan.chunks))
+            indexes = maps.results(row_errors, progress)
             ranges = split_ranges(indexes, rows_per_range=rows_per_range, shards=shards)
             progress.reduces = len(ranges)
             # A list held here is reduced here; a new list that keeps nothing is the same anywhere.
             held_here = contacts is not None and not isinstance(contacts, NewList)
             reducer = _ThisProcess() if held_here else scheduler
             target = contacts if contacts is not None and held_here else NewList()
+            tasks = maps.tasks
             reduced = [reducer.submit(tasks.reduce, keys, _spans(indexes, keys), target) for keys in ranges]
             for future in reduced:
                 progress.reduced(future.result())
+    assert tasks.columns is not None
     return LocalImport(
         counts=progress.total.as_counts(),
         column_names=tasks.columns.column_names,
@@ -134,46 +131,75 @@ def import_in_process(
     )
 
 
+class _ColumnsDoNotFit(Exception):
+    """Carries the column plan's refusal out of the planner, which would take a FileRejected raised
+    inside it for a file refused part-way."""
+
+    def __init__(self, refusal: ContactsImportError) -> None:
+        self.refusal = refusal
+
+
+class _Maps:
+    """The map tasks, sent to the scheduler as the planner cuts their chunks: the file is mapped
+    while it is planned, as the service maps it once planned."""
+
+    def __init__(self, scheduler: Executor, tasks: _Tasks) -> None:
+        self._scheduler = scheduler
+        self.tasks = tasks
+        self._mapped: list[Future[tuple[Tally, RunIndex]]] = []
+        self._staging: IO[bytes] | None = None
+
+    def plan(self, source: Path, chunk_bytes: int) -> FilePlan:
+        """The service's plan of the file (``process_import``); what it stages goes into the work area."""
+        options = self.tasks.options
+        try:
+            with source.open("rb") as stream:
+                return plan_chunks(
+                    stream,
+                    has_header=options.has_header,
+                    encoding=options.encoding,
+                    delimiter=options.delimiter,
+                    chunk_bytes=chunk_bytes,
+                    max_bytes=MAX_FILE_BYTES,
+                    stage=self._stage,
+                    on_chunk=self._chunk_cut,
+                )
+        except _ColumnsDoNotFit as columns:
+            raise columns.refusal from None
+        finally:
+            if self._staging is not None:
+                self._staging.close()
+
+    def results(self, row_errors: RowErrorSink, progress: _Progress) -> list[RunIndex]:
+        """Every chunk's run index, in chunk order. Row errors are handed on chunk by chunk, in
+        order: chunks are in file order, so the errors are in row order."""
+        indexes = []
+        for number, future in enumerate(self._mapped):
+            tally, index = future.result()
+            for error, raw in self.tasks.row_errors_of(number):
+                row_errors.add(error, raw)
+            indexes.append(index)
+            progress.mapped(tally)
+        row_errors.flush()
+        return indexes
+
+    def _stage(self) -> IO[bytes]:
+        self.tasks.readable = self.tasks.work / _STAGED
+        self._staging = self.tasks.readable.open("wb")
+        return self._staging
+
+    def _chunk_cut(self, plan: FilePlan) -> None:
+        if self.tasks.columns is None:
+            try:
+                self.tasks.columns = plan_file_columns(plan.first_record, self.tasks.options)
+            except ContactsImportError as refusal:
+                raise _ColumnsDoNotFit(refusal) from None
+        if self._staging is not None:
+            self._staging.flush()  # the chunk's bytes, where its map reads them
+        self._mapped.append(self._scheduler.submit(self.tasks.map, plan, len(plan.chunks) - 1))
+
+
 _STAGED = "staged"
-
-
-def _plan(source: Path, options: ImportOptions, work: Path, chunk_bytes: int) -> FilePlan:
-    """The service's plan of the file (``process_import``); what it stages goes into the work area."""
-    staging: list[IO[bytes]] = []
-
-    def stage() -> IO[bytes]:
-        staging.append((work / _STAGED).open("wb"))
-        return staging[-1]
-
-    try:
-        with source.open("rb") as stream:
-            return plan_chunks(
-                stream,
-                has_header=options.has_header,
-                encoding=options.encoding,
-                delimiter=options.delimiter,
-                chunk_bytes=chunk_bytes,
-                max_bytes=MAX_FILE_BYTES,
-                stage=stage,
-            )
-    finally:
-        for staged in staging:
-            staged.close()
-
-
-def _map_all(tasks: _Tasks, scheduler: Executor, row_errors: RowErrorSink, progress: _Progress) -> list[RunIndex]:
-    """Every chunk mapped; the runs' indexes in chunk order. Row errors are handed on chunk by
-    chunk, in order, as the chunks are: chunks are in file order, so the errors are in row order."""
-    mapped = [scheduler.submit(tasks.map, number) for number in range(len(tasks.plan.chunks))]
-    indexes = []
-    for number, future in enumerate(mapped):
-        tally, index = future.result()
-        for error, raw in tasks.row_errors_of(number):
-            row_errors.add(error, raw)
-        indexes.append(index)
-        progress.mapped(tally)
-    row_errors.flush()
-    return indexes
 
 
 def _spans(indexes: Sequence[RunIndex], keys: KeyRange) -> list[tuple[int, int, int]]:
@@ -188,27 +214,27 @@ def _spans(indexes: Sequence[RunIndex], keys: KeyRange) -> list[tuple[int, int, 
 
 @dataclass
 class _Tasks:
-    """What every task of the import needs: sent to the workers with each task, small (the plan is a
-    list of chunk boundaries)."""
+    """What every task of the import needs, sent to the workers with each task: small (the plan a
+    map takes with it is a list of chunk boundaries)."""
 
-    readable: Path  # the file the chunks are byte ranges of: the staged text, or the file itself
+    readable: Path  # the file the chunks are byte ranges of: the file itself, or its staged text
     work: Path
-    plan: FilePlan
-    columns: ColumnPlan
     options: ImportOptions
     context: RunContext
     shards: int
+    columns: ColumnPlan | None = None  # decided from the plan's first record
 
     @cached_property
     def normalizer(self) -> RowNormalizer:
+        assert self.columns is not None
         return RowNormalizer(self.columns, self.options)
 
-    def map(self, number: int) -> tuple[Tally, RunIndex]:
-        """The map task of chunk ``number``: its run and its row errors into the work area."""
-        chunk = self.plan.chunks[number]
+    def map(self, plan: FilePlan, number: int) -> tuple[Tally, RunIndex]:
+        """The map task of the plan's chunk ``number``: its run and its row errors into the work area."""
+        chunk = plan.chunks[number]
         with self.readable.open("rb") as stream, self._errors_path(number).open("w", encoding="utf-8") as spool:
             stream.seek(chunk.start)
-            records = read_chunk(_ByteRange(stream, chunk.end - chunk.start), self.plan, chunk)
+            records = read_chunk(_ByteRange(stream, chunk.end - chunk.start), plan, chunk)
             mapped = map_chunk(records, self.normalizer, _SpooledErrors(spool), shards=self.shards)
         self._run_path(number).write_bytes(mapped.run)
         return mapped.tally, mapped.index
