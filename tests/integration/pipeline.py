@@ -1,7 +1,8 @@
 """The import pipeline driven by hand, for the integration tier: the processor and the chunk worker
 called as their event sources would, the chunk queue drained by the test (so that deliveries can be
-repeated, reordered, run at once or broken), and what a clean run of one reader over the whole
-file (``run_import``, which the offline validator runs) would have stored, to compare row by row."""
+repeated, reordered, run at once or broken), and what the same engine run in one process
+(``tests.unit.helpers.run``: plan, map and reduce with contacts in memory, as the offline validator
+runs it) would have stored, to compare row by row."""
 
 from __future__ import annotations
 
