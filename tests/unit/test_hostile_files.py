@@ -12,13 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from contacts_import.errors import ContactsImportError, FileTooLarge, NotCsv, TooManyColumns, WorkbookTooLarge
-from contacts_import.models import ImportOptions
-from contacts_import.pipeline import containers
-from contacts_import.pipeline.containers import WorkbookLimits, open_records
-from contacts_import.pipeline.reading import Record
-from contacts_import.service.create_import import check_direct_body
-from tests.hostile_inputs import (
+from benchmarks.hostile_inputs import (
     endless_line,
     endless_record,
     entity_bomb,
@@ -28,6 +22,12 @@ from tests.hostile_inputs import (
     wide_sheet,
     workbook,
 )
+from contacts_import.errors import ContactsImportError, FileTooLarge, NotCsv, TooManyColumns, WorkbookTooLarge
+from contacts_import.models import ImportOptions
+from contacts_import.pipeline import containers
+from contacts_import.pipeline.containers import WorkbookLimits, open_records
+from contacts_import.pipeline.reading import Record
+from contacts_import.service.create_import import check_direct_body
 from tests.memory import peak_allocated_mib
 from tests.unit.helpers import run
 
