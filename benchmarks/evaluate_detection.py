@@ -1,4 +1,4 @@
-"""Our encoding and delimiter detection against the libraries issue 4 asked us to weigh:
+"""Our encoding and delimiter detection against the libraries we weighed for them (docs/decisions.md):
 charset-normalizer (encodings), csv.Sniffer and clevercsv (delimiters), on the cases we meet.
 
 Run: .venv/bin/python -m benchmarks.evaluate_detection

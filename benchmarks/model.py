@@ -35,10 +35,12 @@ import boto3  # noqa: E402
 from benchmarks.generate import sample  # noqa: E402
 from contacts_import.models import ImportOptions  # noqa: E402
 from contacts_import.pipeline.chunks import plan_chunks, read_chunk  # noqa: E402
-from contacts_import.pipeline.fanout import decode_run, map_chunk, reduce_range  # noqa: E402
+from contacts_import.pipeline.fanout import map_chunk  # noqa: E402
 from contacts_import.pipeline.mapping import plan_file_columns  # noqa: E402
 from contacts_import.pipeline.normalize import RowNormalizer  # noqa: E402
 from contacts_import.pipeline.outcomes import RunContext  # noqa: E402
+from contacts_import.pipeline.reduce import reduce_range  # noqa: E402
+from contacts_import.pipeline.runs import decode_run  # noqa: E402
 from contacts_import.store.dynamo import FAST_CONFIG, batch_write, encode_item  # noqa: E402
 
 # AWS (published) and assumed figures.

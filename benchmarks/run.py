@@ -1,4 +1,4 @@
-"""`make bench`: one table of the figures issue 7 asks for, measured side by side in one run, written
+"""`make bench`: one table of the figures the README reports, measured side by side in one run, written
 to docs/performance.md with the machine it came from.
 
 - offline validation (`contacts-import validate`) against the naive importer, on the same

@@ -7,8 +7,9 @@ from typing import Any
 
 from contacts_import.models import Counts, ImportOptions, RowError
 from contacts_import.pipeline.in_process import LocalImport, import_in_process
-from contacts_import.pipeline.outcomes import ExistingContact, RunContext
+from contacts_import.pipeline.outcomes import RunContext
 from contacts_import.pipeline.shards import LEGACY
+from contacts_import.pipeline.stores import ExistingContact
 
 NOW = "2026-11-21T00:00:00.000Z"
 

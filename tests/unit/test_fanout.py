@@ -18,21 +18,14 @@ from hypothesis import strategies as st
 
 from contacts_import.models import Counts, ImportOptions, RowError
 from contacts_import.pipeline.chunks import plan_chunks, read_chunk
-from contacts_import.pipeline.fanout import (
-    KeyRange,
-    MappedChunk,
-    RunIndex,
-    decode_run,
-    encode_run,
-    map_chunk,
-    missing_from_file,
-    reduce_range,
-    split_ranges,
-)
+from contacts_import.pipeline.fanout import MappedChunk, map_chunk, missing_from_file, split_ranges
 from contacts_import.pipeline.mapping import plan_file_columns
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer
-from contacts_import.pipeline.outcomes import RunContext, Tally
+from contacts_import.pipeline.outcomes import RunContext
+from contacts_import.pipeline.reduce import reduce_range
+from contacts_import.pipeline.runs import KeyRange, RunIndex, decode_run, encode_run
 from contacts_import.pipeline.shards import LEGACY, contact_key, shard_of, shard_of_key, shard_spans
+from contacts_import.pipeline.tally import Tally
 from tests.unit.helpers import CollectedErrors, MemoryList
 from tests.unit.oracle import oracle_import
 

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contacts_import.pipeline.normalize import ContactDraft
-from contacts_import.pipeline.outcomes import ExistingContact, Outcome, decide
+from contacts_import.pipeline.outcomes import Outcome, decide
+from contacts_import.pipeline.stores import ExistingContact
 from tests.unit.helpers import MemoryList, run
 
 OUTCOMES = ("created", "updated", "skipped_existing", "skipped_duplicates", "invalid")

@@ -11,7 +11,7 @@ keeps in AWS. ``contacts-import validate`` runs it, and so do the unit tests.
   the reduce tasks: on the workers too when the list is a ``NewList``, which answers the same in
   every process, and here for a list held in this process.
 
-Nothing here decides anything about a row: that is the engine's (``chunks``, ``fanout``,
+Nothing here decides anything about a row: that is the engine's (``chunks``, ``fanout``, ``runs``, ``reduce``,
 ``outcomes``). Whatever the workers, chunk size and range size, the answer is the same; the tests
 hold it to an oracle of their own.
 """
@@ -33,19 +33,15 @@ from typing import IO, Any, TypeVar
 from contacts_import.errors import ContactsImportError, FileRejected
 from contacts_import.models import Counts, ImportOptions, RowError
 from contacts_import.pipeline.chunks import FilePlan, plan_chunks, read_chunk
-from contacts_import.pipeline.fanout import (
-    DEFAULT_ROWS_PER_RANGE,
-    KeyRange,
-    RunIndex,
-    decode_run,
-    map_chunk,
-    reduce_range,
-    split_ranges,
-)
+from contacts_import.pipeline.fanout import DEFAULT_ROWS_PER_RANGE, map_chunk, split_ranges
 from contacts_import.pipeline.mapping import ColumnPlan, plan_file_columns
 from contacts_import.pipeline.normalize import RowNormalizer
-from contacts_import.pipeline.outcomes import ContactRepository, ExistingContact, RowErrorSink, RunContext, Tally
+from contacts_import.pipeline.outcomes import RunContext
+from contacts_import.pipeline.reduce import reduce_range
+from contacts_import.pipeline.runs import KeyRange, RunIndex, decode_run
 from contacts_import.pipeline.shards import LEGACY
+from contacts_import.pipeline.stores import ContactRepository, ExistingContact, RowErrorSink
+from contacts_import.pipeline.tally import Tally
 
 # (counts so far, the share of the work done from 0 to 1): maps are the first half, reduces the second.
 ProgressCallback = Callable[[Counts, float], None]
@@ -112,9 +108,10 @@ def import_in_process(
             ranges = split_ranges(indexes, rows_per_range=rows_per_range, shards=shards)
             progress.reduces = len(ranges)
             # A list held here is reduced here; a new list that keeps nothing is the same anywhere.
-            held_here = contacts is not None and not isinstance(contacts, NewList)
-            reducer = _ThisProcess() if held_here else scheduler
-            target = contacts if contacts is not None and held_here else NewList()
+            reducer: Executor = scheduler
+            target: ContactRepository = NewList()
+            if contacts is not None and not isinstance(contacts, NewList):
+                reducer, target = _ThisProcess(), contacts
             tasks = maps.tasks
             reduced = [reducer.submit(tasks.reduce, keys, _spans(indexes, keys), target) for keys in ranges]
             for future in reduced:

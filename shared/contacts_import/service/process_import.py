@@ -30,7 +30,7 @@ from contacts_import.object_keys import (
 )
 from contacts_import.pipeline.chunks import plan_chunks
 from contacts_import.pipeline.mapping import plan_file_columns
-from contacts_import.pipeline.outcomes import Tally
+from contacts_import.pipeline.tally import Tally
 from contacts_import.service.job_end import end_job
 from contacts_import.service.job_items import new_job_item
 from contacts_import.service.pipeline_deps import PipelineDeps, pipeline_deps

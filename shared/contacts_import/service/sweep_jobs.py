@@ -20,7 +20,7 @@ from aws_lambda_powertools import Logger
 
 from contacts_import.errors import Stalled
 from contacts_import.models import ImportOptions
-from contacts_import.pipeline.outcomes import Tally
+from contacts_import.pipeline.tally import Tally
 from contacts_import.service.job_end import announce, end_job
 from contacts_import.service.pipeline_deps import PipelineDeps, pipeline_deps
 from contacts_import.service.process_chunk import PHASES, advance
