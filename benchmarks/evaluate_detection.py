@@ -1,4 +1,4 @@
-"""Our encoding and delimiter detection against the libraries issue 4 asked us to weigh:
+"""Our encoding and delimiter detection against the libraries we weighed for them (docs/decisions.md):
 charset-normalizer (encodings), csv.Sniffer and clevercsv (delimiters), on the cases we meet.
 
 Run: .venv/bin/python -m benchmarks.evaluate_detection
@@ -18,9 +18,7 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "shared"), str(Path(__file__).resolve().parents[1])]
 
-from contacts_import.pipeline.encodings import AUTO, Utf8OrWindows1252Decoder, detect_encoding  # noqa: E402
-from contacts_import.pipeline.reading import HEAD_BYTES, detect_delimiter  # noqa: E402
-from tests.export_files import (  # noqa: E402
+from benchmarks.export_files import (  # noqa: E402
     GOOGLE_NEW,
     HUBSPOT,
     OUTLOOK,
@@ -28,6 +26,8 @@ from tests.export_files import (  # noqa: E402
     row_for,
     table,
 )
+from contacts_import.pipeline.encodings import AUTO, Utf8OrWindows1252Decoder, detect_encoding  # noqa: E402
+from contacts_import.pipeline.reading import HEAD_BYTES, detect_delimiter  # noqa: E402
 
 NAMES = ["Jane Doe", "Zoë Ünal", "René Müller", "Søren Kierkegaard", "Łukasz Żółć", "O'Neil, Pat", "Ana “Nena” Ruiz"]
 

@@ -1,8 +1,13 @@
-"""A seeded generator of realistic contact files for the benchmark.
+"""A seeded generator of realistic contact files for the benchmark, in two corpora.
 
-Mixed national and international phone formats, invalid numbers, bad emails, duplicates, quoted
-line breaks and non-ASCII names, in the proportions an export from a real CRM shows. The same seed
-and row count always give the same bytes.
+- ``crm``: mixed national and international phone formats, invalid numbers, bad emails, duplicates,
+  quoted line breaks and non-ASCII names (ASCII e-mail addresses), in the proportions an export
+  from a real CRM shows;
+- ``international``: names *and e-mail local parts* with non-ASCII letters (``zoë.müller@...``,
+  which only email-validator decides: the slow path), 35% numbers already in ``+1`` form, the rest
+  US, UK, German and French numbers as people format them, and 5% junk.
+
+The same corpus, seed and row count always give the same bytes.
 """
 
 from __future__ import annotations
@@ -120,19 +125,56 @@ def email(rng: random.Random, first: str, last: str, n: int) -> str:
     return f"{ascii_local}+tag@Mail.Example.CO.UK"
 
 
-def rows(count: int, seed: int = 2026):
+def international_phone(rng: random.Random) -> str:
+    kind = rng.random()
+    area, exchange, line = _us_number(rng)
+    if kind < 0.35:
+        return f"+1{area}{exchange}{line}"
+    if kind < 0.55:
+        return rng.choice([f"({area}) {exchange}-{line}", f"{area}-{exchange}-{line}", f"{area}.{exchange}.{line}"])
+    if kind < 0.68:
+        uk, digits = rng.choice([("+44 20 7946 ", 4), ("+44 161 496 ", 4), ("+44 7911 123", 3)])
+        return uk + str(rng.randint(0, 10**digits - 1)).zfill(digits)
+    if kind < 0.81:
+        return rng.choice(["+49 30 901820", "+49 89 123456", "+49 40 4223"]) + f"{rng.randint(0, 99):02d}"
+    if kind < 0.95:
+        return f"+33 1 42 68 {rng.randint(10, 99)} {rng.randint(10, 99)}"
+    return rng.choice(["12345", "n/a", "+1 555 123 4567", "0000000000", "call me", f"+999 {rng.randint(1, 99999)}"])
+
+
+def international_email(rng: random.Random, first: str, last: str, n: int) -> str:
+    """Local parts keep their letters as the name has them (``zoë.müller12``): valid addresses that
+    the ASCII fast path hands to email-validator."""
+    kind = rng.random()
+    local = f"{first}.{last}{n}".lower().replace("'", "")
+    if kind < 0.80:
+        return f"{local}@{rng.choice(['example.com', 'example.de', 'example.fr', 'example.co.uk'])}"
+    if kind < 0.90:
+        return ""
+    if kind < 0.95:
+        return f"{first} {last} <{local}@example.org>"
+    return rng.choice([f"{local}@", f"{local}example.com", f"@{local}.com"])  # invalid
+
+
+CORPORA = ("crm", "international")
+
+
+def rows(count: int, seed: int = 2026, corpus: str = "crm"):
+    if corpus not in CORPORA:
+        raise ValueError(f"unknown corpus {corpus!r}; one of {CORPORA}")
     rng = random.Random(seed)
+    make_phone, make_email = (phone, email) if corpus == "crm" else (international_phone, international_email)
     earlier: list[str] = []
     for n in range(count):
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        number = rng.choice(earlier) if earlier and rng.random() < 0.03 else phone(rng)  # duplicates
+        number = rng.choice(earlier) if earlier and rng.random() < 0.03 else make_phone(rng)  # duplicates
         if len(earlier) < 5000:
             earlier.append(number)
         notes = "Met at the fair\nCall after 5pm" if rng.random() < 0.02 else ""  # quoted line breaks
-        yield [number, first, last, email(rng, first, last, n), rng.choice(COMPANIES), notes]
+        yield [number, first, last, make_email(rng, first, last, n), rng.choice(COMPANIES), notes]
 
 
-def write_file(path: Path, count: int, seed: int = 2026) -> Path:
+def write_file(path: Path, count: int, seed: int = 2026, corpus: str = "crm") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists() and path.stat().st_size > 0 and path.with_suffix(".done").exists():
         return path
@@ -140,7 +182,7 @@ def write_file(path: Path, count: int, seed: int = 2026) -> Path:
         writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow(HEADER)
         buffer = []
-        for row in rows(count, seed):
+        for row in rows(count, seed, corpus):
             buffer.append(row)
             if len(buffer) >= 10000:
                 writer.writerows(buffer)
@@ -150,9 +192,9 @@ def write_file(path: Path, count: int, seed: int = 2026) -> Path:
     return path
 
 
-def sample(count: int, seed: int = 2026) -> bytes:
+def sample(count: int, seed: int = 2026, corpus: str = "crm") -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(HEADER)
-    writer.writerows(rows(count, seed))
+    writer.writerows(rows(count, seed, corpus))
     return buffer.getvalue().encode("utf-8")

@@ -1,4 +1,4 @@
-"""Memory and time of the hostile files of `tests/hostile_inputs.py`, each read in a process of its
+"""Memory and time of the hostile files of `benchmarks/hostile_inputs.py`, each read in a process of its
 own (peak resident memory above what the imports took, and seconds), by the single reader that a
 direct request and `validate` use and by the planner that the processor runs.
 
@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.hostile_inputs import endless_line, endless_record, shared_strings_bomb, sparse_sheet
+from benchmarks.hostile_inputs import endless_line, endless_record, shared_strings_bomb, sparse_sheet
 
 CASES: dict[str, Callable[[], bytes]] = {
     "xlsx shared-strings bomb (114 KB -> 50 MB)": shared_strings_bomb,

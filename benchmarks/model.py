@@ -35,9 +35,12 @@ import boto3  # noqa: E402
 from benchmarks.generate import sample  # noqa: E402
 from contacts_import.models import ImportOptions  # noqa: E402
 from contacts_import.pipeline.chunks import plan_chunks, read_chunk  # noqa: E402
-from contacts_import.pipeline.fanout import column_plan, decode_run, map_chunk, reduce_range  # noqa: E402
+from contacts_import.pipeline.fanout import map_chunk  # noqa: E402
+from contacts_import.pipeline.mapping import plan_file_columns  # noqa: E402
 from contacts_import.pipeline.normalize import RowNormalizer  # noqa: E402
 from contacts_import.pipeline.outcomes import RunContext  # noqa: E402
+from contacts_import.pipeline.reduce import reduce_range  # noqa: E402
+from contacts_import.pipeline.runs import decode_run  # noqa: E402
 from contacts_import.store.dynamo import FAST_CONFIG, batch_write, encode_item  # noqa: E402
 
 # AWS (published) and assumed figures.
@@ -78,7 +81,7 @@ def map_and_reduce_cpu(rows: int) -> dict[str, float]:
         io.BytesIO(data), has_header=True, encoding=None, delimiter=None, chunk_bytes=10**12, stage=io.BytesIO
     )
     (chunk,) = plan.chunks
-    normalizer = RowNormalizer(column_plan(plan.first_record, options), options)
+    normalizer = RowNormalizer(plan_file_columns(plan.first_record, options), options)
     started = time.process_time()
     mapped = map_chunk(read_chunk(io.BytesIO(data), plan, chunk), normalizer, _Errors(), shards=SHARDS)
     map_seconds = time.process_time() - started

@@ -1,4 +1,4 @@
-"""The importer a user writes first, as issue 7 describes it: csv.DictReader, a pydantic model per
+"""The importer a user writes first, the yardstick of `make bench`: csv.DictReader, a pydantic model per
 row with EmailStr and a phonenumbers validator. The yardstick for `contacts-import validate`."""
 
 from __future__ import annotations

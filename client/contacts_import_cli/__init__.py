@@ -1,4 +1,4 @@
-"""``contacts-import``: the command-line client of the contacts import service (contract §7).
+"""``contacts-import``: the command-line client of the contacts import service (the README's tour).
 
 ``upload``, ``status`` and ``errors`` talk to the HTTP API; ``validate`` runs the service's own
 reading code over a local file, offline; ``keys create`` writes a new API key's hash into the

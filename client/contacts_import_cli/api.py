@@ -1,4 +1,4 @@
-"""The HTTP API of contract §4 as the client uses it: one authenticated session, error envelopes
+"""The HTTP API (docs/api.md) as the client uses it: one authenticated session, error envelopes
 turned into ``ApiError``, an endpoint that does not answer turned into a hint."""
 
 from __future__ import annotations

@@ -34,7 +34,7 @@ class CliError(Exception):
 
 
 class ApiError(CliError):
-    """An error answer: the envelope's ``error.code`` and ``error.message`` (contract §4)."""
+    """An error answer: the envelope's ``error.code`` and ``error.message`` (docs/api.md)."""
 
     def __init__(
         self,

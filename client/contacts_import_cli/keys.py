@@ -61,7 +61,7 @@ ACCOUNTS_TABLE_ENV = "CONTACTS_ACCOUNTS_TABLE"
 SIGNING_KEY_ENV = "CONTACTS_WEBHOOK_SIGNING_KEY"
 # The function whose environment names the signing key in template.yaml (WEBHOOK_SIGNING_KEY_ID).
 SIGNING_FUNCTION_ID = "ProcessImportFunction"
-LOCAL_AWS_ENDPOINT = "http://127.0.0.1:4566"  # contract §6
+LOCAL_AWS_ENDPOINT = "http://127.0.0.1:4566"  # the local stack's AWS endpoint (the README: The two commands)
 LOCAL_FAKE_CREDENTIAL = "testing"
 
 

@@ -219,8 +219,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     with output.job_progress(console, show=show_progress) as progress:
         task = progress.add_task("validate", total=size, detail="")
 
-        def show(counts: Counts, bytes_read: int) -> None:
-            progress.update(task, completed=bytes_read, detail=f"{counts.total_rows:,} rows")
+        def show(counts: Counts, done: float) -> None:
+            progress.update(task, completed=done * size, detail=f"{counts.total_rows:,} rows")
 
         validation = validate_file(
             path,
@@ -392,7 +392,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         metavar="N",
-        help="processes that normalize rows (default: every core for files over 4 MiB, else 1); "
+        help="processes that run the import's map and reduce tasks (default: every core for files over 4 MiB, "
+        "else 1); "
         "the answer is the same whatever N",
     )
     validate.add_argument(

@@ -8,7 +8,7 @@ from pydantic import field_validator
 
 from contacts_import.settings import EnvironmentSettings
 
-# The local stack's address and its fixed development key (contract §6): the defaults a
+# The local stack's address and its fixed development key (the README: The two commands): the defaults a
 # newcomer needs after `make local`, and nothing else.
 LOCAL_API_URL = "http://127.0.0.1:3000"
 LOCAL_API_KEY = "local-dev-key"

@@ -1,4 +1,4 @@
-"""Presigned uploads (contract §4 ``POST /imports/uploads``) and waiting for a job to end.
+"""Presigned uploads (docs/api.md, ``POST /imports/uploads``) and waiting for a job to end.
 
 The file goes straight to S3, streamed from disk in 1 MiB chunks: a 1 GiB file never sits in
 memory. ``requests`` would build a multipart body in memory (``files=``), and

@@ -1,15 +1,17 @@
-"""Offline validation: the service's own reading and row rules over a local file; nothing is sent.
+"""Offline validation: the service's own engine over a local file; nothing is sent.
 
-The file runs through ``open_records`` and ``run_import`` as the processor runs them, into a list that
-is empty and keeps nothing (``EmptyListRepository``). The counts are those of an import into a new
-list: existing contacts are unknown offline, so ``updated`` and ``skipped_existing`` stay 0.
+The file is planned, mapped and reduced by ``import_in_process``, the engine the service runs as
+Lambda tasks, here on this machine's cores, into a new list that keeps nothing (``NewList``). The
+counts are those of an import into a new list: existing contacts are unknown offline, so
+``updated`` and ``skipped_existing`` stay 0. The engine's work area is a temporary directory
+(``TMPDIR``), as large as the file's valid rows.
 
-Memory stays bounded however long the file: the pipeline streams, and only the first 100 errors
-are kept. The CSV report needs the column names for its header, and a run gives them only when it
-ends (``ImportResult.column_names``), so every error is spooled to a temporary file as a JSON line
-and the report is rendered from the spool by the service's ``errors_csv`` once the run has ended.
-The spool sits next to the report (not in /tmp, often a RAM disk), and the report replaces PATH in
-one rename: PATH never holds half a report.
+Memory stays bounded however long the file: the engine holds a chunk or a range at a time, and only
+the first 100 errors are kept. The CSV report needs the column names for its header, and a run gives
+them only when it ends (``LocalImport.column_names``), so every error is spooled to a temporary
+file as a JSON line and the report is rendered from the spool by the service's ``errors_csv`` once
+the run has ended. The spool sits next to the report (not in /tmp, often a RAM disk), and the report
+replaces PATH in one rename: PATH never holds half a report.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,15 +28,13 @@ from typing import IO, Any
 from contacts_import.clock import utc_now
 from contacts_import.errors import FileRejected, InvalidOptions
 from contacts_import.models import Counts, Failure, ImportOptions, RowError
-from contacts_import.pipeline.containers import open_records
-from contacts_import.pipeline.importer import EmptyListRepository, RunContext, run_import
+from contacts_import.pipeline.in_process import ProgressCallback, import_in_process
+from contacts_import.pipeline.outcomes import RunContext
 from contacts_import.service.reports import FIRST_ERRORS, errors_csv
 from contacts_import.store.row_errors import MAX_RAW_CHARS
 from contacts_import_cli.errors import CliError, ExitCode
 
 OFFLINE_JOB_ID = "offline-validation"
-
-ProgressCallback = Callable[[Counts, int], None]
 
 
 class ErrorCollector:
@@ -60,17 +60,6 @@ class ErrorCollector:
 
     def flush(self) -> None:
         return None  # the spool is a buffered file; nothing waits on it until the report is rendered
-
-
-class CallbackProgress:
-    """The run's ProgressSink: hands counts and bytes read to a display; never cancels."""
-
-    def __init__(self, callback: ProgressCallback | None) -> None:
-        self._callback = callback
-
-    def report(self, counts: Counts, bytes_read: int) -> None:
-        if self._callback:
-            self._callback(counts, bytes_read)
 
 
 @dataclass
@@ -109,7 +98,7 @@ def validate_file(
     on_progress: ProgressCallback | None = None,
     workers: int = 1,
 ) -> Validation:
-    """Run the import pipeline over ``path`` offline. A file or options refused as a whole come
+    """Run the import engine over ``path`` offline, on ``workers`` processes. A file or options refused as a whole come
     back as a Validation with a ``failure`` (nothing is raised for them); an unreadable path or
     report destination raises CliError."""
     try:
@@ -117,11 +106,12 @@ def validate_file(
     except InvalidOptions as error:
         return refused(error)
     report_dir = _report_directory(errors_csv_path) if errors_csv_path else None
+    try:
+        with path.open("rb"):
+            pass  # readable: said now, as a CliError, rather than as an error of the run
+    except OSError as error:
+        raise CliError(f"cannot read {path}: {error.strerror or error}", exit_code=ExitCode.REFUSED) from None
     with ExitStack() as cleanup:
-        try:
-            stream = cleanup.enter_context(path.open("rb"))
-        except OSError as error:
-            raise CliError(f"cannot read {path}: {error.strerror or error}", exit_code=ExitCode.REFUSED) from None
         spool = None
         if report_dir is not None:
             spool = cleanup.enter_context(
@@ -129,15 +119,13 @@ def validate_file(
             )
         errors = ErrorCollector(spool=spool)
         try:
-            source = open_records(stream, encoding=options.encoding, delimiter=options.delimiter)
-            result = run_import(
-                source,
+            result = import_in_process(
+                path,
                 options,
                 RunContext(job_id=OFFLINE_JOB_ID, list_id=options.list_id, now=utc_now()),
-                EmptyListRepository(),
                 errors,
-                CallbackProgress(on_progress),
                 workers=workers,
+                on_progress=on_progress,
             )
         except (FileRejected, InvalidOptions) as error:
             # Refused before any row was read (not a CSV, no phone column, a bad mapping): there is

@@ -179,10 +179,6 @@ class TaskFailed(FileRejected):
     code = "task_failed"
 
 
-class ImportCancelled(Exception):
-    """Raised inside a run when the job was cancelled; the run stops and keeps what it wrote."""
-
-
 def failure_as_error(code: str, message: str) -> ContactsImportError:
     """A failed job's ``failure`` as the error a direct request meets for it: a compatibility route
     that waited for the job answers a file refused part-way as if it had been refused at once."""

@@ -94,7 +94,7 @@ def options_from_text(values: dict[str, Any]) -> dict[str, Any]:
 
 
 class ImportOptions(_Model):
-    """Every option of ``POST /imports`` (contract §4), from query, form fields or JSON alike.
+    """Every option of ``POST /imports`` (docs/api.md), from query, form fields or JSON alike.
 
     Each accepts exactly what the OpenAPI document says it accepts (``api.docs``): booleans are
     booleans (``options_from_text`` reads the words of a query), regions and encodings come from

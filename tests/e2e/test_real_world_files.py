@@ -12,14 +12,14 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from tests.e2e.conftest import LocalStackHandle
-from tests.export_files import (
+from benchmarks.export_files import (
     european_semicolons_windows_1252,
     excel_unicode_text,
     google_contacts_utf8,
     outlook_windows_1252,
     workbook_with_numbers,
 )
+from tests.e2e.conftest import LocalStackHandle
 
 pytestmark = pytest.mark.e2e
 PIPELINE_TIMEOUT_SECONDS = 180  # waiting on a slow machine; nothing asserts how long it took

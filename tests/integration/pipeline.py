@@ -1,7 +1,8 @@
 """The import pipeline driven by hand, for the integration tier: the processor and the chunk worker
 called as their event sources would, the chunk queue drained by the test (so that deliveries can be
-repeated, reordered, run at once or broken), and what a clean run of one reader over the whole
-file (``run_import``, which the offline validator runs) would have stored, to compare row by row."""
+repeated, reordered, run at once or broken), and what the same engine run in one process
+(``tests.unit.helpers.run``: plan, map and reduce with contacts in memory, as the offline validator
+runs it) would have stored, to compare row by row."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from contacts_import.service.process_chunk import process_task
 from contacts_import.service.process_import import StoredObject, process_object
 from contacts_import.settings import ProcessChunkSettings
 from contacts_import.store.contacts import ContactStore
-from contacts_import.store.dynamo import plain
+from contacts_import.store.dynamo import json_ready
 from contacts_import.store.row_errors import job_key
 from contacts_import.store.task_queue import Task
 from tests.integration.test_api_answers import post_csv
@@ -57,7 +58,7 @@ def contacts_file(rows: int = 320, seed: int = 5) -> bytes:
 
 
 def normalized(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in plain(item).items() if k not in VOLATILE and v not in (None, "", [], {})}
+    return {k: v for k, v in json_ready(item).items() if k not in VOLATILE and v not in (None, "", [], {})}
 
 
 class Pipeline:
@@ -140,7 +141,7 @@ class Pipeline:
         store, items, cursor = self.store(list_id), {}, None
         while True:
             page, cursor = store.page(1000, cursor)
-            items.update({item["phone"]: plain(item) for item in page})
+            items.update({item["phone"]: json_ready(item) for item in page})
             if not cursor:
                 return items
 

@@ -1,4 +1,4 @@
-"""Status codes, error codes and options of contract §4, through the real handlers."""
+"""Status codes, error codes and options of docs/api.md, through the real handlers."""
 
 from __future__ import annotations
 

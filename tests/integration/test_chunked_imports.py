@@ -1,7 +1,8 @@
 """Chunked imports against DynamoDB Local and moto, under every fault we can produce: duplicate S3 events, tasks
 delivered twice, reordered, run by two workers at once, workers dying at named points, DynamoDB
-throttling. Each ends with the contacts, counts and row errors of a clean run of one reader over
-the whole file (``run_import``, which the offline validator runs), row by row."""
+throttling. Each ends with the contacts, counts and row errors of a clean run of the same engine in
+one process, with contacts in memory (``tests.unit.helpers.run``, as the offline validator runs it),
+row by row."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The limits and error codes of contract §4 that the other tests leave out: page sizes, cursors,
+"""The limits and error codes of docs/api.md that the other tests leave out: page sizes, cursors,
 bodies that are not what their Content-Type says, wait=true running out of time, presigned
 uploads (expiry, size policy, the processor's own size check) and what a 500 may say."""
 

@@ -9,10 +9,10 @@ from urllib.parse import quote_plus
 
 import pytest
 
+from benchmarks.hostile_inputs import endless_line, shared_strings_bomb, sparse_sheet
 from contacts_import.clock import utc_now
 from contacts_import.service.process_import import StoredObject, process_object
 from contacts_import.service.reports import status_document
-from tests.hostile_inputs import endless_line, shared_strings_bomb, sparse_sheet
 from tests.integration.test_chunked_imports import Pipeline
 
 WRITER = "AWS:AIDAHOSTILETEST"

@@ -1,4 +1,4 @@
-"""The three ways in end in the same processing and the same job record (contract §1)."""
+"""The three ways in end in the same processing and the same job record (docs/architecture.md)."""
 
 from __future__ import annotations
 

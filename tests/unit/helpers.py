@@ -1,15 +1,17 @@
-"""Pure-pipeline test helpers: run an import over bytes into an in-memory list."""
+"""Pure-pipeline test helpers: an import over bytes by the engine, into an in-memory list."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import Any
 
 from contacts_import.models import Counts, ImportOptions, RowError
-from contacts_import.pipeline.containers import open_records
-from contacts_import.pipeline.importer import ImportResult, RunContext, run_import
-from contacts_import.pipeline.outcomes import ExistingContact
+from contacts_import.pipeline.in_process import LocalImport, import_in_process
+from contacts_import.pipeline.outcomes import RunContext
+from contacts_import.pipeline.shards import LEGACY
+from contacts_import.pipeline.stores import ExistingContact
+
+NOW = "2026-11-21T00:00:00.000Z"
 
 
 class MemoryList:
@@ -51,10 +53,16 @@ class CollectedErrors:
 
 class Progress:
     def __init__(self) -> None:
-        self.reports: list[tuple[Counts, int]] = []
+        self.reports: list[tuple[Counts, float]] = []
 
-    def report(self, counts: Counts, bytes_read: int) -> None:
-        self.reports.append((counts.model_copy(), bytes_read))
+    def __call__(self, counts: Counts, done: float) -> None:
+        self.reports.append((counts.model_copy(), done))
+
+
+# Small enough that a test file of a few rows is several chunks and ranges: every pipeline test
+# runs the map/reduce the service runs, not a special case of one chunk.
+TEST_CHUNK_BYTES = 256
+TEST_ROWS_PER_RANGE = 8
 
 
 def run(
@@ -62,19 +70,26 @@ def run(
     *,
     contacts: MemoryList | None = None,
     job_id: str = "job-1",
-    progress_every: int = 2000,
+    chunk_bytes: int = TEST_CHUNK_BYTES,
+    rows_per_range: int = TEST_ROWS_PER_RANGE,
+    shards: int = LEGACY,
+    workers: int = 1,
     **options: Any,
-) -> tuple[ImportResult, MemoryList, CollectedErrors, Progress]:
+) -> tuple[LocalImport, MemoryList, CollectedErrors, Progress]:
+    """Import ``data`` with the engine (plan, map, reduce) in this process, into ``contacts``."""
     contacts = contacts if contacts is not None else MemoryList()
     errors, progress = CollectedErrors(), Progress()
     parsed = ImportOptions.parse({}, text=options)  # as a query gives them (strings), or already typed
-    result = run_import(
-        open_records(io.BytesIO(data), encoding=parsed.encoding, delimiter=parsed.delimiter),
+    result = import_in_process(
+        data,
         parsed,
-        RunContext(job_id=job_id, list_id=parsed.list_id, now="2026-11-21T00:00:00.000Z"),
-        contacts,
+        RunContext(job_id=job_id, list_id=parsed.list_id, now=NOW),
         errors,
-        progress,
-        progress_every=progress_every,
+        contacts=contacts,
+        workers=workers,
+        chunk_bytes=chunk_bytes,
+        rows_per_range=rows_per_range,
+        shards=shards,
+        on_progress=progress,
     )
     return result, contacts, errors, progress

@@ -14,12 +14,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from benchmarks.hostile_inputs import endless_line, endless_record, sparse_sheet
 from contacts_import.errors import BadEncoding, EmptyFile, NotCsv, TruncatedFile
 from contacts_import.models import RowError
 from contacts_import.pipeline.chunks import FilePlan, ascii_compatible, plan_chunks, read_chunk
 from contacts_import.pipeline.containers import open_records
 from contacts_import.pipeline.reading import CsvSource, Record
-from tests.hostile_inputs import endless_line, endless_record, sparse_sheet
 from tests.memory import peak_allocated_mib
 
 

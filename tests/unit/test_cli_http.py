@@ -1,4 +1,4 @@
-"""`upload`, `status` and `errors` against a fake API on 127.0.0.1 that answers contract §4 shapes
+"""`upload`, `status` and `errors` against a fake API on 127.0.0.1 that answers in the shapes of docs/api.md
 and records what it was sent (headers, JSON bodies, the multipart form in order)."""
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ import gzip
 
 import pytest
 
-from tests.export_files import (
+from benchmarks.export_files import (
     GOOGLE_OLD,
     HUBSPOT,
     MAILCHIMP,

@@ -1,6 +1,6 @@
-"""The import as map/reduce tasks: one worker or many, chunks and ranges in any order, tasks
-repeated or stopped half-way, it ends with the contacts and counts of one reader of the whole file
-(``run_import``, which the offline validator runs), row by row."""
+"""The engine's tasks run by hand: one worker or many, chunks and ranges in any order, tasks
+repeated or stopped half-way, it ends with the contacts and counts of the oracle, one reader of the
+whole file (``tests/unit/oracle.py``), row by row."""
 
 from __future__ import annotations
 
@@ -18,22 +18,16 @@ from hypothesis import strategies as st
 
 from contacts_import.models import Counts, ImportOptions, RowError
 from contacts_import.pipeline.chunks import plan_chunks, read_chunk
-from contacts_import.pipeline.fanout import (
-    KeyRange,
-    MappedChunk,
-    RunIndex,
-    column_plan,
-    decode_run,
-    encode_run,
-    map_chunk,
-    missing_from_file,
-    reduce_range,
-    split_ranges,
-)
+from contacts_import.pipeline.fanout import MappedChunk, map_chunk, missing_from_file, split_ranges
+from contacts_import.pipeline.mapping import plan_file_columns
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer
-from contacts_import.pipeline.outcomes import RunContext, Tally
+from contacts_import.pipeline.outcomes import RunContext
+from contacts_import.pipeline.reduce import reduce_range
+from contacts_import.pipeline.runs import KeyRange, RunIndex, decode_run, encode_run
 from contacts_import.pipeline.shards import LEGACY, contact_key, shard_of, shard_of_key, shard_spans
-from tests.unit.helpers import CollectedErrors, MemoryList, run
+from contacts_import.pipeline.tally import Tally
+from tests.unit.helpers import CollectedErrors, MemoryList
+from tests.unit.oracle import oracle_import
 
 NOW = "2026-11-21T00:00:00.000Z"
 
@@ -72,7 +66,7 @@ class FanOut:
             stage=lambda: staging,
         )
         self.readable = staging.getvalue() if self.plan.staged else self.data
-        self.normalizer = RowNormalizer(column_plan(self.plan.first_record, self.options), self.options)
+        self.normalizer = RowNormalizer(plan_file_columns(self.plan.first_record, self.options), self.options)
         self.context = RunContext(job_id=self.job_id, list_id=self.options.list_id, now=NOW)
         self.mapped: dict[int, MappedChunk] = {}
         self.reduced: dict[int, Tally] = {}
@@ -144,9 +138,9 @@ class CrashingList:
 
 
 def single_reader(data: bytes, contacts: MemoryList, job_id: str = "job-1", **options: Any):
-    result, _, errors, _ = run(data, contacts=contacts, job_id=job_id, **options)
-    kept = {e.row: (e.code, e.message, e.column, e.value, raw) for e, raw in errors.errors}
-    return result.counts, kept
+    parsed = ImportOptions.parse(options)
+    answer = oracle_import(data, parsed, RunContext(job_id=job_id, list_id=parsed.list_id, now=NOW), contacts)
+    return answer.counts, answer.errors_by_row()
 
 
 def existing_list(phones: Sequence[str]) -> MemoryList:

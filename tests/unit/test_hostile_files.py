@@ -12,6 +12,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from benchmarks.hostile_inputs import (
+    endless_line,
+    endless_record,
+    entity_bomb,
+    inline_row,
+    shared_strings_bomb,
+    sparse_sheet,
+    wide_sheet,
+    workbook,
+)
 from contacts_import.errors import (
     ContactsImportError,
     FileTooLarge,
@@ -25,16 +35,6 @@ from contacts_import.pipeline import containers
 from contacts_import.pipeline.containers import WorkbookLimits, open_records
 from contacts_import.pipeline.reading import Record
 from contacts_import.service.create_import import check_direct_body
-from tests.hostile_inputs import (
-    endless_line,
-    endless_record,
-    entity_bomb,
-    inline_row,
-    shared_strings_bomb,
-    sparse_sheet,
-    wide_sheet,
-    workbook,
-)
 from tests.memory import peak_allocated_mib
 from tests.unit.helpers import run
 

@@ -1,4 +1,5 @@
-"""A whole run: outcomes and counts (contract §3), replays, first occurrence wins, progress."""
+"""A whole import by the engine: outcomes and counts (docs/api.md), replays, first occurrence wins,
+progress."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contacts_import.pipeline.normalize import ContactDraft
-from contacts_import.pipeline.outcomes import ExistingContact, Outcome, decide
+from contacts_import.pipeline.outcomes import Outcome, decide
+from contacts_import.pipeline.stores import ExistingContact
 from tests.unit.helpers import MemoryList, run
 
 OUTCOMES = ("created", "updated", "skipped_existing", "skipped_duplicates", "invalid")
@@ -64,12 +66,16 @@ def test_a_repeated_run_of_the_same_job_counts_the_same():
     assert (first.counts.created, first.counts.updated) == (1, 1)
 
 
-def test_progress_is_reported_every_few_rows_with_settled_counts():
+def test_progress_is_reported_after_every_task_and_only_grows():
     data = b"phone\n" + b"".join(f"+1212736{n:04d}\n".encode() for n in range(50))
-    result, _, _, progress = run(data, progress_every=10, phone_validation="possible")
-    assert len(progress.reports) == 5
-    assert all(settled(counts) for counts, _ in progress.reports)
-    assert [c.total_rows for c, _ in progress.reports] == [10, 20, 30, 40, 50]
+    result, _, _, progress = run(data, chunk_bytes=100, rows_per_range=10, phone_validation="possible")
+    assert (result.chunks, result.ranges) == (7, 5)
+    assert len(progress.reports) == result.chunks + result.ranges
+    done = [share for _, share in progress.reports]
+    assert done == sorted(done) and done[result.chunks - 1] == 0.5 and done[-1] == 1.0
+    totals = [counts.total_rows for counts, _ in progress.reports]
+    assert totals == sorted(totals) and totals[result.chunks - 1] == 50, "the rows are counted by the maps"
+    assert progress.reports[-1][0] == result.counts and settled(result.counts)
     assert result.counts.created == 50
 
 

@@ -1,1 +1,1 @@
-"""The HTTP API (contract §4): Powertools routers, the envelope, and the one error mapping."""
+"""The HTTP API (docs/api.md): Powertools routers, the envelope, and the one error mapping."""

@@ -63,13 +63,13 @@ def idempotent_create() -> Any:
 
 
 def start_import(
-    event: APIGatewayProxyEvent, who: Caller, request: ImportRequest, options: ImportOptions
+    event: APIGatewayProxyEvent, requester: Caller, request: ImportRequest, options: ImportOptions
 ) -> dict[str, Any]:
     """Store the job and its file (the same job again for a repeated Idempotency-Key): the
     JobAccepted document. Every route that imports a file sent in the request starts it here."""
     key = event.headers.get("idempotency-key") or event.headers.get("Idempotency-Key")
     direct = DirectImport(
-        account_id=who.account_id,
+        account_id=requester.account_id,
         body=request.body,
         file_name=request.file_name,
         options=options,
@@ -108,15 +108,15 @@ def start_import(
 )
 def post_import() -> Response[DataEnvelope[JobStatus] | DataEnvelope[JobAccepted]]:
     event = rest_event(router)
-    who = caller(event)
-    who.require("imports:write")
+    requester = caller(event)
+    requester.require("imports:write")
     request = read_import_request(event)
     options = request.options()
-    accepted = start_import(event, who, request, options)
+    accepted = start_import(event, requester, request, options)
     job_id = accepted["job_id"]
     location = {"Location": status_url(job_id)}
     if options.wait:
-        finished = wait_for_end(who.account_id, job_id, deps())
+        finished = wait_for_end(requester.account_id, job_id, deps())
         if finished is not None:
             return data_response(event, finished.model_dump(mode="json"), 201, location)
     return data_response(event, accepted, 202, location)
@@ -139,8 +139,8 @@ def post_import() -> Response[DataEnvelope[JobStatus] | DataEnvelope[JobAccepted
 )
 def post_upload() -> Response[DataEnvelope[UploadAccepted]]:
     event = rest_event(router)
-    who = caller(event)
-    who.require("imports:write")
+    requester = caller(event)
+    requester.require("imports:write")
     try:
         document = json.loads(raw_body(event) or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -149,7 +149,7 @@ def post_upload() -> Response[DataEnvelope[UploadAccepted]]:
         raise InvalidOptions("The body must be a JSON object: {'file_name': ..., options}.")
     file_name = file_name_member(document)
     options = ImportOptions.parse(document)
-    accepted = create_upload(who.account_id, file_name, options, deps())
+    accepted = create_upload(requester.account_id, file_name, options, deps())
     metrics.add_metric(name="UploadsIssued", unit=MetricUnit.Count, value=1)
     return data_response(event, accepted, 201, {"Location": status_url(accepted["job_id"])})
 
@@ -164,7 +164,7 @@ def post_upload() -> Response[DataEnvelope[UploadAccepted]]:
 )
 def post_cancel(job_id: JobId) -> Response[DataEnvelope[JobStatus]]:
     event = rest_event(router)
-    who = caller(event)
-    who.require("imports:write")
-    status = cancel_import(who.account_id, job_id, deps())
+    requester = caller(event)
+    requester.require("imports:write")
+    status = cancel_import(requester.account_id, job_id, deps())
     return data_response(event, status.model_dump(mode="json"), 200)

@@ -52,6 +52,8 @@ from contacts_import.pipeline.reading import (
 )
 
 DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024
+# Called with the plan so far, each time a chunk is cut (``plan_chunks``).
+ChunkCallback = Callable[["FilePlan"], None]
 _ASCII = bytes(range(128))
 
 
@@ -138,12 +140,18 @@ def plan_chunks(
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     max_bytes: int = 1024**3,
     stage: Callable[[], StagingSink] | None = None,
+    on_chunk: ChunkCallback | None = None,
 ) -> FilePlan:
     """Read ``stream`` once and cut it into chunks of about ``chunk_bytes``.
 
     ``stage`` opens the staging object for the formats that need one (see the module docstring); a
     file that needs staging without it is refused as ``not_csv``. Raises what the single reader
     raises for a file that cannot be imported at all (empty, not a CSV, an unreadable first record).
+
+    ``on_chunk`` is called with the plan so far each time a chunk is cut, so that it can be mapped
+    while the rest is planned; the chunk is the plan's last, and its bytes are all handed to the
+    staging sink by then. The plan so far decodes it as the whole plan will: while the ``AUTO``
+    encoding is unresolved, everything read so far was ASCII, which either choice decodes alike.
     """
     head = read_head(stream)
     if head.startswith(GZIP_MAGIC):
@@ -151,18 +159,18 @@ def plan_chunks(
         inner_head = read_head(inflated)
         text_format = decide_format(inner_head, encoding=encoding, delimiter=delimiter)
         lines = _decoded_lines(CountingReader(inner_head, inflated), text_format, transcode=not _in_place(text_format))
-        return _plan(lines, text_format, has_header, chunk_bytes, _open(stage), staged=True)
+        return _plan(lines, text_format, has_header, chunk_bytes, _open(stage), on_chunk, staged=True)
     if head.startswith(ZIP_MAGIC):
         workbook = _seekable(head, stream, max_bytes)
         if not is_xlsx(workbook):
             raise NotCsv("The file is a zip archive, not a CSV or an .xlsx workbook.", details={"detected": "zip"})
-        return _plan_sheet(XlsxSource(workbook), has_header, chunk_bytes, _open(stage))
+        return _plan_sheet(XlsxSource(workbook), has_header, chunk_bytes, _open(stage), on_chunk)
     text_format = decide_format(head, encoding=encoding, delimiter=delimiter)
     if _in_place(text_format):
         lines = _decoded_lines(CountingReader(head, stream), text_format, transcode=False)
-        return _plan(lines, text_format, has_header, chunk_bytes, None, staged=False)
+        return _plan(lines, text_format, has_header, chunk_bytes, None, on_chunk, staged=False)
     lines = _decoded_lines(CountingReader(head, stream), text_format, transcode=True)
-    return _plan(lines, text_format, has_header, chunk_bytes, _open(stage), staged=True)
+    return _plan(lines, text_format, has_header, chunk_bytes, _open(stage), on_chunk, staged=True)
 
 
 def read_chunk(stream: BinaryIO, plan: FilePlan, chunk: Chunk) -> Iterator[Record | RowError]:
@@ -288,24 +296,31 @@ def _plan(
     has_header: bool,
     chunk_bytes: int,
     sink: StagingSink | None,
+    on_chunk: ChunkCallback | None,
     staged: bool,
 ) -> FilePlan:
     feed = _Feed(lines.lines, sink)
     records = numbered_records(feed, text_format.delimiter, text_format.encoding, lambda: feed.consumed)
-    first, chunks, failure = _cut(records, lambda: (feed.consumed, feed.lines), has_header, chunk_bytes)
-    encoding, errors = lines.resolved()
-    return FilePlan(
-        staged=staged,
-        encoding=encoding,
-        errors=errors,
-        delimiter=text_format.delimiter,
-        first_record=first,
-        chunks=chunks,
-        failure=failure,
-    )
+
+    def plan(first: tuple[str, ...], chunks: tuple[Chunk, ...], failure: FileRejected | None) -> FilePlan:
+        encoding, errors = lines.resolved()
+        return FilePlan(
+            staged=staged,
+            encoding=encoding,
+            errors=errors,
+            delimiter=text_format.delimiter,
+            first_record=first,
+            chunks=chunks,
+            failure=failure,
+        )
+
+    cut = None if on_chunk is None else lambda first, chunks: on_chunk(plan(first, chunks, None))
+    return plan(*_cut(records, lambda: (feed.consumed, feed.lines), has_header, chunk_bytes, cut))
 
 
-def _plan_sheet(sheet: XlsxSource, has_header: bool, chunk_bytes: int, sink: StagingSink) -> FilePlan:
+def _plan_sheet(
+    sheet: XlsxSource, has_header: bool, chunk_bytes: int, sink: StagingSink, on_chunk: ChunkCallback | None
+) -> FilePlan:
     """A workbook's first sheet staged as JSON lines (see ``sheet_records``), cut into chunks."""
     written = 0
 
@@ -317,17 +332,20 @@ def _plan_sheet(sheet: XlsxSource, has_header: bool, chunk_bytes: int, sink: Sta
             written += len(line)
             yield record
 
-    first, chunks, failure = _cut(staged(), lambda: (written, 0), has_header, chunk_bytes)
-    return FilePlan(
-        staged=True,
-        encoding="utf-8",
-        errors="strict",
-        delimiter=",",
-        first_record=first,
-        chunks=chunks,
-        failure=failure,
-        sheet_rows=True,
-    )
+    def plan(first: tuple[str, ...], chunks: tuple[Chunk, ...], failure: FileRejected | None) -> FilePlan:
+        return FilePlan(
+            staged=True,
+            encoding="utf-8",
+            errors="strict",
+            delimiter=",",
+            first_record=first,
+            chunks=chunks,
+            failure=failure,
+            sheet_rows=True,
+        )
+
+    cut = None if on_chunk is None else lambda first, chunks: on_chunk(plan(first, chunks, None))
+    return plan(*_cut(staged(), lambda: (written, 0), has_header, chunk_bytes, cut))
 
 
 def _cut(
@@ -335,9 +353,11 @@ def _cut(
     position: Callable[[], tuple[int, int]],
     has_header: bool,
     chunk_bytes: int,
+    cut: Callable[[tuple[str, ...], tuple[Chunk, ...]], None] | None = None,
 ) -> tuple[tuple[str, ...], tuple[Chunk, ...], FileRejected | None]:
     """The first record, the chunks and the refusal part-way (if any) of records; ``position``
-    answers the bytes and lines read so far, which end at the record just yielded."""
+    answers the bytes and lines read so far, which end at the record just yielded. ``cut`` is told
+    of each chunk as it is cut: the first record and the chunks so far."""
     first: tuple[str, ...] | None = None
     chunks: list[Chunk] = []
     start, first_row, lines_before = 0, 1, 0
@@ -358,6 +378,8 @@ def _cut(
             if boundary - start >= chunk_bytes:
                 chunks.append(Chunk(start, boundary, first_row, lines_before))
                 start, first_row, lines_before = boundary, record.row + 1, boundary_lines
+                if cut is not None:
+                    cut(first, tuple(chunks))
     except TruncatedFile:
         raise  # a prefix of the file the sender meant: nothing of it is imported
     except FileRejected as rejection:
@@ -368,4 +390,6 @@ def _cut(
         raise EmptyFile("The file has no rows.")
     if boundary > start or not chunks:
         chunks.append(Chunk(start, boundary, first_row, lines_before))
+        if cut is not None:
+            cut(first, tuple(chunks))
     return first, tuple(chunks), failure

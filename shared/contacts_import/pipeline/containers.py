@@ -267,7 +267,7 @@ class XlsxSource:
     """The first sheet of an .xlsx workbook, row by row, as text cells.
 
     Only the rows and cells the sheet holds are read: absent rows are blank rows (counted nowhere,
-    contract §3), absent cells empty ones, and a ``<dimension>`` is never believed. Every XML
+    docs/api.md), absent cells empty ones, and a ``<dimension>`` is never believed. Every XML
     element is dropped once read, so memory holds one row, whatever the sheet.
     """
 

@@ -12,7 +12,8 @@ of times, and still count every row exactly as one reader of the whole file woul
    (contact key, row). The first row of a phone is its first valid occurrence in the whole file,
    whichever chunk it came from and whenever that chunk was mapped; the others are
    ``skipped_duplicates``. The winners are decided against the list as a single reader decides them
-   (``outcomes.decide``), from reads taken while the task holds the leases of its shards.
+   (``outcomes.decide``), from reads taken while the task holds the leases of its shards
+   (``reduce.reduce_range``). Runs and ranges are written and read by ``runs``.
 4. **Prune** (mirror mode, one task per range): the list's contacts in the range that no run holds.
 
 Nothing here is remembered between tasks but what they store: runs are rewritten identically by a
@@ -22,92 +23,23 @@ ranges are a function of the runs. Memory is bounded by a chunk (map) or a range
 
 from __future__ import annotations
 
-import bisect
-import heapq
-import json
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields
-from itertools import groupby, pairwise
-from typing import Any
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import pairwise
 
-from contacts_import.models import ImportOptions, RowError
-from contacts_import.pipeline.mapping import ColumnPlan, plan_columns
+from contacts_import.models import RowError
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer, is_blank_record
-from contacts_import.pipeline.outcomes import (
-    ContactRepository,
-    Decision,
-    ExistingContact,
-    RowErrorSink,
-    RunContext,
-    Tally,
-    decide,
-)
 from contacts_import.pipeline.reading import Record
-from contacts_import.pipeline.shards import LEGACY, contact_key, shard_of, shard_of_key, shard_start
+from contacts_import.pipeline.runs import KeyRange, RunIndex, encode_run
+from contacts_import.pipeline.shards import LEGACY, contact_key, shard_of_key, shard_start
+from contacts_import.pipeline.stores import RowErrorSink
+from contacts_import.pipeline.tally import Tally
 
-# A BatchGetItem takes at most 100 keys: winners are decided 100 at a time.
-DECIDE_BATCH = 100
-# A run's index has an entry every RUN_INDEX_EVERY lines, or more often in a small run, so that it
-# has RUN_INDEX_AT_LEAST entries: a run sorted by contact key starts in its lowest shards, so an index
-# of its first line alone would tell the ranges nothing of the shards above.
-RUN_INDEX_EVERY = 256
-RUN_INDEX_AT_LEAST = 64
 DEFAULT_ROWS_PER_RANGE = 10_000
 DEFAULT_MAX_RANGES = 1000
-_DRAFT_FIELDS = tuple(f.name for f in fields(ContactDraft))
-
-
-def column_plan(first_record: Sequence[str], options: ImportOptions) -> ColumnPlan:
-    """The column plan of a file from its first record: the header, or without one a data record
-    that gives the width (as the single reader plans it)."""
-    if options.has_header:
-        width = max(len(first_record), len(options.headers or ()))
-        return plan_columns(list(first_record), width, options)
-    width = len(options.headers) if options.headers else len(first_record)
-    return plan_columns(None, width, options)
-
 
 # ------------------------------------------------------------------------------ map
-
-
-@dataclass(frozen=True)
-class RunIndex:
-    """Where a run's contact keys are: (key, byte offset) of every ``every``-th line, the first
-    line's included; ``size`` is the run's length in bytes and ``lines`` its number of drafts."""
-
-    entries: tuple[tuple[str, int], ...]
-    size: int
-    lines: int
-    every: int = RUN_INDEX_EVERY
-
-    def weights(self) -> Iterator[tuple[str, int]]:
-        """(key, lines from it to the next entry) of every entry."""
-        for position, (key, _) in enumerate(self.entries):
-            yield key, min(self.every, self.lines - position * self.every)
-
-    def span(self, keys: KeyRange) -> tuple[int, int] | None:
-        """The bytes of the run that hold every draft in the range (and perhaps a few more)."""
-        if not self.lines:
-            return None
-        indexed = [key for key, _ in self.entries]
-        start = 0
-        if keys.lo is not None:
-            before = bisect.bisect_left(indexed, keys.lo) - 1  # the last indexed line below the range
-            start = self.entries[before][1] if before >= 0 else 0
-        end = self.size
-        if keys.hi is not None:
-            after = bisect.bisect_left(indexed, keys.hi)  # the first indexed line at or past its end
-            end = self.entries[after][1] if after < len(indexed) else self.size
-        return (start, end) if start < end else None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"entries": [list(e) for e in self.entries], "size": self.size, "lines": self.lines, "every": self.every}
-
-    @classmethod
-    def from_json(cls, value: dict[str, Any]) -> RunIndex:
-        entries = tuple((str(key), int(offset)) for key, offset in value["entries"])
-        return cls(entries, int(value["size"]), int(value["lines"]), int(value.get("every", RUN_INDEX_EVERY)))
 
 
 @dataclass
@@ -132,7 +64,7 @@ def map_chunk(
             row_errors.add(record, None)
             continue
         if is_blank_record(record.fields):
-            continue  # not a row (contract §3)
+            continue  # not a row: a blank line, or one of only delimiters
         tally.total_rows += 1
         result = normalize(record.row, record.fields)
         if isinstance(result, RowError):
@@ -146,55 +78,7 @@ def map_chunk(
     return MappedChunk(tally, run, index)
 
 
-def encode_run(drafts: Sequence[ContactDraft], shards: int = LEGACY) -> tuple[bytes, RunIndex]:
-    """``drafts``, already in (contact key, row) order, as a run and its index."""
-    lines: list[bytes] = []
-    entries: list[tuple[str, int]] = []
-    offset = 0
-    every = max(1, min(RUN_INDEX_EVERY, len(drafts) // RUN_INDEX_AT_LEAST))
-    for position, draft in enumerate(drafts):
-        line = (
-            json.dumps([getattr(draft, name) for name in _DRAFT_FIELDS], ensure_ascii=False, separators=(",", ":"))
-            + "\n"
-        ).encode("utf-8")
-        if position % every == 0:
-            entries.append((contact_key(draft.phone, shards), offset))
-        lines.append(line)
-        offset += len(line)
-    return b"".join(lines), RunIndex(tuple(entries), offset, len(drafts), every)
-
-
-def decode_run(data: bytes, keys: KeyRange | None = None, shards: int = LEGACY) -> Iterator[ContactDraft]:
-    """The drafts of (part of) a run, in order; with ``keys``, only those in the range."""
-    for line in data.split(b"\n"):
-        if not line:
-            continue
-        values = json.loads(line)
-        draft = ContactDraft(**dict(zip(_DRAFT_FIELDS, values, strict=True)))
-        draft.tags = tuple(draft.tags)
-        if keys is None or keys.contains(contact_key(draft.phone, shards)):
-            yield draft
-
-
 # ------------------------------------------------------------------------------ ranges
-
-
-@dataclass(frozen=True, slots=True)
-class KeyRange:
-    """Contact keys ``lo <= key < hi``; None is open-ended."""
-
-    lo: str | None
-    hi: str | None
-
-    def contains(self, key: str) -> bool:
-        return (self.lo is None or key >= self.lo) and (self.hi is None or key < self.hi)
-
-    def to_json(self) -> list[str | None]:
-        return [self.lo, self.hi]
-
-    @classmethod
-    def from_json(cls, value: Sequence[str | None]) -> KeyRange:
-        return cls(value[0], value[1])
 
 
 def split_ranges(
@@ -234,101 +118,6 @@ def split_ranges(
         splitters = sorted({*splitters, *(edge for edge in edges if edge > first_key)})
     bounds: list[str | None] = [None, *splitters, None]
     return [KeyRange(lo, hi) for lo, hi in pairwise(bounds)]
-
-
-# ------------------------------------------------------------------------------ reduce
-
-
-def first_occurrences(
-    runs: Iterable[Iterable[ContactDraft]], shards: int = LEGACY
-) -> Iterator[tuple[ContactDraft, int]]:
-    """Each phone's first valid row over all runs (each in contact-key order), with how many later
-    rows repeat it."""
-    merged = heapq.merge(*runs, key=lambda draft: (contact_key(draft.phone, shards), draft.row))
-    for _, group in groupby(merged, key=lambda draft: draft.phone):
-        first = next(group)
-        repeats = sum(1 for _ in group)  # noqa: B031 (the rest of the group, once)
-        yield first, repeats
-
-
-def interleaved_first_occurrences(
-    runs: Iterable[Iterable[ContactDraft]], shards: int = LEGACY
-) -> Iterator[tuple[ContactDraft, int]]:
-    """``first_occurrences`` of a range, taken from its shards in turn: a range of several shards
-    then writes every batch over all of them at once (each shard is a partition key with a write
-    limit of its own), instead of one shard after another."""
-    if shards <= 1:
-        yield from first_occurrences(runs, shards)
-        return
-    slices: dict[int, list[list[ContactDraft]]] = {}
-    for run in runs:
-        for shard, drafts in groupby(run, key=lambda draft: shard_of(draft.phone, shards)):
-            slices.setdefault(shard, []).append(list(drafts))
-    streams = [first_occurrences(slices[shard], shards) for shard in sorted(slices)]
-    while streams:
-        still = []
-        for stream in streams:
-            taken = next(stream, None)
-            if taken is not None:
-                yield taken
-                still.append(stream)
-        streams = still
-
-
-def reduce_range(
-    runs: Iterable[Iterable[ContactDraft]],
-    contacts: ContactRepository,
-    options: ImportOptions,
-    context: RunContext,
-    *,
-    shards: int = LEGACY,
-    stop: Callable[[], bool] = lambda: False,
-    check_every: int = 20,
-) -> tuple[Tally, bool]:
-    """Decide every phone of a range and write what is to be written; the tally, and whether it
-    stopped early. ``stop`` is asked every ``check_every`` batches (a cancelled job stops): the tally
-    then counts what was decided and written so far. The caller holds the range's shards: nobody
-    else writes these contacts between a batch's read and its write."""
-    tally = Tally()
-    pending: list[ContactDraft] = []
-    batches = 0
-    for first, repeats in interleaved_first_occurrences(runs, shards):
-        tally.skipped_duplicates += repeats
-        pending.append(first)
-        if len(pending) >= DECIDE_BATCH:
-            _decide(pending, contacts, options, context, tally)
-            pending = []
-            batches += 1
-            if batches % check_every == 0 and stop():
-                return tally, True
-    if pending:
-        _decide(pending, contacts, options, context, tally)
-    return tally, False
-
-
-def _decide(
-    drafts: list[ContactDraft], contacts: ContactRepository, options: ImportOptions, context: RunContext, tally: Tally
-) -> None:
-    existing = contacts.find_existing([draft.phone for draft in drafts])
-    decisions = [_decision(draft, existing.get(draft.phone), options, context) for draft in drafts]
-    writes = [decision.write for decision in decisions if decision.write is not None]
-    if writes and not options.dry_run:
-        contacts.write(writes)
-    for decision in decisions:
-        tally.count(decision.outcome)
-
-
-def _decision(
-    draft: ContactDraft, existing: ExistingContact | None, options: ImportOptions, context: RunContext
-) -> Decision:
-    return decide(
-        draft,
-        existing,
-        job_id=context.job_id,
-        on_existing=options.on_existing,
-        list_id=context.list_id,
-        now=context.now,
-    )
 
 
 # ------------------------------------------------------------------------------ prune

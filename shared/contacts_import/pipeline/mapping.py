@@ -7,6 +7,7 @@ sent is dropped without saying so.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from contacts_import.errors import MissingRequiredColumn, OptionsDoNotFitFile, TooManyColumns
@@ -47,6 +48,19 @@ class ColumnPlan:
 
     def column_name(self, index: int) -> str:
         return self.column_names[index] if index < len(self.column_names) else f"column {index + 1}"
+
+
+def plan_file_columns(first_record: Sequence[str], options: ImportOptions) -> ColumnPlan:
+    """The column plan of a file from its first record: the header, or without one the first data
+    record, which gives the width (``headers`` names the columns then, and sets the width itself).
+
+    The one rule for every reader: the planner's check of a file, every map task, and the API's
+    early check of a body sent in the request all call it."""
+    if options.has_header:
+        width = max(len(first_record), len(options.headers or ()))
+        return plan_columns(list(first_record), width, options)
+    width = len(options.headers) if options.headers else len(first_record)
+    return plan_columns(None, width, options)
 
 
 def plan_columns(header: list[str] | None, width: int, options: ImportOptions) -> ColumnPlan:

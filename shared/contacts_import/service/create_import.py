@@ -27,7 +27,7 @@ from contacts_import.models import (
 )
 from contacts_import.object_keys import safe_file_name, upload_key
 from contacts_import.pipeline.containers import DIRECT_WORKBOOK_LIMITS, GZIP_MAGIC, check_gzip_complete, open_records
-from contacts_import.pipeline.mapping import plan_columns
+from contacts_import.pipeline.mapping import plan_file_columns
 from contacts_import.pipeline.reading import Record
 from contacts_import.service.job_items import new_job_item
 from contacts_import.service.jobs_in_flight import check_jobs_in_flight, upload_expiry_seconds
@@ -90,9 +90,8 @@ def check_direct_body(body: bytes, options: ImportOptions) -> None:
     if first is None:
         raise EmptyFile("The file has only blank lines.")
     if isinstance(first, Record):
-        # The same plan the processor will make: a missing phone column or a bad mapping is a 4xx now.
-        width = max(len(first.fields), len(options.headers or ()))
-        plan_columns(first.fields if options.has_header else None, width, options)
+        # The plan the processor will make: a missing phone column or a bad mapping is a 4xx now.
+        plan_file_columns(first.fields, options)
     # An unreadable first row is left for the job to report, with its row number.
 
 

@@ -40,19 +40,15 @@ from contacts_import.clock import utc_now
 from contacts_import.errors import FileRejected, TaskFailed
 from contacts_import.models import ImportOptions
 from contacts_import.pipeline.chunks import FilePlan, read_chunk
-from contacts_import.pipeline.fanout import (
-    KeyRange,
-    RunIndex,
-    column_plan,
-    decode_run,
-    map_chunk,
-    missing_from_file,
-    reduce_range,
-    split_ranges,
-)
+from contacts_import.pipeline.fanout import map_chunk, missing_from_file, split_ranges
+from contacts_import.pipeline.mapping import plan_file_columns
 from contacts_import.pipeline.normalize import ContactDraft, RowNormalizer
-from contacts_import.pipeline.outcomes import ContactRepository, RunContext, Tally
+from contacts_import.pipeline.outcomes import RunContext
+from contacts_import.pipeline.reduce import reduce_range
+from contacts_import.pipeline.runs import KeyRange, RunIndex, decode_run
 from contacts_import.pipeline.shards import LEGACY, contact_key, phone_of, shard_spans
+from contacts_import.pipeline.stores import ContactRepository
+from contacts_import.pipeline.tally import Tally
 from contacts_import.service.job_end import WEBHOOK, announce, end_job, retry_webhook
 from contacts_import.service.pipeline_deps import PipelineDeps
 from contacts_import.settings import PipelineSettings
@@ -227,7 +223,7 @@ def _map(task: Task, job: dict[str, Any], deps: PipelineDeps) -> tuple[Tally, Ru
     plan = FilePlan.from_json(document)
     chunk = plan.chunks[task.number]
     options = _options(job)
-    normalizer = RowNormalizer(column_plan(plan.first_record, options), options)
+    normalizer = RowNormalizer(plan_file_columns(plan.first_record, options), options)
     stream = work.open_range(document["source_key"], chunk.start, chunk.end)
     # The job's cap on stored row errors, shared out among its chunks: each stores its first ones.
     share = max(1, deps.settings.max_row_errors_stored // len(plan.chunks))
@@ -372,13 +368,19 @@ def _prune_leased(task: Task, job: dict[str, Any], deps: PipelineDeps, hold: Sha
         keys = _keys(job, task.number)
         in_file = heapq.merge(*([contact_key(d.phone, shards) for d in run] for run in _runs(task, keys, shards, deps)))
         writer = work.prune_list_writer(task.number, uuid.uuid4().hex)
-        doomed = 0
+        to_delete = 0
         for key in missing_from_file(contacts.keys_between(keys.lo, keys.hi), in_file):
             writer.write(phone_of(key).encode("ascii") + b"\n")
-            doomed += 1
+            to_delete += 1
         writer.close()
         deps.tasks.record(
-            account_id, job_id, PRUNE_PLAN, task.number, Tally(deleted=doomed), now=utc_now(), extra={"key": writer.key}
+            account_id,
+            job_id,
+            PRUNE_PLAN,
+            task.number,
+            Tally(deleted=to_delete),
+            now=utc_now(),
+            extra={"key": writer.key},
         )
         plan = deps.tasks.get(account_id, job_id, PRUNE_PLAN, task.number)
         assert plan is not None

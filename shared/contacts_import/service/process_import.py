@@ -29,8 +29,8 @@ from contacts_import.object_keys import (
     parse_object_key,
 )
 from contacts_import.pipeline.chunks import plan_chunks
-from contacts_import.pipeline.fanout import column_plan
-from contacts_import.pipeline.outcomes import Tally
+from contacts_import.pipeline.mapping import plan_file_columns
+from contacts_import.pipeline.tally import Tally
 from contacts_import.service.job_end import end_job
 from contacts_import.service.job_items import new_job_item
 from contacts_import.service.pipeline_deps import PipelineDeps, pipeline_deps
@@ -174,7 +174,7 @@ def _plan_metered(job: dict[str, Any], key: str, deps: PipelineDeps, consumed: C
         )
         # The column plan is made again by every map task; made here, a file whose columns do not
         # fit its options (no phone column, a mapping naming a column it lacks) fails at once.
-        columns = column_plan(file_plan.first_record, options)
+        columns = plan_file_columns(file_plan.first_record, options)
     except ContactsImportError as rejection:
         # A refused file, or options that do not fit it: the job ends failed with the error's code.
         # Anything else is re-raised, for Lambda to retry.

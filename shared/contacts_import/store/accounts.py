@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from contacts_import.store.dynamo import plain
+from contacts_import.store.dynamo import json_ready
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class AccountStore:
 
     def _item(self, account_id: str) -> dict[str, Any]:
         item = self._table.get_item(Key={"account_id": account_id}, ConsistentRead=True).get("Item")
-        return plain(item) if item else {}
+        return json_ready(item) if item else {}
 
     # -- webhook signing secrets
 

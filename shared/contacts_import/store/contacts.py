@@ -11,7 +11,6 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from contacts_import.errors import NotFound
-from contacts_import.pipeline.outcomes import ExistingContact
 from contacts_import.pipeline.shards import (
     LEGACY,
     contact_key,
@@ -19,6 +18,7 @@ from contacts_import.pipeline.shards import (
     shard_of,
     shard_spans,
 )
+from contacts_import.pipeline.stores import ExistingContact
 from contacts_import.store.dynamo import (
     NO_PAGE,
     batch_get,
@@ -28,7 +28,7 @@ from contacts_import.store.dynamo import (
     dynamodb_fast_client,
     encode_cursor,
     encode_item,
-    plain,
+    json_ready,
 )
 
 
@@ -175,7 +175,7 @@ class ContactStore:
 
 
 def _from_item(item: dict[str, Any]) -> dict[str, Any]:
-    contact = plain(item)
+    contact = json_ready(item)
     contact.pop("list_key", None)
     contact.pop("account_id", None)
     return contact

@@ -174,23 +174,23 @@ def batch_get(
     return found
 
 
-def plain(value: Any) -> Any:
+def json_ready(value: Any) -> Any:
     """DynamoDB's Decimals and sets as JSON-friendly ints, floats and sorted lists."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, set | frozenset):
-        return sorted(plain(v) for v in value)
+        return sorted(json_ready(v) for v in value)
     if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
+        return {k: json_ready(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [plain(v) for v in value]
+        return [json_ready(v) for v in value]
     return value
 
 
 def encode_cursor(last_key: dict[str, Any] | None) -> str | None:
     if not last_key:
         return None
-    raw = json.dumps(plain(last_key), separators=(",", ":"), sort_keys=True).encode()
+    raw = json.dumps(json_ready(last_key), separators=(",", ":"), sort_keys=True).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 

@@ -13,10 +13,9 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from contacts_import.errors import ImportCancelled
 from contacts_import.ids import first_job_id_at
 from contacts_import.models import Counts
-from contacts_import.store.dynamo import cancellation_codes, decode_cursor, encode_cursor, plain
+from contacts_import.store.dynamo import cancellation_codes, decode_cursor, encode_cursor, json_ready
 from contacts_import.store.leases import held_by, holder_attribute, until_attribute
 from contacts_import.store.metering import Consumed
 
@@ -93,7 +92,7 @@ class JobStore:
 
     def get(self, account_id: str, job_id: str) -> dict[str, Any] | None:
         item = self._table.get_item(Key={"account_id": account_id, "job_id": job_id}, ConsistentRead=True).get("Item")
-        return plain(item) if item else None
+        return json_ready(item) if item else None
 
     def page(self, account_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
         query: dict[str, Any] = {
@@ -105,7 +104,7 @@ class JobStore:
         if start:
             query["ExclusiveStartKey"] = start
         response = self._table.query(**query)
-        return [plain(i) for i in response.get("Items", [])], encode_cursor(response.get("LastEvaluatedKey"))
+        return [json_ready(i) for i in response.get("Items", [])], encode_cursor(response.get("LastEvaluatedKey"))
 
     def count_in_flight(
         self, account_id: str, *, running_since_ms: int, awaiting_since_ms: int, scan_limit: int = IN_FLIGHT_SCAN_LIMIT
@@ -153,29 +152,6 @@ class JobStore:
                 ":active": ACTIVE,
             },
         )
-
-    def report_progress(
-        self, account_id: str, job_id: str, *, counts: Counts, error_count: int, progress: float, now: str
-    ) -> None:
-        """Record counts so far; ImportCancelled when the job is no longer processing."""
-        try:
-            self._table.update_item(
-                Key={"account_id": account_id, "job_id": job_id},
-                UpdateExpression="SET #c = :counts, error_count = :errors, progress = :progress, updated_at = :now",
-                ConditionExpression="#s = :processing",
-                ExpressionAttributeNames={"#s": "status", "#c": "counts"},
-                ExpressionAttributeValues={
-                    ":counts": counts.model_dump(),
-                    ":errors": error_count,
-                    ":progress": _decimal(progress),
-                    ":processing": "processing",
-                    ":now": now,
-                },
-            )
-        except ClientError as error:
-            if _condition_failed(error):
-                raise ImportCancelled(job_id) from None
-            raise
 
     def record_plan(
         self,

@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from contacts_import.pipeline.shards import LEGACY
-from contacts_import.store.dynamo import plain
+from contacts_import.store.dynamo import json_ready
 
 SHARDS = "shards"
 
@@ -21,7 +21,7 @@ class ListStore:
         """The list, once an import into it has finished: an item that only holds the list's shards
         and leases (an import into it is under way) is not a list yet."""
         item = self._table.get_item(Key={"account_id": account_id, "list_id": list_id}, ConsistentRead=True).get("Item")
-        return plain(item) if item and "total_contacts" in item else None
+        return json_ready(item) if item and "total_contacts" in item else None
 
     def total_contacts(self, account_id: str, list_id: str) -> int:
         item = self.get(account_id, list_id)

@@ -12,7 +12,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 
 from contacts_import.models import RowError
-from contacts_import.store.dynamo import batch_write, decode_cursor, encode_cursor, encode_item, plain
+from contacts_import.store.dynamo import batch_write, decode_cursor, encode_cursor, encode_item, json_ready
 
 # Keep the original row with its error only while it is small enough to sit in one item.
 MAX_RAW_CHARS = 64 * 1024
@@ -106,7 +106,7 @@ class RowErrorReader:
 
 
 def _error(item: dict[str, Any]) -> dict[str, Any]:
-    error = plain(item)
+    error = json_ready(item)
     error.pop("job_key", None)
     error.pop("expires_at", None)
     return error

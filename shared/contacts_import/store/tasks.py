@@ -16,9 +16,9 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from contacts_import.pipeline.fanout import RunIndex
-from contacts_import.pipeline.outcomes import Tally
-from contacts_import.store.dynamo import plain
+from contacts_import.pipeline.runs import RunIndex
+from contacts_import.pipeline.tally import Tally
+from contacts_import.store.dynamo import json_ready
 from contacts_import.store.metering import Consumed
 from contacts_import.store.row_errors import job_key
 
@@ -107,7 +107,7 @@ class TaskStore:
         item = self._table.get_item(
             Key={"job_key": job_key(account_id, job_id), "task": task_id(kind, number)}, ConsistentRead=True
         ).get("Item")
-        return _record(plain(item)) if item else None
+        return _record(json_ready(item)) if item else None
 
     def recorded(self, account_id: str, job_id: str) -> list[TaskRecord]:
         """Every recorded task of a job, without the runs' indexes."""
@@ -130,7 +130,7 @@ class TaskStore:
         items: list[dict[str, Any]] = []
         while True:
             response = self._table.query(**query)
-            items.extend(plain(item) for item in response.get("Items", []))
+            items.extend(json_ready(item) for item in response.get("Items", []))
             if "LastEvaluatedKey" not in response:
                 return items
             query["ExclusiveStartKey"] = response["LastEvaluatedKey"]

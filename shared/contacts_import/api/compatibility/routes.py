@@ -50,9 +50,9 @@ _QUEUED = json_answer(
 def _caller_speaking(dialect: Dialect) -> tuple[APIGatewayProxyEvent, Caller]:
     speak(router, dialect)  # first: whatever fails from here on is answered in their words
     event = rest_event(router)
-    who = caller(event)
-    who.require(SCOPE)
-    return event, who
+    requester = caller(event)
+    requester.require(SCOPE)
+    return event, requester
 
 
 def _form(event: APIGatewayProxyEvent) -> tuple[bytes, str, str]:
@@ -61,11 +61,11 @@ def _form(event: APIGatewayProxyEvent) -> tuple[bytes, str, str]:
 
 
 def _within_window(
-    event: APIGatewayProxyEvent, who: Caller, request: ImportRequest, options: ImportOptions
+    event: APIGatewayProxyEvent, requester: Caller, request: ImportRequest, options: ImportOptions
 ) -> JobStatus | dict[str, Any]:
     """The finished job if the import ends within the window, else the accepted job."""
-    accepted = start_import(event, who, request, options)
-    finished = wait_for_end(who.account_id, accepted["job_id"], deps(), seconds=SYNCHRONOUS_WINDOW_SECONDS)
+    accepted = start_import(event, requester, request, options)
+    finished = wait_for_end(requester.account_id, accepted["job_id"], deps(), seconds=SYNCHRONOUS_WINDOW_SECONDS)
     if finished is None:
         return accepted
     if finished.status == "failed" and finished.failure is not None:
@@ -117,9 +117,9 @@ def _declared(
     ),
 )
 def import_contacts_into_a_folder() -> Response[DataEnvelope[folder_import.FolderImported] | DataEnvelope[JobAccepted]]:
-    event, who = _caller_speaking(FASTAPI_STYLE)
+    event, requester = _caller_speaking(FASTAPI_STYLE)
     sent = folder_import.read(*_form(event))
-    outcome = _within_window(event, who, sent.request, sent.options)
+    outcome = _within_window(event, requester, sent.request, sent.options)
     if not isinstance(outcome, JobStatus):
         return _queued(event, outcome)
     return data_response(event, folder_import.imported(outcome, sent.folder_id), 201, _location(outcome.job_id))
@@ -148,10 +148,10 @@ def import_contacts_into_a_folder() -> Response[DataEnvelope[folder_import.Folde
     ),
 )
 def upload_contacts_to_an_account(account: str) -> Response[account_upload.ContactImportSlug]:
-    event, who = _caller_speaking(account_upload.ACCOUNT_UPLOAD)
-    account_upload.check_account(account, who.account_id)
+    event, requester = _caller_speaking(account_upload.ACCOUNT_UPLOAD)
+    account_upload.check_account(account, requester.account_id)
     request, options = account_upload.read(*_form(event))
-    accepted = start_import(event, who, request, options)
+    accepted = start_import(event, requester, request, options)
     slug = account_upload.ContactImportSlug(contact_import_slug=accepted["job_id"]).model_dump()
     return json_response(event, slug, 201, _location(accepted["job_id"]))
 
@@ -184,9 +184,9 @@ def upload_contacts_to_an_account(account: str) -> Response[account_upload.Conta
 def add_contacts_to_a_batch_call(
     batch_call_id: str,
 ) -> Response[DataEnvelope[batch_call_contacts.BatchCallContactsAdded] | DataEnvelope[JobAccepted]]:
-    event, who = _caller_speaking(FASTAPI_STYLE)
+    event, requester = _caller_speaking(FASTAPI_STYLE)
     request, options = batch_call_contacts.read(batch_call_id, raw_body(event))
-    outcome = _within_window(event, who, request, options)
+    outcome = _within_window(event, requester, request, options)
     if not isinstance(outcome, JobStatus):
         return _queued(event, outcome)
     return data_response(event, batch_call_contacts.added(outcome), 200)
@@ -218,15 +218,15 @@ def add_contacts_to_a_batch_call(
     ),
 )
 def import_contacts_v1() -> Response[DataEnvelope[v1_import.ImportCompleted] | DataEnvelope[JobAccepted]]:
-    event, who = _caller_speaking(v1_import.V1_IMPORT)
+    event, requester = _caller_speaking(v1_import.V1_IMPORT)
     request = read_import_request(event)
     options = request.options()
     request = v1_import.rows_may_lack_phones(request, options)
     if has_at_most_rows(request.body, options, v1_import.SYNCHRONOUS_ROWS):
-        outcome = _within_window(event, who, request, options)
+        outcome = _within_window(event, requester, request, options)
     else:
-        outcome = start_import(event, who, request, options)
-    rate_limit = jobs_in_flight_headers(who.account_id, deps().jobs, deps().settings)  # with this import counted
+        outcome = start_import(event, requester, request, options)
+    rate_limit = jobs_in_flight_headers(requester.account_id, deps().jobs, deps().settings)  # with this import counted
     if not isinstance(outcome, JobStatus):
         return _queued(event, outcome, rate_limit)
     body = v1_import.completed(outcome, request)
@@ -262,9 +262,9 @@ def import_contacts_v1() -> Response[DataEnvelope[v1_import.ImportCompleted] | D
 def upload_contacts_to_a_campaign(
     campaign_id: str,
 ) -> Response[campaign_upload.CampaignUploaded | DataEnvelope[JobAccepted]]:
-    event, who = _caller_speaking(campaign_upload.CAMPAIGN_UPLOAD)
+    event, requester = _caller_speaking(campaign_upload.CAMPAIGN_UPLOAD)
     request, options = campaign_upload.read(campaign_id, *_form(event))
-    outcome = _within_window(event, who, request, options)
+    outcome = _within_window(event, requester, request, options)
     if not isinstance(outcome, JobStatus):
         return _queued(event, outcome)
     return json_response(event, campaign_upload.uploaded(outcome), 200, _location(outcome.job_id))

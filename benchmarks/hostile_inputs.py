@@ -1,4 +1,4 @@
-"""Hostile files, made small and on the fly: what the unit tests and `benchmarks/hostile.py` feed the
+"""Hostile files, made small and on the fly: what `benchmarks/hostile.py` and the unit tests feed the
 readers. Each is a few kilobytes that once cost the service minutes or hundreds of megabytes (see
 the README's Limits section)."""
 
