@@ -62,6 +62,14 @@ def build_resolver(*routers: Router) -> APIGatewayRestResolver:
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(error: RequestValidationError) -> Response:
+        wrong_ids = [str(e["loc"][-1]) for e in error.errors() if tuple(e.get("loc", ()))[:1] == ("path",)]
+        if wrong_ids and len(wrong_ids) == len(error.errors()):
+            # An id in the path that is not of the form this API gives out names nothing: not found,
+            # as an unknown id of the right form is (docs/api.md); the value is not echoed.
+            names = ", ".join(dict.fromkeys(wrong_ids))
+            return error_response(
+                app.current_event, 404, "not_found", f"No such {names}: it is not an id this API gives out."
+            )
         problems = [
             {
                 "option": ".".join(str(p) for p in e.get("loc", ()) if p not in ("query", "path", "body")),
