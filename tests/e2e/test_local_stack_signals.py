@@ -25,7 +25,10 @@ STOPPED_WITHIN_SECONDS = 90
 def children(pid: int) -> list[int]:
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        found += [int(child) for child in (task / "children").read_text().split()]
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue  # a thread that ended while we looked: it started no process that outlives it
     return found
 
 
