@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -36,7 +35,7 @@ BIN = Path(sys.executable).parent
 sys.path[:0] = [str(ROOT)]
 
 from benchmarks.generate import write_file  # noqa: E402
-from benchmarks.stack import RunningStack, batch_write_yardstick, local_stack  # noqa: E402
+from benchmarks.stack import RunningStack, batch_write_yardstick, kill_busy_chunk_workers, local_stack  # noqa: E402
 from contacts_import.pipeline.shards import partition_key  # noqa: E402
 
 
@@ -127,26 +126,6 @@ def throttled(rows: int, limits: str, shard_counts_to_try: list[int]) -> None:
     )
 
 
-def kill_busy_chunk_workers(api: str, count: int, killed: list[int]) -> None:
-    """SIGKILL ``count`` chunk workers, each seen running a task's handler for a second (see
-    /_local/stats: a worker killed in its init leaves the message to the queue's own timeout)."""
-    give_up_at = time.monotonic() + 300
-    first_seen: dict[int, float] = {}
-    while len(killed) < count and time.monotonic() < give_up_at:
-        stats = requests.get(f"{api}/_local/stats", timeout=30).json()
-        busy = set(stats["functions"]["ProcessChunkFunction"]["busy_worker_pids"]) - set(killed)
-        now = time.monotonic()
-        first_seen = {pid: first_seen.get(pid, now) for pid in busy}
-        ripe = [pid for pid, seen in first_seen.items() if now - seen >= 1.0]
-        if ripe:
-            try:
-                os.kill(ripe[0], signal.SIGKILL)
-                killed.append(ripe[0])
-            except ProcessLookupError:
-                pass
-        time.sleep(0.1)
-
-
 def killed_workers(rows: int, kills: int) -> None:
     """The same file twice through one local stack: once undisturbed, once with ``kills`` chunk
     workers killed (SIGKILL) while they run a task; both jobs' times and counts, and validate's."""
@@ -160,7 +139,8 @@ def killed_workers(rows: int, kills: int) -> None:
     with local_stack(ROOT / "bench-data" / "killed-local-stack.log") as stack:
         calm, calm_seconds, _ = upload_and_wait(stack.api, path, list_id="calm")
         killed: list[int] = []
-        killer = threading.Thread(target=kill_busy_chunk_workers, args=(stack.api, kills, killed), daemon=True)
+        stats = lambda: requests.get(f"{stack.api}/_local/stats", timeout=30).json()  # noqa: E731
+        killer = threading.Thread(target=kill_busy_chunk_workers, args=(stats, kills, killed), daemon=True)
         killer.start()
         hit, hit_seconds, _ = upload_and_wait(stack.api, path, list_id="killed")
         killer.join(timeout=1)

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,3 +182,26 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes]) -> None:
             pass
         time.sleep(0.5)
     raise RuntimeError("the local stack was not healthy within 180 s")
+
+
+def kill_busy_chunk_workers(
+    local_stats: Callable[[], dict[str, Any]], count: int, killed: list[int], *, give_up_after: float = 300
+) -> None:
+    """SIGKILL ``count`` chunk workers, appending each pid to ``killed``: each one seen running a
+    task's handler for a second in ``local_stats()`` (the stack's /_local/stats), so that its
+    heartbeat has taken the task's message (a worker killed in its init, before the handler runs,
+    leaves the message to the queue's own timeout, as on Lambda)."""
+    give_up_at = time.monotonic() + give_up_after
+    first_seen: dict[int, float] = {}
+    while len(killed) < count and time.monotonic() < give_up_at:
+        busy = set(local_stats()["functions"]["ProcessChunkFunction"]["busy_worker_pids"]) - set(killed)
+        now = time.monotonic()
+        first_seen = {pid: first_seen.get(pid, now) for pid in busy}
+        ripe = [pid for pid, seen in first_seen.items() if now - seen >= 1.0]
+        if ripe:
+            try:
+                os.kill(ripe[0], signal.SIGKILL)
+                killed.append(ripe[0])
+            except ProcessLookupError:
+                pass
+        time.sleep(0.1)

@@ -7,11 +7,8 @@ that a file of a few thousand rows is many tasks."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -24,6 +21,7 @@ import boto3
 import pytest
 
 from benchmarks.generate import sample
+from benchmarks.stack import kill_busy_chunk_workers
 from contacts_import.service.notifications import SIGNATURE_HEADER, verify_signature
 from local_stack.dynamodb_local import DynamoDbLocal
 from tests.e2e.conftest import ROOT, LocalStackHandle, console_script, running_stack
@@ -109,27 +107,6 @@ def test_a_file_in_many_chunks_counts_like_the_offline_validator(chunky_stack, t
     assert stored_job(chunky_stack, job["job_id"])["counts"] == stored["counts"]
 
 
-def kill_busy_chunk_workers(stack: LocalStackHandle, count: int, *, give_up_after: float = 120) -> list[int]:
-    """SIGKILL ``count`` chunk workers, each one seen running a task's handler for a second (so
-    that its heartbeat has taken the task's message: a worker that dies in its init, before the
-    handler runs, leaves the message to the queue's own visibility timeout, as on Lambda)."""
-    session, killed, first_seen = stack.session(), [], {}
-    give_up_at = time.monotonic() + give_up_after
-    while len(killed) < count:
-        assert time.monotonic() < give_up_at, f"no busy chunk worker to kill; killed {killed}"
-        stats = session.get(stack.url("/_local/stats"), timeout=30).json()
-        busy = set(stats["functions"]["ProcessChunkFunction"]["busy_worker_pids"]) - set(killed)
-        now = time.monotonic()
-        first_seen = {pid: first_seen.get(pid, now) for pid in busy}
-        ripe = [pid for pid, seen in first_seen.items() if now - seen >= 1.0]
-        if ripe:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(ripe[0], signal.SIGKILL)
-                killed.append(ripe[0])
-        time.sleep(0.1)
-    return killed
-
-
 def chunk_worker_errors(stack: LocalStackHandle) -> int:
     stats = stack.session().get(stack.url("/_local/stats"), timeout=30).json()
     return int(stats["functions"]["ProcessChunkFunction"]["errors"])
@@ -146,7 +123,9 @@ def test_chunk_workers_killed_mid_task_cost_the_tasks_visibility_not_the_queues(
     path.write_bytes(data)
     errors_before = chunk_worker_errors(local_stack)
     job_id = post(local_stack, data, list_id=f"killed-{uuid.uuid4().hex[:8]}")
-    killed = kill_busy_chunk_workers(local_stack, 2)
+    session, killed = local_stack.session(), []
+    kill_busy_chunk_workers(lambda: session.get(local_stack.url("/_local/stats"), timeout=30).json(), 2, killed)
+    assert len(killed) == 2, f"found no busy chunk worker to kill; killed {killed}"
     last_kill = time.monotonic()
     job = finished(local_stack, job_id)
     recovered_in = time.monotonic() - last_kill
