@@ -6,10 +6,10 @@ Which table, first match wins:
    CloudFormation stack). Endpoint, region and credentials are boto3's usual ones
    (``AWS_PROFILE``, ``AWS_REGION``, ``AWS_ENDPOINT_URL``, ...).
 2. ``CONTACTS_API_KEYS_TABLE``, reached the same way.
-3. The local stack: the name ``template.yaml`` gives ``ApiKeysTable`` locally (read by
-   ``local_stack.template``, as the local stack itself reads it), at ``AWS_ENDPOINT_URL`` or
-   ``http://127.0.0.1:4566``, in the template's local region, with the credentials of the
-   environment or the fake ``testing`` when none are set there.
+3. The local stack, found as a deployed stack is: its AWS endpoint (``AWS_ENDPOINT_URL`` or
+   ``http://127.0.0.1:4566``) answers CloudFormation ``DescribeStacks`` for the stack
+   ``contacts-import-local`` with the template's outputs, and the stack id names its region. The
+   credentials are the environment's, or the fake ``testing`` when none are set there.
 
 The key itself is never stored; it is shown once.
 
@@ -18,7 +18,7 @@ The key itself is never stored; it is shown once.
 stack's KMS HMAC key and shown once), and the principals whose drop-folder objects import into
 it. They find the table and the key as ``keys create`` finds its table: ``--stack NAME`` (the
 ``AccountsTableName`` and ``WebhookSigningKeyAlias`` outputs), ``CONTACTS_ACCOUNTS_TABLE`` with
-``CONTACTS_WEBHOOK_SIGNING_KEY``, else the local stack's, from ``template.yaml``.
+``CONTACTS_WEBHOOK_SIGNING_KEY``, else the local stack's outputs.
 
 Deployed, API Gateway also throttles each account through a usage plan, by a usage identifier the
 authorizer derives from the account (``usage_identifier_key``). That identifier must be one of the
@@ -49,18 +49,16 @@ from contacts_import.store.accounts import AccountStore
 from contacts_import.store.api_keys import ApiKeyStore
 from contacts_import_cli.errors import CliError, ExitCode, Unreachable
 
-KEYS_TABLE_ID = "ApiKeysTable"  # the table's logical id in template.yaml
 KEYS_TABLE_OUTPUT = "ApiKeysTableName"  # the template output that names it in a deployed stack
 KEYS_TABLE_ENV = "CONTACTS_API_KEYS_TABLE"
 USAGE_PLAN_OUTPUT = "AccountUsagePlanId"  # the template output that names the per-account usage plan
 USAGE_PLAN_ENV = "CONTACTS_USAGE_PLAN_ID"
-ACCOUNTS_TABLE_ID = "AccountsTable"
 ACCOUNTS_TABLE_OUTPUT = "AccountsTableName"
 SIGNING_KEY_OUTPUT = "WebhookSigningKeyAlias"
 ACCOUNTS_TABLE_ENV = "CONTACTS_ACCOUNTS_TABLE"
 SIGNING_KEY_ENV = "CONTACTS_WEBHOOK_SIGNING_KEY"
-# The function whose environment names the signing key in template.yaml (WEBHOOK_SIGNING_KEY_ID).
-SIGNING_FUNCTION_ID = "ProcessImportFunction"
+# The local stack's name (``LocalAccount`` in local/local_stack/template.py).
+LOCAL_STACK_NAME = "contacts-import-local"
 LOCAL_AWS_ENDPOINT = "http://127.0.0.1:4566"  # the local stack's AWS endpoint (the README: The two commands)
 LOCAL_FAKE_CREDENTIAL = "testing"
 
@@ -104,34 +102,38 @@ def _deployed_stack_table(stack: str) -> KeysTable:
 
 
 def _local_stack_table(environ: Mapping[str, str]) -> KeysTable:
-    template, session, endpoint = _local_stack(environ, f"pass --table NAME, --stack NAME or set {KEYS_TABLE_ENV}")
-    try:
-        spec = template.tables[KEYS_TABLE_ID]
-    except KeyError:
-        raise CliError(f"template.yaml has no {KEYS_TABLE_ID}") from None
-    return KeysTable(spec.name, session, endpoint, f"local stack at {endpoint}", local=True)
+    outputs, session, endpoint = _local_stack(environ, f"pass --table NAME, --stack NAME or set {KEYS_TABLE_ENV}")
+    if KEYS_TABLE_OUTPUT not in outputs:
+        raise CliError(f"the local stack at {endpoint} has no output {KEYS_TABLE_OUTPUT}")
+    return KeysTable(outputs[KEYS_TABLE_OUTPUT], session, endpoint, f"local stack at {endpoint}", local=True)
 
 
-def _local_stack(environ: Mapping[str, str], hint: str) -> tuple[Any, Any, str]:
-    """The local stack's template, a session for its endpoint, and the endpoint."""
+def _local_stack(environ: Mapping[str, str], hint: str) -> tuple[dict[str, str], Any, str]:
+    """The local stack's outputs, a session in its region for its endpoint, and the endpoint."""
+    endpoint = environ.get("AWS_ENDPOINT_URL") or LOCAL_AWS_ENDPOINT
+
+    def session_in(region: str) -> Any:
+        # The local endpoint takes any credentials, but boto3 will not sign without some. Only
+        # the environment's are used: looking further (profiles, SSO, instance metadata) is slow
+        # or interactive, and real credentials buy nothing against a local endpoint.
+        return boto3.session.Session(
+            aws_access_key_id=environ.get("AWS_ACCESS_KEY_ID") or LOCAL_FAKE_CREDENTIAL,
+            aws_secret_access_key=environ.get("AWS_SECRET_ACCESS_KEY") or LOCAL_FAKE_CREDENTIAL,
+            aws_session_token=environ.get("AWS_SESSION_TOKEN") or None,
+            region_name=region,
+        )
+
+    asking = session_in(environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1")
     try:
-        from local_stack.template import TemplateError, load_template
-    except ImportError:
-        raise CliError(f"the local stack package is not installed; {hint}") from None
-    try:
-        template = load_template()
-    except (TemplateError, OSError) as error:
-        raise CliError(f"cannot read the local stack's template.yaml ({error}); {hint}") from None
-    # The local endpoint takes any credentials, but boto3 will not sign without some. Only the
-    # environment's are used: looking further (profiles, SSO, instance metadata) is slow or
-    # interactive, and real credentials buy nothing against a local endpoint.
-    session = boto3.session.Session(
-        aws_access_key_id=environ.get("AWS_ACCESS_KEY_ID") or LOCAL_FAKE_CREDENTIAL,
-        aws_secret_access_key=environ.get("AWS_SECRET_ACCESS_KEY") or LOCAL_FAKE_CREDENTIAL,
-        aws_session_token=environ.get("AWS_SESSION_TOKEN") or None,
-        region_name=template.account.region,
-    )
-    return template, session, environ.get("AWS_ENDPOINT_URL") or LOCAL_AWS_ENDPOINT
+        client = asking.client("cloudformation", endpoint_url=endpoint)
+        stacks = client.describe_stacks(StackName=LOCAL_STACK_NAME)["Stacks"]
+    except (ClientError, BotoCoreError) as error:
+        problem = _aws_problem(error, f"the local stack at {endpoint}", local=True)
+        raise type(problem)(f"{problem}; {hint}") from None
+    stack = stacks[0]
+    region = str(stack["StackId"]).split(":")[3]  # arn:aws:cloudformation:<region>:<account>:stack/...
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+    return outputs, session_in(region), endpoint
 
 
 # ------------------------------------------------------------------------------ the accounts table
@@ -167,12 +169,10 @@ def locate_accounts(*, stack: str | None, environ: Mapping[str, str]) -> Account
         session = boto3.session.Session()
         return AccountsTarget(environ[ACCOUNTS_TABLE_ENV], environ[SIGNING_KEY_ENV], session, None, ACCOUNTS_TABLE_ENV)
     hint = f"pass --stack NAME or set {ACCOUNTS_TABLE_ENV} and {SIGNING_KEY_ENV}"
-    template, session, endpoint = _local_stack(environ, hint)
-    try:
-        table = template.tables[ACCOUNTS_TABLE_ID].name
-        key = template.function(SIGNING_FUNCTION_ID).environment["WEBHOOK_SIGNING_KEY_ID"]
-    except KeyError:
-        raise CliError(f"template.yaml has no {ACCOUNTS_TABLE_ID} or signing key; {hint}") from None
+    outputs, session, endpoint = _local_stack(environ, hint)
+    if ACCOUNTS_TABLE_OUTPUT not in outputs or SIGNING_KEY_OUTPUT not in outputs:
+        raise CliError(f"the local stack has no outputs {ACCOUNTS_TABLE_OUTPUT} and {SIGNING_KEY_OUTPUT}; {hint}")
+    table, key = outputs[ACCOUNTS_TABLE_OUTPUT], outputs[SIGNING_KEY_OUTPUT]
     return AccountsTarget(table, key, session, endpoint, f"local stack at {endpoint}", local=True)
 
 

@@ -1,6 +1,9 @@
 """The local stack's one AWS endpoint (``http://127.0.0.1:4566``, as LocalStack has it): DynamoDB
 requests go to DynamoDB Local, every other request to moto (S3, SQS, EventBridge, ...).
 
+CloudFormation's ``DescribeStacks`` is answered here with the local stack's outputs
+(``stack_description``), so a client finds the local stack as it finds a deployed one.
+
 DynamoDB speaks one protocol, JSON with an ``X-Amz-Target`` of ``DynamoDB_20120810.<Action>``
 (``DynamoDBStreams_20120810.`` for streams), so the target alone tells its requests apart. They
 are passed on unchanged, body and signature, over a pool of kept-alive connections, and the answer
@@ -17,6 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import urllib3
+
+from local_stack.stack_description import DescribeLocalStack, LocalStackDescription, is_cloudformation_request
 
 DYNAMODB_TARGET_PREFIXES = ("DynamoDB_20120810.", "DynamoDBStreams_20120810.")
 # Headers that belong to one connection, not to the request (RFC 9110, 7.6.1); Host names ours.
@@ -99,21 +104,29 @@ class DynamoDbForwarder:
 class AwsEndpoint:
     """The WSGI app behind the AWS endpoint: DynamoDB to ``dynamodb``, the rest to ``others``."""
 
-    def __init__(self, others: WsgiApp, dynamodb: DynamoDbForwarder | None) -> None:
+    def __init__(
+        self, others: WsgiApp, dynamodb: DynamoDbForwarder | None, stack: LocalStackDescription | None = None
+    ) -> None:
         self._others = others
         self.dynamodb = dynamodb
+        self._stack = DescribeLocalStack(stack, others) if stack is not None else None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if self.dynamodb is not None and is_dynamodb_request(environ):
             return self.dynamodb(environ, start_response)
+        if self._stack is not None and is_cloudformation_request(environ):
+            return self._stack(environ, start_response)
         return self._others(environ, start_response)
 
 
 class AwsEndpointServer:
     """moto's server (threaded werkzeug, moto's request handler) with DynamoDB passed on."""
 
-    def __init__(self, host: str, port: int, dynamodb_endpoint: str | None) -> None:
+    def __init__(
+        self, host: str, port: int, dynamodb_endpoint: str | None, stack: LocalStackDescription | None = None
+    ) -> None:
         self._host, self._port = host, port
+        self._stack = stack
         self._forwarder = DynamoDbForwarder(dynamodb_endpoint) if dynamodb_endpoint else None
         self._server: Any = None
         self._thread: threading.Thread | None = None
@@ -126,7 +139,7 @@ class AwsEndpointServer:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
         from werkzeug.serving import make_server
 
-        app = AwsEndpoint(DomainDispatcherApplication(create_backend_app), self._forwarder)
+        app = AwsEndpoint(DomainDispatcherApplication(create_backend_app), self._forwarder, self._stack)
         self._server = make_server(self._host, self._port, app, threaded=True, request_handler=MotoRequestHandler)
         self._thread = threading.Thread(target=self._server.serve_forever, name="aws endpoint", daemon=True)
         self._thread.start()

@@ -47,6 +47,7 @@ from local_stack.lambda_runtime import (
     live_worker_processes,
 )
 from local_stack.resources import CreatedResources, connect_s3_event_sources, create_stack_resources
+from local_stack.stack_description import LocalStackDescription
 from local_stack.template import LocalAccount, StackTemplate, env_file_overrides, load_template
 
 # Fixed by the contract for local use.
@@ -254,7 +255,9 @@ class LocalStack:
         if not self.config.verbose_aws:
             # One line per AWS call would bury the functions' own output.
             logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._aws_endpoint = AwsEndpointServer(self.config.host, self.config.aws_port, self.dynamodb_front)
+        self._aws_endpoint = AwsEndpointServer(
+            self.config.host, self.config.aws_port, self.dynamodb_front, describe_local_stack(self.template)
+        )
         self._aws_endpoint.start()
 
     def _start_throttle(self) -> str:
@@ -591,3 +594,10 @@ def ports_from_environment(environ: Mapping[str, str] = os.environ) -> dict[str,
         "aws_port": int(environ.get("LOCAL_AWS_PORT", DEFAULT_AWS_PORT)),
         "api_port": int(environ.get("LOCAL_API_PORT", DEFAULT_API_PORT)),
     }
+
+
+def describe_local_stack(template: StackTemplate) -> LocalStackDescription:
+    """The local stack as ``DescribeStacks`` tells it: its name, id and resolved outputs."""
+    pseudo = template.account.pseudo_parameters()
+    outputs = {name: str(value) for name, value in template.outputs.items() if value is not None}
+    return LocalStackDescription(template.account.stack_name, pseudo["AWS::StackId"], outputs)

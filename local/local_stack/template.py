@@ -160,6 +160,7 @@ _NAME_PROPERTY = {
     "AWS::Lambda::Function": "FunctionName",
     "AWS::Serverless::LayerVersion": "LayerName",
     "AWS::Lambda::LayerVersion": "LayerName",
+    "AWS::KMS::Alias": "AliasName",  # Ref of an alias is its name, "alias/..."
 }
 
 

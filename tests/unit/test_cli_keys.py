@@ -5,15 +5,37 @@ Storing the key is tested against moto in tests/integration/test_cli_keys.py.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from contacts_import_cli.keys import LOCAL_AWS_ENDPOINT, locate_keys_table
+from contacts_import_cli.keys import LOCAL_STACK_NAME, locate_accounts, locate_keys_table
 from contacts_import_cli.main import main
-from local_stack.template import load_template
+from local_stack.aws_endpoint import AwsEndpoint
+from local_stack.stack import describe_local_stack
+from local_stack.stack_description import LocalStackDescription
+from local_stack.template import LocalAccount, load_template
+from tests.wsgi_server import serving
 
 ROOT = Path(__file__).resolve().parents[2]
+# A region of its own, so that the test shows the client takes the region from the stack's id.
+STACK_REGION = "eu-west-2"
+
+
+def _nothing_else(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    start_response("404 Not Found", [("Content-Length", "0")])
+    return []
+
+
+@pytest.fixture
+def local_endpoint() -> Iterator[tuple[str, LocalStackDescription]]:
+    """An AWS endpoint that describes the local stack, as the local stack's does; its URL."""
+    template = load_template(ROOT / "template.yaml", account=LocalAccount(region=STACK_REGION))
+    description = describe_local_stack(template)
+    with serving(AwsEndpoint(_nothing_else, None, description)) as url:
+        yield url, description
 
 
 @pytest.fixture
@@ -25,40 +47,46 @@ def no_aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("no_aws_environment")
-def test_table_flag_then_environment_then_local_stack() -> None:
+def test_table_flag_then_environment_then_local_stack(local_endpoint: tuple[str, LocalStackDescription]) -> None:
+    url, _ = local_endpoint
     environ = {"CONTACTS_API_KEYS_TABLE": "from-env"}
 
     assert locate_keys_table(table="from-flag", stack=None, environ=environ).name == "from-flag"
     from_env = locate_keys_table(table=None, stack=None, environ=environ)
     assert (from_env.name, from_env.endpoint_url, from_env.local) == ("from-env", None, False)
-    local = locate_keys_table(table=None, stack=None, environ={})
+    local = locate_keys_table(table=None, stack=None, environ={"AWS_ENDPOINT_URL": url})
     assert local.local
 
 
 @pytest.mark.usefixtures("no_aws_environment")
-def test_local_stack_table_is_the_templates_at_the_local_endpoint_with_fake_credentials() -> None:
-    template = load_template(ROOT / "template.yaml")
+def test_the_local_stack_is_found_by_its_outputs_in_its_region_with_fake_credentials(
+    local_endpoint: tuple[str, LocalStackDescription],
+) -> None:
+    url, description = local_endpoint
+    assert description.stack_name == LOCAL_STACK_NAME
 
-    target = locate_keys_table(table=None, stack=None, environ={})
+    target = locate_keys_table(table=None, stack=None, environ={"AWS_ENDPOINT_URL": url})
 
-    assert target.name == template.tables["ApiKeysTable"].name
-    assert target.endpoint_url == LOCAL_AWS_ENDPOINT == "http://127.0.0.1:4566"
-    assert target.session.region_name == template.account.region
+    assert target.name == description.outputs["ApiKeysTableName"]
+    assert target.endpoint_url == url
+    assert target.session.region_name == STACK_REGION
     credentials = target.session.get_credentials()
     assert (credentials.access_key, credentials.secret_key) == ("testing", "testing")
+    accounts = locate_accounts(stack=None, environ={"AWS_ENDPOINT_URL": url})
+    assert (accounts.table, accounts.signing_key) == (
+        description.outputs["AccountsTableName"],
+        description.outputs["WebhookSigningKeyAlias"],
+    )
+    assert accounts.signing_key == f"alias/{LOCAL_STACK_NAME}-webhook-signing"
 
 
 @pytest.mark.usefixtures("no_aws_environment")
-def test_local_stack_endpoint_and_credentials_from_the_environment() -> None:
-    environ = {
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
-        "AWS_ACCESS_KEY_ID": "id",
-        "AWS_SECRET_ACCESS_KEY": "secret",
-    }
+def test_local_stack_credentials_from_the_environment(local_endpoint: tuple[str, LocalStackDescription]) -> None:
+    url, _ = local_endpoint
+    environ = {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "id", "AWS_SECRET_ACCESS_KEY": "secret"}
 
     target = locate_keys_table(table=None, stack=None, environ=environ)
 
-    assert target.endpoint_url == "http://127.0.0.1:5000"
     assert target.session.get_credentials().access_key == "id"
 
 

@@ -141,3 +141,41 @@ def test_the_endpoint_sends_dynamodb_to_the_engine_and_the_rest_to_moto(engine: 
     assert call(endpoint, b"{}", {"X-Amz-Target": "AmazonSQS.ListQueues"})[2] == b"ok"
     assert call(endpoint, b"", {})[2] == b"ok"
     assert len(RecordingDynamoDb.received) == 1 and others == ["AmazonSQS.ListQueues", "s3"]
+
+
+def test_describe_stacks_answers_the_local_stack_and_passes_other_cloudformation_calls_on() -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from local_stack.stack_description import LocalStackDescription
+    from tests.wsgi_server import serving
+
+    passed_on: list[bytes] = []
+
+    def others(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        passed_on.append(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
+        start_response("400 Bad Request", [("Content-Type", "text/xml")])
+        return [b"<ErrorResponse><Error><Code>NotHere</Code><Message>moto</Message></Error></ErrorResponse>"]
+
+    stack_id = "arn:aws:cloudformation:eu-west-2:123456789012:stack/local/0"
+    description = LocalStackDescription("local", stack_id, {"TableName": "t<&>1", "Other": "x"})
+    with serving(AwsEndpoint(others, None, description)) as url:
+        client = boto3.client(
+            "cloudformation",
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        (stack,) = client.describe_stacks(StackName="local")["Stacks"]
+        with pytest.raises(ClientError) as unknown:
+            client.describe_stacks(StackName="someone-else")
+        with pytest.raises(ClientError) as other_call:
+            client.list_stacks()
+
+    assert (stack["StackName"], stack["StackId"], stack["StackStatus"]) == ("local", stack_id, "CREATE_COMPLETE")
+    assert {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]} == {"TableName": "t<&>1", "Other": "x"}
+    assert unknown.value.response["Error"]["Code"] == "ValidationError"
+    assert "someone-else" in unknown.value.response["Error"]["Message"]
+    assert other_call.value.response["Error"]["Code"] == "NotHere"
+    assert passed_on and b"Action=ListStacks" in passed_on[0]  # the body moto reads is the one sent
