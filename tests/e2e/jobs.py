@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 from urllib.parse import quote
 
-from tests.e2e.conftest import LocalStackHandle
+from tests.e2e.stack import LocalStackHandle
 
 PIPELINE_TIMEOUT_SECONDS = 180  # waiting on a slow machine; nothing asserts how long it took
 

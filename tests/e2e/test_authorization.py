@@ -18,8 +18,8 @@ import pytest
 import requests
 
 from contacts_import.auth.keys import ALL_SCOPES
-from tests.e2e.conftest import LocalStackHandle
 from tests.e2e.jobs import wait_for_end
+from tests.e2e.stack import LocalStackHandle
 
 pytestmark = pytest.mark.e2e
 

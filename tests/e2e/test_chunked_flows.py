@@ -24,8 +24,8 @@ from benchmarks.generate import sample
 from benchmarks.stack import kill_busy_chunk_workers
 from contacts_import.service.notifications import SIGNATURE_HEADER, verify_signature
 from local_stack.dynamodb_local import DynamoDbLocal
-from tests.e2e.conftest import ROOT, LocalStackHandle, console_script, running_stack
 from tests.e2e.jobs import WebhookReceiver, webhook_secret
+from tests.e2e.stack import ROOT, LocalStackHandle, console_script, running_stack
 
 ROWS = 4000
 PIPELINE_TIMEOUT_SECONDS = 300

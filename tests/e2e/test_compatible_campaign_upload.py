@@ -10,8 +10,8 @@ import random
 import pytest
 import requests
 
-from tests.e2e.conftest import LocalStackHandle, OwnAccount
 from tests.e2e.jobs import contact
+from tests.e2e.stack import LocalStackHandle, OwnAccount
 
 pytestmark = pytest.mark.e2e
 

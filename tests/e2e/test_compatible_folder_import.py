@@ -9,8 +9,8 @@ import re
 import pytest
 import requests
 
-from tests.e2e.conftest import LocalStackHandle, OwnAccount
 from tests.e2e.jobs import contact
+from tests.e2e.stack import LocalStackHandle, OwnAccount
 
 pytestmark = pytest.mark.e2e
 

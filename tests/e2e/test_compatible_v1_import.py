@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from contacts_import.auth.keys import ALL_SCOPES
-from tests.e2e.conftest import LocalStackHandle, OwnAccount
 from tests.e2e.jobs import WebhookReceiver, contact, wait_for_end, webhook_secret
+from tests.e2e.stack import LocalStackHandle, OwnAccount
 
 pytestmark = pytest.mark.e2e
 

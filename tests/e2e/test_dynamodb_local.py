@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 from contacts_import.auth.keys import hash_api_key
 from local_stack.dynamodb_local import DynamoDbLocal
 from tests.dynamodb import dynamodb_client
-from tests.e2e.conftest import ROOT, LocalStackHandle, console_script, free_port, running_stack
+from tests.e2e.stack import ROOT, LocalStackHandle, console_script, free_port, running_stack
 
 pytestmark = pytest.mark.e2e
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.conftest import LocalStackHandle
 from tests.e2e.jobs import new_list, wait_for_end
+from tests.e2e.stack import LocalStackHandle
 
 pytestmark = pytest.mark.e2e
 ROWS = 160

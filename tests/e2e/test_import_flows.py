@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import LocalStackHandle
 from tests.e2e.jobs import PIPELINE_TIMEOUT_SECONDS, contact, new_list, wait_for_end
+from tests.e2e.stack import LocalStackHandle
 
 pytestmark = pytest.mark.e2e
 

@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from local_stack.stack import LocalStack, StackConfig
-from tests.e2e.conftest import free_port
+from tests.e2e.stack import free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import console_script, free_port
+from tests.e2e.stack import console_script, free_port
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.conftest import LocalStackHandle
+from tests.e2e.stack import LocalStackHandle
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from tests.e2e.conftest import LocalStackHandle, running_stack
+from tests.e2e.stack import LocalStackHandle, running_stack
 
 # Generous bounds: /health takes its 2 s probes, stopping its 10 s in order and 5 s of SIGKILL.
 HEALTH_WITHIN_SECONDS = 30

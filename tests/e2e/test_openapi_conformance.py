@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import ROOT, LocalStackHandle, venv_script
+from tests.e2e.stack import ROOT, LocalStackHandle, venv_script
 
 pytestmark = pytest.mark.e2e
 

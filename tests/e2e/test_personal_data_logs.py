@@ -9,8 +9,8 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.e2e.conftest import LocalStackHandle
 from tests.e2e.jobs import wait_for_end
+from tests.e2e.stack import LocalStackHandle
 from tests.personal_data import CONTACTS_CSV, leaks
 
 pytestmark = pytest.mark.e2e

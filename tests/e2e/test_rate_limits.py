@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 import requests
 
-from tests.e2e.conftest import LocalStackHandle
+from tests.e2e.stack import LocalStackHandle
 
 pytestmark = pytest.mark.e2e
 

@@ -19,7 +19,7 @@ from benchmarks.export_files import (
     outlook_windows_1252,
     workbook_with_numbers,
 )
-from tests.e2e.conftest import LocalStackHandle
+from tests.e2e.stack import LocalStackHandle
 
 pytestmark = pytest.mark.e2e
 PIPELINE_TIMEOUT_SECONDS = 180  # waiting on a slow machine; nothing asserts how long it took

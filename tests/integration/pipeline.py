@@ -22,7 +22,7 @@ from contacts_import.store.contacts import ContactStore
 from contacts_import.store.dynamo import json_ready
 from contacts_import.store.row_errors import job_key
 from contacts_import.store.task_queue import Task
-from tests.integration.test_api_answers import post_csv
+from tests.integration.api_calls import post_csv
 from tests.sample_events import body_of
 from tests.unit.helpers import MemoryList, run
 

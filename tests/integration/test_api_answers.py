@@ -9,39 +9,8 @@ import json
 import pytest
 
 from contacts_import.auth.keys import usage_identifier_key
+from tests.integration.api_calls import SMALL, error_code, import_and_finish, post_csv, run_all, status
 from tests.sample_events import api_event, body_of, load_event
-
-SMALL = b"phone,name\n(212) 736-5000,Jane\n"
-
-
-def post_csv(stack, body: bytes, content_type: str = "text/csv", **query):
-    return stack.invoke(
-        "CreateImportFunction",
-        api_event("api_post_imports_csv.json", body=body, content_type=content_type, query=query),
-    )
-
-
-def run_all(stack):
-    for key in stack.pending_uploads():
-        stack.deliver_s3(key)
-
-
-def status(stack, job_id, account_id="local"):
-    return stack.invoke(
-        "ImportStatusFunction",
-        api_event("api_get_import.json", path_parameters={"job_id": job_id}, account_id=account_id),
-    )
-
-
-def import_and_finish(stack, body: bytes, **query):
-    response = post_csv(stack, body, **query)
-    assert response["statusCode"] == 202, response["body"]
-    run_all(stack)
-    return body_of(status(stack, body_of(response)["data"]["job_id"]))["data"]
-
-
-def error_code(response):
-    return body_of(response)["error"]["code"]
 
 
 @pytest.mark.parametrize(
@@ -276,9 +245,9 @@ def test_openapi_document_describes_every_route(stack):
         (requirement,) = operation["security"]
         assert list(requirement) == ["apiKey"], route
         answers = operation["responses"]
-        assert any(status.startswith("2") for status in answers), route
-        for status in ("401", "403", "429", "500"):
-            assert answers[status]["content"]["application/json"]["schema"]["$ref"] == error_envelope, (route, status)
+        assert any(code.startswith("2") for code in answers), route
+        for code in ("401", "403", "429", "500"):
+            assert answers[code]["content"]["application/json"]["schema"]["$ref"] == error_envelope, (route, code)
         assert all(answer["headers"]["X-Request-ID"]["required"] for answer in answers.values()), route
         assert "Retry-After" in answers["429"]["headers"], route
     request_body = document["paths"]["/imports"]["post"]["requestBody"]["content"]

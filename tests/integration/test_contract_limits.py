@@ -15,7 +15,7 @@ import pytest
 from contacts_import.service import create_import
 from contacts_import.store.jobs import JobStore
 from contacts_import.store.objects import ObjectStore
-from tests.integration.test_api_answers import SMALL, error_code, import_and_finish, post_csv
+from tests.integration.api_calls import SMALL, error_code, import_and_finish, post_csv
 from tests.sample_events import api_event, body_of, s3_event
 
 

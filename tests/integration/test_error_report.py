@@ -8,7 +8,7 @@ import io
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from contacts_import.service import reports
-from tests.integration.test_api_answers import import_and_finish
+from tests.integration.api_calls import import_and_finish
 from tests.sample_events import api_event, body_of
 
 BAD_ROWS = b"phone,name\n" + b"".join(b'12345,"=Name %d, with ""quotes"""\n' % n for n in range(300))

@@ -13,7 +13,7 @@ from benchmarks.hostile_inputs import endless_line, shared_strings_bomb, sparse_
 from contacts_import.clock import utc_now
 from contacts_import.service.process_import import StoredObject, process_object
 from contacts_import.service.reports import status_document
-from tests.integration.test_chunked_imports import Pipeline
+from tests.integration.pipeline import Pipeline
 
 WRITER = "AWS:AIDAHOSTILETEST"
 

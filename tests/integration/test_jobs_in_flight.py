@@ -9,7 +9,7 @@ import time
 import boto3
 
 from contacts_import.ids import new_job_id
-from tests.integration.test_api_answers import SMALL, error_code, post_csv, run_all
+from tests.integration.api_calls import SMALL, error_code, post_csv, run_all
 from tests.sample_events import api_event, body_of
 
 

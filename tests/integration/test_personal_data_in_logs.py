@@ -18,7 +18,7 @@ from pydantic import TypeAdapter
 
 from contacts_import.logs import UnhandledError
 from contacts_import.store.contacts import ContactStore
-from tests.integration.test_api_answers import post_csv, run_all, status
+from tests.integration.api_calls import post_csv, run_all, status
 from tests.personal_data import CONTACTS_CSV, EMAILS, leaks
 from tests.sample_events import api_event, body_of
 

@@ -21,8 +21,8 @@ import pytest
 
 from contacts_import.service import process_chunk
 from contacts_import.store.contacts import ContactStore
+from tests.integration.api_calls import post_csv
 from tests.integration.pipeline import expected_run
-from tests.integration.test_api_answers import post_csv
 from tests.sample_events import body_of
 
 ROWS = b"phone,name\n" + b"".join(f"+1212555{n:04d},Name {n}\n".encode() for n in range(400)) + b"12345,Bad\n"
