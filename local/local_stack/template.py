@@ -1,7 +1,9 @@
 """template.yaml read for local use: short tags understood, intrinsics resolved, resources typed.
 
 CloudFormation resolves ``!Ref``, ``!Sub``, ``!GetAtt`` and friends at deploy time against a real
-account. Locally they resolve against a fixed local account (``LocalAccount``) and the parameters'
+account. Only the intrinsics template.yaml uses are understood here (``Ref``, ``Fn::Sub``,
+``Fn::GetAtt``, ``Fn::If``, ``Fn::Equals``, ``Fn::Not``, ``Condition``); any other is an error that
+names it, so a template that starts using one fails at start-up, not later. Locally they resolve against a fixed local account (``LocalAccount``) and the parameters'
 defaults, with physical names that are stable and readable (``<stack>-<LogicalId>``) instead of
 CloudFormation's random suffixes. Everything the local stack and the tests need about tables,
 buckets, queues, functions, routes, the authorizer and the event sources comes from here, so
@@ -14,7 +16,6 @@ functions and APIs with SAM's rules, ``Events`` become routes and event sources,
 
 from __future__ import annotations
 
-import base64
 import copy
 import hashlib
 import json
@@ -178,7 +179,6 @@ class Resolver:
         self.parameter_values = dict(parameter_values)
         self.warnings: list[str] = []
         self._conditions: dict[str, Any] = document.get("Conditions") or {}
-        self._mappings: dict[str, Any] = document.get("Mappings") or {}
         self._pseudo = account.pseudo_parameters()
         self._condition_values: dict[str, bool] = {}
         self._names: dict[str, str] = {}
@@ -349,22 +349,6 @@ class Resolver:
 
         return _SUB_VARIABLE.sub(substitute, self.resolve(text))
 
-    def _fn_join(self, argument: Any) -> str:
-        delimiter, items = argument
-        values = self.resolve(items)
-        if not isinstance(values, list):
-            raise TemplateError(f"Fn::Join needs a list, got {values!r}")
-        return _stringify(self.resolve(delimiter)).join(_stringify(value) for value in values)
-
-    def _fn_select(self, argument: Any) -> Any:
-        index, items = argument
-        values = self.resolve(items)
-        return values[int(self.resolve(index))]
-
-    def _fn_split(self, argument: Any) -> list[str]:
-        delimiter, text = argument
-        return _stringify(self.resolve(text)).split(_stringify(self.resolve(delimiter)))
-
     def _fn_if(self, argument: Any) -> Any:
         condition_name, when_true, when_false = argument
         return self.resolve(when_true if self.condition(condition_name) else when_false)
@@ -375,36 +359,6 @@ class Resolver:
 
     def _fn_not(self, argument: Any) -> bool:
         return not self._truth(argument[0])
-
-    def _fn_and(self, argument: Any) -> bool:
-        return all(self._truth(item) for item in argument)
-
-    def _fn_or(self, argument: Any) -> bool:
-        return any(self._truth(item) for item in argument)
-
-    def _fn_findinmap(self, argument: Any) -> Any:
-        map_name, top_key, second_key = (self.resolve(part) for part in argument[:3])
-        try:
-            return self.resolve(self._mappings[map_name][top_key][second_key])
-        except KeyError:
-            raise TemplateError(f"Fn::FindInMap: no {map_name}/{top_key}/{second_key}") from None
-
-    def _fn_base64(self, argument: Any) -> str:
-        return base64.b64encode(_stringify(self.resolve(argument)).encode("utf-8")).decode("ascii")
-
-    def _fn_getazs(self, argument: Any) -> list[str]:
-        return [f"{self.account.region}{zone}" for zone in "abc"]
-
-    def _fn_tojsonstring(self, argument: Any) -> str:
-        return json.dumps(self.resolve(argument), separators=(",", ":"))
-
-    def _fn_length(self, argument: Any) -> int:
-        return len(self.resolve(argument))
-
-    def _fn_importvalue(self, argument: Any) -> str:
-        name = _stringify(self.resolve(argument))
-        self.warnings.append(f"Fn::ImportValue {name!r} has no local value; a placeholder is used")
-        return f"local-import-{name}"
 
     def _truth(self, node: Any) -> bool:
         value = self.resolve(node)

