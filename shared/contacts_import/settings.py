@@ -134,3 +134,14 @@ class ImportStatusSettings(EnvironmentSettings):
 
 class AuthorizerSettings(EnvironmentSettings):
     api_keys_table: str
+
+
+class ImporterPageSettings(EnvironmentSettings):
+    """The importer page's function: whom the component may be embedded by (CorsAllowedOrigin), and
+    where a browser sends files (the page's connect-src must name the upload's origin)."""
+
+    cors_allowed_origin: str = "*"
+    # The bucket's own origins (presigned URLs name one of them), space-separated.
+    upload_origins: str = ""
+    # Set by the local stack: S3 is then reached, and presigned, at this endpoint.
+    aws_endpoint_url: str | None = None

@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
-from contacts_import.api import imports_read, imports_write
+from contacts_import.api import importer_routes, imports_read, imports_write
 from contacts_import.api.compatibility import routes as compatibility
 from contacts_import.api.docs import SECURITY_SCHEME
 from contacts_import.api.resolver import build_resolver
@@ -20,7 +20,7 @@ _POWERTOOLS_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError", "Res
 
 @cache
 def openapi_json() -> str:
-    app = build_resolver(imports_write.router, compatibility.router, imports_read.router)
+    app = build_resolver(imports_write.router, compatibility.router, imports_read.router, importer_routes.router)
     document = json.loads(
         app.get_openapi_json_schema(
             title="contacts-import",
@@ -32,7 +32,7 @@ def openapi_json() -> str:
             security=[{SECURITY_SCHEME: []}],
         )
     )
-    return json.dumps(_without_powertools_validation_answers(document))
+    return json.dumps(_open_routes_without_key(_without_powertools_validation_answers(document)))
 
 
 def _without_powertools_validation_answers(document: dict[str, Any]) -> dict[str, Any]:
@@ -47,4 +47,15 @@ def _without_powertools_validation_answers(document: dict[str, Any]) -> dict[str
     schemas = document.get("components", {}).get("schemas", {})
     for name in _POWERTOOLS_VALIDATION_SCHEMAS:
         schemas.pop(name, None)
+    return document
+
+
+def _open_routes_without_key(document: dict[str, Any]) -> dict[str, Any]:
+    """The importer's routes need no key: an empty security requirement (Powertools leaves an empty
+    one out, and the document's global one would then apply); and no key means no 401 or 403."""
+    for path in importer_routes.OPEN_ROUTES:
+        for operation in document.get("paths", {}).get(path, {}).values():
+            operation["security"] = []
+            for status in ("401", "403"):
+                operation.get("responses", {}).pop(status, None)
     return document
