@@ -6,6 +6,7 @@ The files and their headers are ``contacts_import.importer.page``'s; these route
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import Router
@@ -22,7 +23,7 @@ router = Router()
 # page is given (docs/importer.md). The OpenAPI document says so (api.openapi).
 OPEN_ROUTES = ("/importer", "/importer.js")
 
-_HEADERS_DOC = {
+_HEADERS_DOC: dict[str, Any] = {
     "Content-Security-Policy": {
         "required": True,
         "description": "Scripts, styles and connections only from this API (and the upload bucket).",
