@@ -136,6 +136,13 @@ class AuthorizerSettings(EnvironmentSettings):
     api_keys_table: str
 
 
+class ApiCorsSettings(EnvironmentSettings):
+    """Every API function's: the origin whose browsers may call the API (CorsAllowedOrigin); unset,
+    answers carry no CORS headers."""
+
+    cors_allowed_origin: str | None = None
+
+
 class ImporterPageSettings(EnvironmentSettings):
     """The importer page's function: whom the component may be embedded by (CorsAllowedOrigin), and
     where a browser sends files (the page's connect-src must name the upload's origin)."""

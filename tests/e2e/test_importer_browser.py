@@ -9,8 +9,11 @@ sent and enforced. Each step's screenshot goes to docs/importer/ (docs/importer.
 from __future__ import annotations
 
 import csv
+import functools
+import http.server
 import json
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -224,3 +227,40 @@ def test_the_page_sends_its_content_security_policy_and_the_browser_enforces_it(
     script = requests.get(local_stack.url("/importer.js"), timeout=30)
     assert script.headers["Content-Type"].startswith("text/javascript")
     assert script.headers["Access-Control-Allow-Origin"] == "*"  # CorsAllowedOrigin's default
+
+
+@pytest.fixture
+def embedding_site(local_stack: LocalStackHandle, own_account: OwnAccount, tmp_path: Path) -> Iterator[str]:
+    """A product's page on another origin (127.0.0.1, a port of its own) that embeds the component
+    with one script tag, as docs/importer.md shows."""
+    list_id = new_list("embedded")
+    (tmp_path / "index.html").write_text(
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A product</title>'
+        f'<script type="module" src="{local_stack.url("/importer.js")}"></script></head><body>'
+        f'<contacts-importer token="{own_account.api_key}" list-id="{list_id}"></contacts-importer></body></html>',
+        encoding="utf-8",
+    )
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/index.html"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_component_embedded_in_another_origins_page_imports_through_cors(
+    embedding_site: str, page: Any, tmp_path: Path
+) -> None:
+    path = tmp_path / "embedded.csv"
+    path.write_text(CONTACTS, encoding="utf-8")
+    page.goto(embedding_site)
+    page.evaluate("document.addEventListener('import:completed', (e) => { window.__completed = e.detail; })")
+    page.set_input_files("contacts-importer input[type=file]", str(path))
+    page.get_by_role("button", name="Import", exact=True).click()
+    counts = _counts(page)
+    assert counts == {name: _validate(path)["counts"][name] for name in COUNT_NAMES}
+    assert page.evaluate("window.__completed.status") == "completed"
+    assert page.problems == []

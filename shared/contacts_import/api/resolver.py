@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from contacts_import.api.dialects import spoken
 from contacts_import.api.envelope import error_body_response, error_response, meta
 from contacts_import.errors import ContactsImportError, Forbidden, Unauthorized
+from contacts_import.settings import ApiCorsSettings
 
 logger = Logger(child=True)
 
@@ -47,8 +48,21 @@ def caller(event: APIGatewayProxyEvent) -> Caller:
     )
 
 
+def cors_config(settings: ApiCorsSettings) -> CORSConfig | None:
+    """What a browser on CorsAllowedOrigin is told (the importer component embedded in a product's
+    page, docs/importer.md): the answers' CORS headers; the preflight is API Gateway's own."""
+    if not settings.cors_allowed_origin:
+        return None
+    return CORSConfig(
+        allow_origin=settings.cors_allowed_origin,
+        allow_headers=["Accept", "Idempotency-Key"],
+        expose_headers=["X-Request-ID", "Location", "Retry-After"],
+        max_age=600,
+    )
+
+
 def build_resolver(*routers: Router) -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = APIGatewayRestResolver(enable_validation=True, cors=cors_config(ApiCorsSettings.from_environment()))
     for router in routers:
         app.include_router(router)
 
