@@ -39,6 +39,7 @@ FUNCTION_DIRS = {
     "SweepJobsFunction": "sweep_jobs",
     "ImportStatusFunction": "import_status",
     "AuthorizerFunction": "authorizer",
+    "ImporterPageFunction": "importer_page",
 }
 
 
