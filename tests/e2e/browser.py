@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ROOT
+from tests.e2e.stack import ROOT
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser")
 SCREENSHOTS = ROOT / "docs" / "importer"

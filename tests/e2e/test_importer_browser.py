@@ -22,8 +22,8 @@ import pytest
 import requests
 
 from tests.e2e.browser import STEP_TIMEOUT_MS, launch, screenshot
-from tests.e2e.conftest import LocalStackHandle, OwnAccount, venv_script
 from tests.e2e.jobs import new_list
+from tests.e2e.stack import LocalStackHandle, OwnAccount, venv_script
 
 pytestmark = pytest.mark.e2e
 
