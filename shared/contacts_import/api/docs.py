@@ -27,6 +27,7 @@ from contacts_import.models import (
     MAX_TAG_LENGTH,
     MAX_TAGS,
     NAMED_DELIMITERS,
+    PROFILE_NAME_PATTERN,
     REGIONS,
     WEBHOOK_URL_PATTERN,
     ImportOptions,
@@ -178,6 +179,7 @@ def _option_schemas() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
         "delimiter": {"anyOf": [{"type": "string", "enum": ["", *_NAMED]}, _ONE_CHARACTER]},
         "encoding": {"type": "string", "enum": ["", *ENCODINGS]},
         "headers": _HEADERS_TEXT,
+        "mapping_profile": {"type": "string", "pattern": PROFILE_NAME_PATTERN},
         "webhook_url": {
             "anyOf": [{"type": "string", "enum": [""]}, {"type": "string", "pattern": WEBHOOK_URL_PATTERN}]
         },
