@@ -84,6 +84,11 @@ def _last_unit(data: bytes, unit: bytes) -> int:
     return at
 
 
+def _ends_in_quotes(data: bytes, encoding: str) -> bool:
+    """Whether text ends inside a quoted field: quotes come in pairs (a doubled one too) elsewhere."""
+    return data.decode(encoding, errors="replace").count('"') % 2 == 1
+
+
 def reported_encoding(source_encoding: str, data: bytes) -> str:
     """The codec the engine reads the file with, by its usual name: detection's "UTF-8 unless its
     first non-ASCII bytes say Windows-1252" is whichever of the two this slice is."""
@@ -113,7 +118,7 @@ def preview_file(data: bytes, options: ImportOptions, profiles: Iterable[Mapping
     piece = complete_lines(data)
     source = CsvSource(io.BytesIO(piece.data), encoding=options.encoding, delimiter=options.delimiter)
     records = [r for r in source.records() if not (isinstance(r, Record) and is_blank_record(r.fields))]
-    if piece.cut and records and isinstance(records[-1], RowError) and records[-1].code == "unterminated_quote":
+    if piece.cut and records and _ends_in_quotes(piece.data, source.encoding):
         records.pop()  # the cut fell inside a quoted field: that record is not whole either
     first = next((r for r in records if isinstance(r, Record)), None)
     if first is None:

@@ -177,8 +177,10 @@ def _plan_metered(job: dict[str, Any], key: str, deps: PipelineDeps, consumed: C
         )
         # A file that names no mapping takes the saved one its headers match (the drop folder's
         # files, and uploads): recorded before the plan, so that every map task reads with it.
-        matched = with_matching_profile(options, file_plan.first_record, lambda: _profiles(account_id, deps))
-        if matched is not options:
+        # A stored job's options all read as given: only those away from their defaults were chosen.
+        chosen = ImportOptions.model_validate(options.model_dump(mode="json", exclude_defaults=True))
+        matched = with_matching_profile(chosen, file_plan.first_record, lambda: _profiles(account_id, deps))
+        if matched is not chosen:
             deps.jobs.set_options(account_id, job_id, matched.model_dump(mode="json", exclude_none=True))
             options = matched
         # The column plan is made again by every map task; made here, a file whose columns do not
