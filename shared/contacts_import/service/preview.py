@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from contacts_import.errors import EmptyFile, FileTooLarge, NotCsv
-from contacts_import.models import ImportOptions, RowError
+from contacts_import.models import MAPPING_TARGETS, ImportOptions, RowError
 from contacts_import.pipeline.containers import GZIP_MAGIC, ZIP_MAGIC
 from contacts_import.pipeline.encodings import AUTO, WINDOWS_1252
 from contacts_import.pipeline.fields import CUSTOM_PREFIX, EMAIL, IGNORE, PHONE, matches_exactly
@@ -36,7 +36,7 @@ HEADER_WORDS = 0.7  # the header's words say so ("Cell phone (work)")
 
 class PreviewColumn(BaseModel):
     header: str
-    field: str | None  # None: a column the engine reads for another (Google's "Phone 1 - Type")
+    field: str | None  # None: read by its header beside another field ("Phone 1 - Type", "Middle Name")
     confidence: float
 
 
@@ -156,8 +156,9 @@ def _rows(records: Sequence[Record | RowError], plan: ColumnPlan, options: Impor
 
 
 def column_fields(plan: ColumnPlan) -> list[str | None]:
-    """Each column's field as the plan reads it: phone, email, a field, custom:<key>, or ignore;
-    None for a column read only beside another (a phone's type)."""
+    """Each column's field as the plan reads it, as a mapping names it: phone, email, a field,
+    custom:<key>, or ignore; None for a column the engine reads by its header beside another field
+    (a phone's type, a middle name), which a mapping leaves out."""
     fields: list[str | None] = [IGNORE] * plan.width
     for index in plan.phone_type_columns.values():
         fields[index] = None
@@ -169,7 +170,9 @@ def column_fields(plan: ColumnPlan) -> list[str | None]:
         fields[index] = PHONE
     for index in plan.email_columns:
         fields[index] = EMAIL
-    return fields
+    # A field no mapping can name (a middle name, composed into the name): the column is read by its
+    # header, and a mapping leaves it out.
+    return [f if f is None or f in MAPPING_TARGETS or f.startswith(CUSTOM_PREFIX) else None for f in fields]
 
 
 def _columns(
