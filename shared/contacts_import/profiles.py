@@ -49,7 +49,7 @@ def checked_profile(body: Any) -> tuple[dict[str, str], dict[str, Any]]:
     checks them: a field, option or value it does not know is InvalidOptions naming it."""
     if not isinstance(body, dict) or set(body) - {"mapping", "options"}:
         raise InvalidOptions("The body must be a JSON object {'mapping': {...}, 'options': {...}}.")
-    mapping, options = body.get("mapping"), body.get("options") or {}
+    mapping, options = body.get("mapping"), body.get("options", {})
     if not isinstance(mapping, dict) or not mapping:
         raise InvalidOptions(
             "'mapping' must be a non-empty JSON object of CSV header -> field.", details={"option": "mapping"}
