@@ -56,10 +56,12 @@ def checked_profile(body: Any) -> tuple[dict[str, str], dict[str, Any]]:
         )
     if not isinstance(options, dict):
         raise InvalidOptions("'options' must be a JSON object of import options.", details={"option": "options"})
-    refused = sorted(NOT_IN_A_PROFILE & set(options))
+    # Our option names only (not other APIs' names for them): what a profile holds is read back as is.
+    refused = sorted((NOT_IN_A_PROFILE & set(options)) | (set(options) - set(ImportOptions.model_fields)))
     if refused:
         raise InvalidOptions(
-            f"A profile cannot hold these options: {', '.join(refused)}; they belong to each import.",
+            f"A profile cannot hold these options: {', '.join(refused)} (each import gives list_id, wait, "
+            "webhook_url, dry_run; options go by their names in docs/api.md).",
             details={"errors": [{"option": f"options.{name}", "problem": "not a profile option"} for name in refused]},
         )
     # ImportOptions is the one check of a mapping and of options: the same messages as an import's.

@@ -220,4 +220,3 @@ def test_the_preview_names_the_matching_profile_and_answers_its_mapping(stack):
     assert preview["profile"] == "nightly"
     assert {c["header"]: c["field"] for c in preview["columns"]} == {"Wer": "name", "Handy": "phone", "Notiz": "ignore"}
     assert preview["rows"][0]["phone"] == "+12127365000"
-

@@ -10,13 +10,13 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import Router
 
-from contacts_import.api.docs import answers, json_answer, json_request, one_name_each, option_members, requires
+from contacts_import.api.docs import answers, json_answer, json_request, option_members, requires
 from contacts_import.api.envelope import DataEnvelope, PageEnvelope, data_response, page_response
 from contacts_import.api.params import Cursor, Limit
 from contacts_import.api.requests import raw_body
 from contacts_import.api.resolver import caller, rest_event
 from contacts_import.errors import InvalidOptions
-from contacts_import.models import PROFILE_NAME_PATTERN
+from contacts_import.models import PROFILE_NAME_PATTERN, ImportOptions
 from contacts_import.profiles import NOT_IN_A_PROFILE, MappingProfile
 from contacts_import.service.mapping_profiles import delete_profile, get_profile, put_profile
 from contacts_import.settings import EnvironmentSettings
@@ -41,19 +41,18 @@ def store() -> MappingProfileStore:
 
 
 def _profile_request() -> dict[str, Any]:
-    options = option_members(tuple(sorted(NOT_IN_A_PROFILE)))
+    options = {
+        name: schema
+        for name, schema in option_members(tuple(sorted(NOT_IN_A_PROFILE))).items()
+        if name in ImportOptions.model_fields
+    }
     mapping = option_members()["mapping"]["anyOf"][0]
     schema = {
         "type": "object",
         "required": ["mapping"],
         "properties": {
             "mapping": {**mapping, "minProperties": 1},
-            "options": {
-                "type": "object",
-                "properties": options,
-                "additionalProperties": False,
-                **one_name_each(options),
-            },
+            "options": {"type": "object", "properties": options, "additionalProperties": False},
         },
         "additionalProperties": False,
     }
