@@ -104,7 +104,7 @@ def test_every_route_refuses_missing_wrong_and_unscoped_keys_and_hides_other_acc
         assert scoped.status_code not in (401, 403), f"{label}, a key with just {needed}: {scoped.text[:200]}"
 
         foreign = call(local_stack, route.method, path, f"Bearer {intruder_key}")
-        if set(re.findall(r"\{(\w+)\}", route.path)) & (OWN_LISTS | OWN_NAMES):  # names a list of the caller's own account
+        if set(re.findall(r"\{(\w+)\}", route.path)) & (OWN_LISTS | OWN_NAMES):  # the caller's own list or name
             assert job_id not in foreign.text and PHONE not in foreign.text, f"{label}: another account's data"
         elif "{" in route.path:  # as if it did not exist
             assert_error(foreign, 404, "not_found", f"{label}, another account")
