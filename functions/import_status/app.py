@@ -1,16 +1,17 @@
-"""ImportStatusFunction: the GET routes (jobs, row errors, lists, contacts, OpenAPI)."""
+"""ImportStatusFunction: the GET routes (jobs, row errors, lists, contacts, mapping profiles, OpenAPI)."""
 
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from contacts_import.api import mapping_profiles
 from contacts_import.api.imports_read import router
 from contacts_import.api.resolver import build_resolver
 from contacts_import.logs import service_logger
 
 logger = service_logger()
 metrics = Metrics()
-app = build_resolver(router)
+app = build_resolver(router, mapping_profiles.read_router)
 
 
 # Events and responses carry contact data: never logged. Tracing is Lambda's own (Tracing: Active):

@@ -1,13 +1,13 @@
 """template.yaml read for local use: short tags understood, intrinsics resolved, resources typed.
 
 CloudFormation resolves ``!Ref``, ``!Sub``, ``!GetAtt`` and friends at deploy time against a real
-account. Only the intrinsics template.yaml uses are understood here (``Ref``, ``Fn::Sub``,
-``Fn::GetAtt``, ``Fn::If``, ``Fn::Equals``, ``Fn::Not``, ``Condition``); any other is an error that
-names it, so a template that starts using one fails at start-up, not later. Locally they resolve against a fixed local account (``LocalAccount``) and the parameters'
+account. Locally they resolve against a fixed local account (``LocalAccount``) and the parameters'
 defaults, with physical names that are stable and readable (``<stack>-<LogicalId>``) instead of
-CloudFormation's random suffixes. Everything the local stack and the tests need about tables,
-buckets, queues, functions, routes, the authorizer and the event sources comes from here, so
-nothing about names, keys or routes is ever copied by hand.
+CloudFormation's random suffixes. Only the intrinsics template.yaml uses are understood (``Ref``,
+``Fn::Sub``, ``Fn::GetAtt``, ``Fn::If``, ``Fn::Equals``, ``Fn::Not``, ``Condition``); any other is an
+error that names it, so a template that starts using one fails at start-up, not later. Everything
+the local stack and the tests need about tables, buckets, queues, functions, routes, the authorizer
+and the event sources comes from here, so nothing about names, keys or routes is ever copied by hand.
 
 SAM's transform is applied only as far as the local stack needs it: ``Globals`` are merged into
 functions and APIs with SAM's rules, ``Events`` become routes and event sources, and a function's

@@ -25,6 +25,8 @@ LIST_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}")
 HOST_NAME_PATTERN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 WEBHOOK_URL_PATTERN = rf"^https://{HOST_NAME_PATTERN}(?::443)?(?:/[!-~]*)?$"
 MAX_TAGS = 50
+# A mapping profile's name: it is a path segment of /mapping-profiles/{name}.
+PROFILE_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 MAX_TAG_LENGTH = 100
 
 JobState = Literal["awaiting_upload", "queued", "processing", "completed", "failed", "cancelled"]
@@ -118,6 +120,8 @@ class ImportOptions(_Model):
     # The pattern is the document's; service.notifications.check_webhook_url enforces it (the local
     # stack also takes receivers on loopback) when the import is created.
     webhook_url: str | None = Field(None, json_schema_extra={"pattern": WEBHOOK_URL_PATTERN})
+    # A saved mapping of the account (contacts_import.profiles): resolved when the import is created.
+    mapping_profile: str | None = Field(None, pattern=PROFILE_NAME_PATTERN)
 
     @model_validator(mode="before")
     @classmethod

@@ -38,8 +38,13 @@ class CreateImportSettings(EnvironmentSettings):
     idempotency_table: str
     accounts_table: str
     max_jobs_in_flight: int
+    # Browser sessions are stored beside the API keys; saved mappings in their own table.
+    api_keys_table: str
+    mapping_profiles_table: str
     max_upload_bytes: int = ONE_GIB
     upload_url_expiry_seconds: int = 900
+    # The shortest session a POST /sessions may ask for (SessionMinTtlSeconds; tests set it low).
+    session_min_ttl_seconds: int = 60
     # Set by the local stack as by `sam local`: a webhook_url may then name a receiver on loopback.
     aws_sam_local: bool = False
 
@@ -94,10 +99,12 @@ class PipelineSettings(EnvironmentSettings):
     # Set by the local stack as by `sam local`: webhooks may then go to receivers on loopback (over
     # plain http too), and the stack's own writes into the drop folder import for any account.
     aws_sam_local: bool = False
+    # Only the processor reads saved mappings (a drop-folder file takes the one its headers match).
+    mapping_profiles_table: str | None = None
 
 
 class ProcessImportSettings(PipelineSettings):
-    pass
+    mapping_profiles_table: str
 
 
 class ProcessChunkSettings(PipelineSettings):
@@ -130,6 +137,7 @@ class ImportStatusSettings(EnvironmentSettings):
     row_errors_table: str
     lists_table: str
     contacts_table: str
+    mapping_profiles_table: str
 
 
 class AuthorizerSettings(EnvironmentSettings):

@@ -28,6 +28,8 @@ PHONE = "+12127365000"
 # Compatibility routes that import into a list named in the path: another account's call names a
 # list of its own (docs/api.md, Compatibility), so it cannot be "not found".
 OWN_LISTS = {"batch_call_id", "campaign_id"}
+# Mapping profiles are named per account: another account's PUT of the name is its own profile.
+OWN_NAMES = {"name"}
 # The lead-data platform's API calls a missing scope insufficient_permissions (docs/api.md).
 FORBIDDEN_CODES = {"/v1/import/contacts": "insufficient_permissions"}
 
@@ -67,7 +69,16 @@ def test_every_route_refuses_missing_wrong_and_unscoped_keys_and_hides_other_acc
         "account": owner,
         "batch_call_id": list_id,
         "campaign_id": "1",
+        "name": "authz-profile",
     }
+    profile = {"mapping": {"Tel": "phone"}}
+    stored = requests.put(
+        local_stack.url("/mapping-profiles/authz-profile"),
+        json=profile,
+        headers={"Authorization": f"Bearer {owner_key}"},
+        timeout=60,
+    )
+    assert stored.status_code == 200, stored.text
     document = call(local_stack, "GET", "/openapi.json", f"Bearer {owner_key}").json()
 
     # Every route but the importer's page and script, which load without a key (docs/importer.md)
@@ -96,7 +107,7 @@ def test_every_route_refuses_missing_wrong_and_unscoped_keys_and_hides_other_acc
         assert scoped.status_code not in (401, 403), f"{label}, a key with just {needed}: {scoped.text[:200]}"
 
         foreign = call(local_stack, route.method, path, f"Bearer {intruder_key}")
-        if set(re.findall(r"\{(\w+)\}", route.path)) & OWN_LISTS:  # names a list of the caller's own account
+        if set(re.findall(r"\{(\w+)\}", route.path)) & (OWN_LISTS | OWN_NAMES):  # the caller's own list or name
             assert job_id not in foreign.text and PHONE not in foreign.text, f"{label}: another account's data"
         elif "{" in route.path:  # as if it did not exist
             assert_error(foreign, 404, "not_found", f"{label}, another account")

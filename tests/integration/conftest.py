@@ -20,7 +20,7 @@ from typing import Any
 import boto3
 import pytest
 
-from contacts_import.api import imports_read, imports_write
+from contacts_import.api import imports_read, imports_write, mapping_profiles, sessions
 from contacts_import.auth.keys import record_for_key
 from contacts_import.store.api_keys import ApiKeyStore
 from local_stack.dynamodb_local import DynamoDbLocal
@@ -166,6 +166,9 @@ def stack(template: StackTemplate, dynamodb_local: DynamoDbLocal, monkeypatch: p
     imports_write.deps.cache_clear()
     imports_write.idempotent_create.cache_clear()
     imports_read.deps.cache_clear()
+    mapping_profiles.store.cache_clear()
+    sessions.settings.cache_clear()
+    sessions.key_store.cache_clear()
     serialize_moto_requests()  # SQS and object replacement hold under workers in threads, as in AWS
     with moto_beside(dynamodb_local.endpoint), tables_of_this_test(template, dynamodb_local.endpoint):
         created = create_stack_resources(template, boto3.session.Session())

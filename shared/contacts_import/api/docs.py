@@ -27,6 +27,7 @@ from contacts_import.models import (
     MAX_TAG_LENGTH,
     MAX_TAGS,
     NAMED_DELIMITERS,
+    PROFILE_NAME_PATTERN,
     REGIONS,
     WEBHOOK_URL_PATTERN,
     ImportOptions,
@@ -37,8 +38,9 @@ SECURITY_SCHEME = "apiKey"
 
 _ERRORS: dict[int, str] = {
     400: "validation_error: an option, parameter or body is not valid (the message names it).",
-    401: "unauthorized: no API key, or not a valid one (answered by API Gateway).",
-    403: "forbidden: the API key lacks the scope this route needs.",
+    401: "unauthorized: no API key, or not a valid one (answered by API Gateway); a session token past its end.",
+    403: "forbidden: the API key lacks the scope this route needs; a session token on a route sessions may not "
+    "use, or naming another list than the one it is pinned to.",
     404: "not_found: no such job, list or contact in this account (another account's answers the same).",
     409: "conflict: the job has already ended, or a request with this Idempotency-Key is still being handled; "
     "no_webhook_secret: a webhook_url, and the account has no webhook signing secret yet.",
@@ -178,6 +180,7 @@ def _option_schemas() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
         "delimiter": {"anyOf": [{"type": "string", "enum": ["", *_NAMED]}, _ONE_CHARACTER]},
         "encoding": {"type": "string", "enum": ["", *ENCODINGS]},
         "headers": _HEADERS_TEXT,
+        "mapping_profile": {"type": "string", "pattern": PROFILE_NAME_PATTERN},
         "webhook_url": {
             "anyOf": [{"type": "string", "enum": [""]}, {"type": "string", "pattern": WEBHOOK_URL_PATTERN}]
         },

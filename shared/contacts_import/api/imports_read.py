@@ -93,8 +93,8 @@ def _settled(account_id: str, job: dict[str, Any]) -> dict[str, Any]:
 def list_imports(limit: Limit = 100, cursor: Cursor = None) -> Response[PageEnvelope[JobSummary]]:
     event = rest_event(router)
     who = caller(event)
-    who.require("imports:read")
-    jobs, next_cursor = deps().jobs.page(who.account_id, limit, cursor)
+    who.require_key_or_session("imports:read")  # a browser session sees the jobs it created
+    jobs, next_cursor = deps().jobs.page(who.account_id, limit, cursor, session_id=who.session_id)
     summaries = [job_summary(_settled(who.account_id, job)) for job in jobs]
     return page_response(event, summaries, next_cursor, limit)
 
@@ -109,8 +109,9 @@ def list_imports(limit: Limit = 100, cursor: Cursor = None) -> Response[PageEnve
 def get_import(job_id: JobId) -> Response[DataEnvelope[JobStatus]]:
     event = rest_event(router)
     who = caller(event)
-    who.require("imports:read")
+    who.require_key_or_session("imports:read")  # a browser session reads only the jobs it created
     job = _job(who.account_id, job_id)
+    who.check_job(job)
     first_errors, _ = deps().row_errors.page(who.account_id, job_id, 100, None)
     return data_response(event, status_document(_settled(who.account_id, job), first_errors).model_dump(mode="json"))
 
@@ -143,8 +144,9 @@ def get_import(job_id: JobId) -> Response[DataEnvelope[JobStatus]]:
 def get_import_errors(job_id: JobId, limit: Limit = 100, cursor: Cursor = None):
     event = rest_event(router)
     who = caller(event)
-    who.require("imports:read")
+    who.require_key_or_session("imports:read")  # a browser session reads only the jobs it created
     job = _job(who.account_id, job_id)
+    who.check_job(job)
     accept = (event.headers.get("accept") or event.headers.get("Accept") or "").lower()
     if "text/csv" in accept:
         report = error_report(who.account_id, job, deps().row_errors.all(who.account_id, job_id), deps().objects)

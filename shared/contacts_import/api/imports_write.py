@@ -33,6 +33,7 @@ from contacts_import.settings import CreateImportSettings
 from contacts_import.store.accounts import AccountStore
 from contacts_import.store.dynamo import BOTO_CONFIG, dynamodb_resource
 from contacts_import.store.jobs import JobStore
+from contacts_import.store.mapping_profiles import MappingProfileStore
 from contacts_import.store.objects import ObjectStore, s3_client
 from contacts_import.store.row_errors import RowErrorReader
 
@@ -50,6 +51,7 @@ def deps() -> CreateDeps:
         jobs=JobStore(dynamodb, settings.jobs_table, settings.lists_table),
         row_errors=RowErrorReader(dynamodb, settings.row_errors_table),
         accounts=AccountStore(dynamodb, settings.accounts_table),
+        profiles=MappingProfileStore(dynamodb, settings.mapping_profiles_table),
     )
 
 
@@ -74,6 +76,7 @@ def start_import(
         file_name=request.file_name,
         options=options,
         idempotency_key=key,
+        session_id=requester.session_id,
     )
     if key:
         accepted = idempotent_create()(direct, deps(), router.lambda_context)
@@ -109,9 +112,9 @@ def start_import(
 def post_import() -> Response[DataEnvelope[JobStatus] | DataEnvelope[JobAccepted]]:
     event = rest_event(router)
     requester = caller(event)
-    requester.require("imports:write")
+    requester.require_key_or_session("imports:write")  # a browser session too, kept to its list
     request = read_import_request(event)
-    options = request.options()
+    options = requester.session_options(request.options())
     accepted = start_import(event, requester, request, options)
     job_id = accepted["job_id"]
     location = {"Location": status_url(job_id)}
@@ -140,7 +143,7 @@ def post_import() -> Response[DataEnvelope[JobStatus] | DataEnvelope[JobAccepted
 def post_upload() -> Response[DataEnvelope[UploadAccepted]]:
     event = rest_event(router)
     requester = caller(event)
-    requester.require("imports:write")
+    requester.require_key_or_session("imports:write")  # a browser session too, kept to its list
     try:
         document = json.loads(raw_body(event) or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -148,8 +151,8 @@ def post_upload() -> Response[DataEnvelope[UploadAccepted]]:
     if not isinstance(document, dict):
         raise InvalidOptions("The body must be a JSON object: {'file_name': ..., options}.")
     file_name = file_name_member(document)
-    options = ImportOptions.parse(document)
-    accepted = create_upload(requester.account_id, file_name, options, deps())
+    options = requester.session_options(ImportOptions.parse(document))
+    accepted = create_upload(requester.account_id, file_name, options, deps(), session_id=requester.session_id)
     metrics.add_metric(name="UploadsIssued", unit=MetricUnit.Count, value=1)
     return data_response(event, accepted, 201, {"Location": status_url(accepted["job_id"])})
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
-from contacts_import.api import importer_routes, imports_read, imports_write
+from contacts_import.api import importer_routes, imports_read, imports_write, mapping_profiles, preview, sessions
 from contacts_import.api.compatibility import routes as compatibility
 from contacts_import.api.docs import SECURITY_SCHEME
 from contacts_import.api.resolver import build_resolver
@@ -20,14 +20,25 @@ _POWERTOOLS_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError", "Res
 
 @cache
 def openapi_json() -> str:
-    app = build_resolver(imports_write.router, compatibility.router, imports_read.router, importer_routes.router)
+    app = build_resolver(
+        imports_write.router,
+        sessions.router,
+        preview.router,
+        mapping_profiles.write_router,
+        compatibility.router,
+        imports_read.router,
+        mapping_profiles.read_router,
+        importer_routes.router,
+    )
     document = json.loads(
         app.get_openapi_json_schema(
             title="contacts-import",
             version="1.0.0",
             description="CSV files of contacts in, validated contacts in DynamoDB, every row accounted for. "
             "Every route takes Authorization: Bearer <api key>; a route's security lists the scope the key "
-            "needs. Errors are {'error': {'code', 'message', 'details'}, 'meta': {'request_id', 'ts'}}.",
+            "needs. A browser session token (POST /sessions) is taken by POST /imports, /imports/uploads and "
+            "/imports/preview and by GET /imports, /imports/{job_id} and /imports/{job_id}/errors, for its own jobs. "
+            "Errors are {'error': {'code', 'message', 'details'}, 'meta': {'request_id', 'ts'}}.",
             security_schemes={SECURITY_SCHEME: HTTPBearer(description="Authorization: Bearer <api key>")},
             security=[{SECURITY_SCHEME: []}],
         )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
@@ -13,7 +14,9 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from contacts_import.api.dialects import spoken
 from contacts_import.api.envelope import error_body_response, error_response, meta
-from contacts_import.errors import ContactsImportError, Forbidden, Unauthorized
+from contacts_import.auth.sessions import STANDS_FOR
+from contacts_import.errors import ContactsImportError, Forbidden, NotFound, Unauthorized
+from contacts_import.models import ImportOptions
 from contacts_import.settings import ApiCorsSettings
 
 logger = Logger(child=True)
@@ -25,10 +28,38 @@ class Caller:
 
     account_id: str
     scopes: frozenset[str]
+    # A browser session (auth.sessions): its id, and the list it is pinned to.
+    session_id: str | None = None
+    session_list_id: str | None = None
 
     def require(self, scope: str) -> None:
         if scope not in self.scopes:
             raise Forbidden(f"This API key lacks the {scope!r} scope.", details={"required_scope": scope})
+
+    def require_key_or_session(self, scope: str) -> None:
+        """``scope``, or a session's scope that stands for it: only for routes that keep a session
+        to the list it is pinned to (``session_options``) and to its own jobs (``check_job``)."""
+        if self.session_id is not None and STANDS_FOR.get(scope) in self.scopes:
+            return
+        self.require(scope)
+
+    def session_options(self, options: ImportOptions) -> ImportOptions:
+        """A pinned session's options name its list: left out, it is filled in; another is refused."""
+        if self.session_list_id is None:
+            return options
+        if "list_id" not in options.model_fields_set:
+            return options.model_copy(update={"list_id": self.session_list_id})
+        if options.list_id != self.session_list_id:
+            raise Forbidden(
+                f"This session imports into list {self.session_list_id!r} only.",
+                details={"list_id": self.session_list_id},
+            )
+        return options
+
+    def check_job(self, job: dict[str, Any]) -> None:
+        """A session sees only the jobs it created: any other answers as a job that does not exist."""
+        if self.session_id is not None and job.get("session_id") != self.session_id:
+            raise NotFound(f"No import job {job.get('job_id')}.")
 
 
 def rest_event(router: Router) -> APIGatewayProxyEvent:
@@ -37,14 +68,22 @@ def rest_event(router: Router) -> APIGatewayProxyEvent:
     return cast(APIGatewayProxyEvent, router.current_event)
 
 
-def caller(event: APIGatewayProxyEvent) -> Caller:
+def caller(event: APIGatewayProxyEvent, now: float | None = None) -> Caller:
     context = event.raw_event.get("requestContext", {}).get("authorizer") or {}
     account_id = context.get("account_id")
     if not account_id:
         raise Unauthorized("A valid API key is required: Authorization: Bearer <api key>.")
+    session_id = context.get("session_id") or None
+    if session_id is not None:
+        # API Gateway reuses the authorizer's answer for minutes: a session's end is checked here too.
+        ends = float(context.get("session_expires_at") or 0)
+        if (time.time() if now is None else now) >= ends:
+            raise Unauthorized("The session token has expired: ask the page that gave it for a new one.")
     return Caller(
         account_id=str(account_id),
         scopes=frozenset(str(context.get("scopes", "")).split()),
+        session_id=str(session_id) if session_id else None,
+        session_list_id=str(context["session_list_id"]) if context.get("session_list_id") else None,
     )
 
 

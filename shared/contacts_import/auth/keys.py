@@ -25,15 +25,26 @@ class ApiKeyRecord:
     scopes: tuple[str, ...] = ALL_SCOPES
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
     key_hint: str = ""
+    # A browser session token (auth.sessions) is stored here too, with what binds it: its id (which
+    # the jobs it creates record), the list it is pinned to, and when it ends (Unix seconds; also
+    # the table's TTL attribute, so DynamoDB deletes it some time after).
+    session_id: str | None = None
+    list_id: str | None = None
+    expires_at: int | None = None
 
     def to_item(self) -> dict[str, Any]:
-        return {
+        item: dict[str, Any] = {
             "key_hash": self.key_hash,
             "account_id": self.account_id,
             "scopes": list(self.scopes),
             "created_at": self.created_at,
             "key_hint": self.key_hint,
         }
+        if self.session_id is not None:
+            item |= {"session_id": self.session_id, "expires_at": self.expires_at}
+            if self.list_id is not None:
+                item["list_id"] = self.list_id
+        return item
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> ApiKeyRecord:
@@ -43,7 +54,15 @@ class ApiKeyRecord:
             scopes=tuple(item.get("scopes") or ()),
             created_at=item.get("created_at", ""),
             key_hint=item.get("key_hint", ""),
+            session_id=item.get("session_id"),
+            list_id=item.get("list_id"),
+            expires_at=int(item["expires_at"]) if item.get("expires_at") is not None else None,
         )
+
+    def expired(self, now: float) -> bool:
+        """Whether the record no longer admits its bearer: a session past its end. DynamoDB's TTL
+        deletes such an item only eventually (within days), so the end is checked, never assumed."""
+        return self.expires_at is not None and now >= self.expires_at
 
 
 def hash_api_key(api_key: str) -> str:

@@ -240,3 +240,9 @@ def parse_target(target: str) -> str | None:
     if stripped in KNOWN_FIELDS:
         return stripped
     return field_for_header(stripped)
+
+
+def matches_exactly(header: str) -> bool:
+    """Whether a header is one of a field's own names or synonyms ("Mobile", "E-mail Address"),
+    rather than matched by its words ("Cell phone of the manager"): the preview's confidence."""
+    return header_key(header) in _EXACT

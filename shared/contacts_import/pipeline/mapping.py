@@ -194,3 +194,12 @@ def _find_column(column: str, header: list[str] | None, names: list[str]) -> int
         if header_key(name) == wanted:
             return index
     return None
+
+
+def chosen_columns(plan: ColumnPlan, header: Sequence[str] | None, options: ImportOptions) -> set[int]:
+    """The columns of a plan that the options name themselves (``mapping`` or ``headers``), found
+    as the plan found them: the preview's columns with a chosen field."""
+    if options.headers is not None:
+        return set(range(min(len(options.headers), plan.width)))
+    names = list(plan.column_names)
+    return set(_explicit_targets(list(header) if header is not None else None, names, options))

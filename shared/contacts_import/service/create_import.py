@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import itertools
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,13 +30,16 @@ from contacts_import.object_keys import safe_file_name, upload_key
 from contacts_import.pipeline.containers import DIRECT_WORKBOOK_LIMITS, GZIP_MAGIC, check_gzip_complete, open_records
 from contacts_import.pipeline.mapping import plan_file_columns
 from contacts_import.pipeline.reading import Record
+from contacts_import.profiles import MappingProfile
 from contacts_import.service.job_items import new_job_item
 from contacts_import.service.jobs_in_flight import check_jobs_in_flight, upload_expiry_seconds
+from contacts_import.service.mapping_profiles import with_matching_profile, with_named_profile
 from contacts_import.service.notifications import WebhookRefused, check_webhook_url
 from contacts_import.service.reports import status_document, status_url
 from contacts_import.settings import CreateImportSettings
 from contacts_import.store.accounts import AccountStore
 from contacts_import.store.jobs import JobStore
+from contacts_import.store.mapping_profiles import MappingProfileStore
 from contacts_import.store.objects import ObjectStore
 from contacts_import.store.row_errors import RowErrorReader
 
@@ -57,6 +61,7 @@ class CreateDeps:
     jobs: JobStore
     row_errors: RowErrorReader
     accounts: AccountStore
+    profiles: MappingProfileStore
 
 
 @dataclass(frozen=True)
@@ -66,11 +71,15 @@ class DirectImport:
     file_name: str
     options: ImportOptions
     idempotency_key: str | None = None
+    session_id: str | None = None
 
 
-def check_direct_body(body: bytes, options: ImportOptions) -> None:
+def check_direct_body(
+    body: bytes, options: ImportOptions, profiles: Callable[[], Iterable[MappingProfile]] = tuple
+) -> ImportOptions:
     """Refuse at once what can never import: too large, a gzip cut off, not a CSV, empty, no phone
-    column."""
+    column. The options the import takes: with the saved mapping (of ``profiles``) whose headers
+    are the file's, when the request names no mapping (contacts_import.profiles)."""
     if len(body) > MAX_DIRECT_BODY_BYTES:
         raise FileTooLarge(
             f"The body is {len(body)} bytes; the direct limit is {MAX_DIRECT_BODY_BYTES}. "
@@ -90,9 +99,11 @@ def check_direct_body(body: bytes, options: ImportOptions) -> None:
     if first is None:
         raise EmptyFile("The file has only blank lines.")
     if isinstance(first, Record):
+        options = with_matching_profile(options, first.fields, profiles)
         # The plan the processor will make: a missing phone column or a bad mapping is a 4xx now.
         plan_file_columns(first.fields, options)
     # An unreadable first row is left for the job to report, with its row number.
+    return options
 
 
 def has_at_most_rows(body: bytes, options: ImportOptions, limit: int) -> bool:
@@ -129,8 +140,9 @@ def _webhook_problem(problem: str) -> InvalidOptions:
 
 def create_direct_import(request: DirectImport, deps: CreateDeps) -> dict[str, Any]:
     """Store the job and its file; the JobAccepted document (as JSON-ready dict)."""
-    check_webhook(request.account_id, request.options, deps)
-    check_direct_body(request.body, request.options)
+    options = with_named_profile(request.account_id, request.options, deps.profiles)
+    check_webhook(request.account_id, options, deps)
+    options = check_direct_body(request.body, options, lambda: deps.profiles.all(request.account_id))
     check_jobs_in_flight(request.account_id, deps.jobs, deps.settings)
     now = utc_now()
     job_id = new_job_id()
@@ -141,11 +153,12 @@ def create_direct_import(request: DirectImport, deps: CreateDeps) -> dict[str, A
             job_id=job_id,
             status="queued",
             source="api",
-            options=request.options,
+            options=options,
             file_name=safe_file_name(request.file_name),
             object_key=key,
             now=now,
             idempotency_key=request.idempotency_key,
+            session_id=request.session_id,
         )
     )
     deps.objects.put_file(key, request.body)
@@ -177,7 +190,10 @@ def pause(seconds: float) -> None:
     time.sleep(seconds)
 
 
-def create_upload(account_id: str, file_name: str, options: ImportOptions, deps: CreateDeps) -> dict[str, Any]:
+def create_upload(
+    account_id: str, file_name: str, options: ImportOptions, deps: CreateDeps, *, session_id: str | None = None
+) -> dict[str, Any]:
+    options = with_named_profile(account_id, options, deps.profiles)
     check_webhook(account_id, options, deps)
     check_jobs_in_flight(account_id, deps.jobs, deps.settings)
     now = utc_now()
@@ -194,6 +210,7 @@ def create_upload(account_id: str, file_name: str, options: ImportOptions, deps:
             file_name=name,
             object_key=key,
             now=now,
+            session_id=session_id,
         )
     )
     expires_in = upload_expiry_seconds(deps.settings)

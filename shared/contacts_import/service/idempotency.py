@@ -30,6 +30,8 @@ DAY_SECONDS = 24 * 60 * 60
 def fingerprint(request: DirectImport) -> dict[str, str]:
     digest = hashlib.sha256(request.body)
     digest.update(json.dumps(request.options.model_dump(mode="json"), sort_keys=True).encode())
+    # Another session's request with the same key is another request: it never answers that job.
+    digest.update((request.session_id or "").encode())
     return {
         "account_id": request.account_id,
         "idempotency_key": request.idempotency_key or "",

@@ -19,6 +19,7 @@ def new_job_item(
     object_key: str,
     now: str,
     idempotency_key: str | None = None,
+    session_id: str | None = None,
 ) -> dict[str, Any]:
     item: dict[str, Any] = {
         "account_id": account_id,
@@ -38,6 +39,9 @@ def new_job_item(
     }
     if idempotency_key:
         item["idempotency_key"] = idempotency_key
+    if session_id:
+        # The browser session that created it: the only session that may read it (api.resolver).
+        item["session_id"] = session_id
     if status == "queued":
         # In the sweeper's index from the start: a job whose file never gets processed (its S3 event
         # lost, the processor failing every retry) is failed as stalled instead of queued for ever.

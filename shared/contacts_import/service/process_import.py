@@ -31,12 +31,15 @@ from contacts_import.object_keys import (
 from contacts_import.pipeline.chunks import plan_chunks
 from contacts_import.pipeline.mapping import plan_file_columns
 from contacts_import.pipeline.tally import Tally
+from contacts_import.profiles import MappingProfile
 from contacts_import.service.job_end import end_job
 from contacts_import.service.job_items import new_job_item
+from contacts_import.service.mapping_profiles import with_matching_profile
 from contacts_import.service.pipeline_deps import PipelineDeps, pipeline_deps
 from contacts_import.service.process_chunk import advance
 from contacts_import.settings import ProcessImportSettings
 from contacts_import.store.jobs import JobEnding
+from contacts_import.store.mapping_profiles import MappingProfileStore
 from contacts_import.store.metering import Consumed, metered
 from contacts_import.store.task_queue import Task
 from contacts_import.store.tasks import MAP, PLAN
@@ -172,6 +175,14 @@ def _plan_metered(job: dict[str, Any], key: str, deps: PipelineDeps, consumed: C
             max_bytes=deps.settings.max_upload_bytes,
             stage=stage,
         )
+        # A file that names no mapping takes the saved one its headers match (the drop folder's
+        # files, and uploads): recorded before the plan, so that every map task reads with it.
+        # A stored job's options all read as given: only those away from their defaults were chosen.
+        chosen = ImportOptions.model_validate(options.model_dump(mode="json", exclude_defaults=True))
+        matched = with_matching_profile(chosen, file_plan.first_record, lambda: _profiles(account_id, deps))
+        if matched is not chosen:
+            deps.jobs.set_options(account_id, job_id, matched.model_dump(mode="json", exclude_none=True))
+            options = matched
         # The column plan is made again by every map task; made here, a file whose columns do not
         # fit its options (no phone column, a mapping naming a column it lacks) fails at once.
         columns = plan_file_columns(file_plan.first_record, options)
@@ -216,6 +227,11 @@ def _plan_metered(job: dict[str, Any], key: str, deps: PipelineDeps, consumed: C
         end_job(current, JobEnding("cancelled"), deps)  # cancelled while it was being planned
     else:
         advance(account_id, job_id, deps)  # planned meanwhile by a duplicate event
+
+
+def _profiles(account_id: str, deps: PipelineDeps) -> list[MappingProfile]:
+    table = deps.settings.mapping_profiles_table
+    return MappingProfileStore(deps.dynamodb, table).all(account_id) if table else []
 
 
 def _failure(error: ContactsImportError) -> dict[str, str]:

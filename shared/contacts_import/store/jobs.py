@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from contacts_import.ids import first_job_id_at
@@ -94,12 +94,18 @@ class JobStore:
         item = self._table.get_item(Key={"account_id": account_id, "job_id": job_id}, ConsistentRead=True).get("Item")
         return json_ready(item) if item else None
 
-    def page(self, account_id: str, limit: int, cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+    def page(
+        self, account_id: str, limit: int, cursor: str | None, *, session_id: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """A page of the account's jobs, newest first; with ``session_id``, only those that browser
+        session created (a page may then hold fewer than ``limit``, and its cursor goes on)."""
         query: dict[str, Any] = {
             "KeyConditionExpression": Key("account_id").eq(account_id),
             "ScanIndexForward": False,  # job ids sort by creation time: newest first
             "Limit": limit,
         }
+        if session_id is not None:
+            query["FilterExpression"] = Attr("session_id").eq(session_id)
         start = decode_cursor(cursor, {"account_id": account_id})
         if start:
             query["ExclusiveStartKey"] = start
@@ -151,6 +157,18 @@ class JobStore:
                 ":size": bytes_total,
                 ":active": ACTIVE,
             },
+        )
+
+    def set_options(self, account_id: str, job_id: str, options: dict[str, Any]) -> bool:
+        """Replace the options of a job not yet planned (a saved mapping its file's headers matched):
+        False once it is planned. A repeat writes the same options, decided from the same file."""
+        return _holds(
+            self._table.update_item,
+            Key={"account_id": account_id, "job_id": job_id},
+            UpdateExpression="SET #o = :options",
+            ConditionExpression="attribute_not_exists(plan_key)",
+            ExpressionAttributeNames={"#o": "options"},
+            ExpressionAttributeValues={":options": options},
         )
 
     def record_plan(

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from contacts_import.api.dialects import Dialect
 from contacts_import.api.envelope import DocumentedModel
-from contacts_import.errors import ContactsImportError, FieldsInvalid, FileRejected, RateLimited
+from contacts_import.errors import ContactsImportError, FieldsInvalid, FileRejected, OptionsDoNotFitFile, RateLimited
 
 _THEIR_CODES = {"validation_error": "bad_request", "rate_limited": "rate_limit_exceeded"}
 
@@ -37,7 +37,9 @@ class FastApiDialect(Dialect):
     def status(self, error: ContactsImportError) -> int:
         if isinstance(error, FieldsInvalid):
             return 422
-        if isinstance(error, FileRejected) and error.status in (415, 422):
+        # Their 422 is a schema refusal ({"detail": [...]}) only: a file, or options that do not fit
+        # it (a mapping naming a column the file lacks), is refused as a bad request.
+        if isinstance(error, FileRejected | OptionsDoNotFitFile) and error.status in (415, 422):
             return 400
         return error.status
 
