@@ -32,7 +32,14 @@ def processor_runs_while_waiting(stack, monkeypatch):
 
 
 def test_every_compatibility_route_has_a_sample_event_of_its_own(stack):
-    ours = {"POST /imports", "POST /imports/uploads", "POST /imports/{job_id}/cancel"}
+    ours = {
+        "POST /imports",
+        "POST /imports/uploads",
+        "POST /imports/{job_id}/cancel",
+        "GET /imports/{job_id}/upload",
+        "POST /imports/{job_id}/upload/complete",
+        "DELETE /imports/{job_id}/upload",
+    }
     create_routes = {f"{r.method} {r.path}" for r in stack.template.routes if r.function_id == "CreateImportFunction"}
     assert create_routes - ours == set(EVENTS)
     for route, name in EVENTS.items():

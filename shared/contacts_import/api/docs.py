@@ -365,9 +365,18 @@ def upload_request() -> dict[str, Any]:
                 "application/json": {
                     "schema": {
                         "type": "object",
-                        "properties": {"file_name": {"type": "string", "default": "contacts.csv"}, **option_members()},
+                        "properties": {
+                            "file_name": {"type": "string", "default": "contacts.csv"},
+                            # A resumable multipart upload of a file of `size` bytes (docs/api.md).
+                            "multipart": {"type": "boolean", "default": False},
+                            "size": {"type": "integer", "minimum": 1},
+                            **option_members(),
+                        },
                         "additionalProperties": False,
                         **one_name_each(option_members()),
+                        # A multipart upload is planned from the file's size: it cannot go without.
+                        "if": {"properties": {"multipart": {"const": True}}, "required": ["multipart"]},
+                        "then": {"required": ["size"]},
                     },
                     "example": {"file_name": "contacts.csv", "list_id": "default"},
                 }
