@@ -40,8 +40,8 @@ from contacts_import.service.create_import import (
 )
 from contacts_import.service.multipart_upload import (
     abort_upload,
-    complete_upload,
     check_upload_size,
+    complete_upload,
     create_multipart_upload,
     upload_state,
 )

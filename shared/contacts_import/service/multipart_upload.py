@@ -233,7 +233,8 @@ def check_completion(job: dict[str, Any], request: CompleteUpload, held: dict[in
     if other:
         n = other[0]
         raise SizeMismatch(
-            f"Part {n} is {held[n][1]} bytes; of a file of {size} bytes in parts of {part_size} it holds {expected[n]}.",
+            f"Part {n} is {held[n][1]} bytes; of a file of {size} bytes in parts of {part_size} "
+            f"it holds {expected[n]}.",
             details={"parts": other[:100], "size": size, "part_size": part_size},
         )
 
@@ -258,7 +259,9 @@ def complete_upload(account_id: str, job_id: str, request: CompleteUpload, deps:
                 details={"parts": [], "s3_code": code},
             ) from None
         if code == "NoSuchUpload":
-            raise UploadAborted(f"The upload of job {job_id} no longer exists.", details={"status": job["status"]})
+            raise UploadAborted(
+                f"The upload of job {job_id} no longer exists.", details={"status": job["status"]}
+            ) from None
         raise
     logger.info("Multipart upload completed", extra={"job_id": job_id, "parts": len(parts)})
     return JobAccepted(job_id=job_id, status="queued", status_url=status_url(job_id)).model_dump()
