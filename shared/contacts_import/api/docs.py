@@ -32,6 +32,7 @@ from contacts_import.models import (
     ImportOptions,
 )
 from contacts_import.service.create_import import MAX_DIRECT_BODY_BYTES
+from contacts_import.settings import FIVE_GIB
 
 SECURITY_SCHEME = "apiKey"
 
@@ -369,7 +370,9 @@ def upload_request() -> dict[str, Any]:
                             "file_name": {"type": "string", "default": "contacts.csv"},
                             # A resumable multipart upload of a file of `size` bytes (docs/api.md).
                             "multipart": {"type": "boolean", "default": False},
-                            "size": {"type": "integer", "minimum": 1},
+                            # At most 5 GiB, the most MaxUploadBytes may be (template.yaml); a stack
+                            # deployed with less answers 413 payload_too_large above its own limit.
+                            "size": {"type": "integer", "minimum": 1, "maximum": FIVE_GIB},
                             **option_members(),
                         },
                         "additionalProperties": False,

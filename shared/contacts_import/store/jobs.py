@@ -394,7 +394,6 @@ class JobStore:
             },
         )
 
-
     # ---- a multipart upload's job (service.multipart_upload): awaiting_upload until completed.
 
     def claim_upload(self, account_id: str, job_id: str, *, now: str) -> bool:
