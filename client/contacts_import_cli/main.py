@@ -158,12 +158,21 @@ def _send_parts(
     sender = multipart.PartSender(client, job_id, path, on_bytes, parallel=parallel, limit_rate=limit_rate)
     try:
         state = sender.refresh()
+    except ApiError as error:
+        if error.code != "upload_completed":
+            raise
+        # Completed by the run that was stopped after it: nothing is left to send.
+        record.forget()
+        return
+    try:
         held = sum(1 for p in state["parts"] if "etag" in p)
         if held:
             output.note(f"resuming job {job_id}: S3 holds {held} of {len(state['parts'])} parts; sending the rest")
         parts = sender.send(state, counted=on_bytes)
-    except (multipart.Interrupted, Unreachable) as error:
+    except multipart.Interrupted as error:
         raise multipart.interrupted(job_id, path) from error
+    except Unreachable as error:
+        raise multipart.interrupted(job_id, path, ExitCode.API_ERROR, str(error)) from error
     multipart.complete(client, job_id, parts)
     record.forget()
 

@@ -224,8 +224,10 @@ def complete(client: ApiClient, job_id: str, parts: list[dict[str, Any]]) -> dic
     return dict(client.post(job_path(job_id, "/upload/complete"), {"parts": parts}))
 
 
-def interrupted(job_id: str, path: Path) -> Interrupted:
+def interrupted(
+    job_id: str, path: Path, exit_code: ExitCode = ExitCode.INTERRUPTED, reason: str = "interrupted"
+) -> Interrupted:
     return Interrupted(
-        f"upload interrupted; what S3 holds stays a day: contacts-import upload {path} --resume {job_id}",
-        exit_code=ExitCode.INTERRUPTED,
+        f"upload {reason}; what S3 holds stays a day: contacts-import upload '{path}' --resume {job_id}",
+        exit_code=exit_code,
     )
