@@ -13,7 +13,6 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
-from pydantic import ValidationError
 
 from contacts_import.api.docs import (
     LOCATION,
@@ -29,7 +28,7 @@ from contacts_import.api.params import JobId
 from contacts_import.api.requests import ImportRequest, file_name_member, raw_body, read_import_request
 from contacts_import.api.resolver import Caller, caller, rest_event
 from contacts_import.errors import InvalidOptions
-from contacts_import.models import CompleteUpload, ImportOptions, JobAccepted, JobStatus, MultipartState, UploadAccepted
+from contacts_import.models import ImportOptions, JobAccepted, JobStatus, MultipartState, UploadAccepted
 from contacts_import.service.create_import import (
     CreateDeps,
     DirectImport,
@@ -307,19 +306,7 @@ def post_upload_complete(job_id: JobId) -> Response[DataEnvelope[JobAccepted]]:
     event = rest_event(router)
     requester = caller(event)
     requester.require("imports:write")
-    try:
-        request = CompleteUpload.model_validate_json(raw_body(event) or b"{}")
-    except ValidationError as error:
-        problems = [
-            {"option": ".".join(str(p) for p in e["loc"]) or "body", "problem": e["msg"]}
-            for e in error.errors(include_url=False, include_context=False, include_input=False)
-        ]
-        raise InvalidOptions(
-            "The body must be {'parts': [{'part_number', 'etag'}, ...]}: "
-            + "; ".join(f"{p['option']}: {p['problem']}" for p in problems),
-            details={"errors": problems},
-        ) from None
-    accepted = complete_upload(requester.account_id, job_id, request, deps())
+    accepted = complete_upload(requester.account_id, job_id, raw_body(event), deps())
     return data_response(event, accepted, 202, {"Location": status_url(job_id)})
 
 

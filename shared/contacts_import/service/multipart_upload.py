@@ -17,6 +17,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
+from pydantic import ValidationError
 
 from contacts_import.clock import utc_now
 from contacts_import.errors import (
@@ -239,9 +240,27 @@ def check_completion(job: dict[str, Any], request: CompleteUpload, held: dict[in
         )
 
 
-def complete_upload(account_id: str, job_id: str, request: CompleteUpload, deps: CreateDeps) -> dict[str, Any]:
-    """Join the parts into the file and queue the job (its S3 event then starts it): JobAccepted."""
+def read_completion(body: bytes) -> CompleteUpload:
+    """The body of ``upload/complete``, or InvalidOptions naming what is wrong with it."""
+    try:
+        return CompleteUpload.model_validate_json(body or b"{}")
+    except ValidationError as error:
+        problems = [
+            {"option": ".".join(str(p) for p in e["loc"]) or "body", "problem": e["msg"]}
+            for e in error.errors(include_url=False, include_context=False, include_input=False)
+        ]
+        raise InvalidOptions(
+            "The body must be {'parts': [{'part_number', 'etag'}, ...]}: "
+            + "; ".join(f"{p['option']}: {p['problem']}" for p in problems),
+            details={"errors": problems},
+        ) from None
+
+
+def complete_upload(account_id: str, job_id: str, body: bytes, deps: CreateDeps) -> dict[str, Any]:
+    """Join the parts into the file and queue the job (its S3 event then starts it): JobAccepted.
+    The job is looked up before the body is read: another account's job is 404 whatever is sent."""
     job = _awaiting_job(account_id, job_id, deps)
+    request = read_completion(body)
     check_completion(job, request, _held_parts(job, deps))
     if not deps.jobs.claim_upload(account_id, job_id, now=utc_now()):
         _awaiting_job(account_id, job_id, deps)  # raises why: completed or aborted meanwhile
