@@ -17,8 +17,8 @@ from pathlib import Path
 
 import requests
 
-from tests.e2e.conftest import LocalStackHandle
 from tests.e2e.jobs import new_list, wait_for_end
+from tests.e2e.stack import LocalStackHandle
 
 MIB = 1024 * 1024
 CLI = str(Path(sys.executable).parent / "contacts-import")
