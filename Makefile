@@ -16,7 +16,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 
-.PHONY: bench-model browser install dynamodb-local local test test-unit test-integration test-e2e lint lint-template format invoke bench bench-scale build deploy clean
+.PHONY: bench-model bench-planner bench-multipart browser install dynamodb-local local test test-unit test-integration test-e2e lint lint-template format invoke bench bench-scale build deploy clean
 
 install: $(STAMP)
 
@@ -94,6 +94,15 @@ bench-model: $(STAMP)
 # KILL=2 instead: a 60,000-row file undisturbed, then again with two chunk workers killed mid-task.
 bench-scale: $(STAMP) $(DYNAMODB_LOCAL_STAMP)
 	$(BIN)/python -m benchmarks.scale $(if $(THROTTLE),--throttle $(THROTTLE)) $(if $(KILL),--kill-workers $(KILL)) $(ROWS)
+
+# The processor's planning pass over a generated file (MB=512): MB/s, and whether 5 GiB plans in its timeout.
+bench-planner: $(STAMP)
+	$(BIN)/python -m benchmarks.planner --mb $(or $(MB),512)
+
+# A generated file (MB=300) through the local stack with `contacts-import upload` in parts: killed
+# part-way, resumed, counts checked against `validate`; and single-part against multipart throughput.
+bench-multipart: $(STAMP) $(DYNAMODB_LOCAL_STAMP)
+	$(BIN)/python -m benchmarks.multipart_upload --mb $(or $(MB),300)
 
 # Bytecode goes into the artifacts: Lambda's code directories are read-only, so without it every cold
 # start compiles our modules again (about 35 ms). unchecked-hash: zips do not keep the source mtimes.

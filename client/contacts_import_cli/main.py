@@ -16,9 +16,9 @@ from pydantic import ValidationError
 from contacts_import.auth.keys import ALL_SCOPES
 from contacts_import.models import Counts
 from contacts_import.object_keys import ACCOUNT_ID_PATTERN
-from contacts_import_cli import output
+from contacts_import_cli import multipart, output
 from contacts_import_cli.api import ApiClient, job_path
-from contacts_import_cli.errors import ApiError, CliError, ExitCode
+from contacts_import_cli.errors import ApiError, CliError, ExitCode, Unreachable
 from contacts_import_cli.keys import (
     USAGE_PLAN_ENV,
     change_drop_writers,
@@ -88,16 +88,93 @@ def existing_file(text: str) -> Path:
     return path
 
 
-def api_client() -> ApiClient:
+def _byte_count(text: str) -> int:
+    units = {"K": 1024, "M": 1024**2, "G": 1024**3}
+    scale = units.get(text[-1:].upper(), 1)
     try:
-        settings = ClientSettings.from_environment()
+        value = int(float(text[:-1] if scale > 1 else text) * scale)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of bytes: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least 1 byte a second")
+    return value
+
+
+def client_settings() -> ClientSettings:
+    try:
+        return ClientSettings.from_environment()
     except ValidationError as error:
         problems = "; ".join(e["msg"] for e in error.errors())
         raise CliError(problems, exit_code=ExitCode.REFUSED) from None
+
+
+def api_client() -> ApiClient:
+    settings = client_settings()
     return ApiClient(settings.api_url, settings.api_key)
 
 
 # ----------------------------------------------------------------------------------- commands
+
+
+def _multipart_job(
+    args: argparse.Namespace, client: ApiClient, body: dict[str, Any], path: Path, api_url: str
+) -> tuple[str, multipart.ResumeRecord]:
+    """The job to send ``path`` in parts to: the one ``--resume`` names (or the record of this
+    file names), else a new one. Its resume record is written before any part is sent."""
+    if args.resume is None:
+        job_id, _ = multipart.begin(client, body, path)
+    elif args.resume:
+        job_id = args.resume
+        kept = multipart.load_record(job_id)
+        if kept is not None and not kept.matches(path):
+            raise CliError(
+                f"job {job_id} was uploading {kept.path} ({kept.size} bytes), not this file as it is now",
+                exit_code=ExitCode.REFUSED,
+            )
+    else:
+        found = multipart.record_for_file(path, api_url)
+        if found is None:
+            raise CliError(
+                f"no interrupted upload of {path} to resume (records are kept in {multipart.cache_dir()}); "
+                "name the job: --resume JOB_ID",
+                exit_code=ExitCode.REFUSED,
+            )
+        job_id = found.job_id
+    record = multipart.ResumeRecord.of(job_id, path, api_url)
+    record.save()
+    return job_id, record
+
+
+def _send_parts(
+    client: ApiClient,
+    job_id: str,
+    record: multipart.ResumeRecord,
+    path: Path,
+    parallel: int,
+    limit_rate: int | None,
+    on_bytes: Callable[[int], None],
+) -> None:
+    """Send the parts S3 lacks and complete the upload; the resume record is then forgotten."""
+    sender = multipart.PartSender(client, job_id, path, on_bytes, parallel=parallel, limit_rate=limit_rate)
+    try:
+        state = sender.refresh()
+    except ApiError as error:
+        if error.code != "upload_completed":
+            raise
+        # Completed by the run that was stopped after it: nothing is left to send.
+        record.forget()
+        return
+    try:
+        held = sum(1 for p in state["parts"] if "etag" in p)
+        if held:
+            output.note(f"resuming job {job_id}: S3 holds {held} of {len(state['parts'])} parts; sending the rest")
+        parts = sender.send(state, counted=on_bytes)
+    except multipart.Interrupted as error:
+        raise multipart.interrupted(job_id, path) from error
+    except Unreachable as error:
+        raise multipart.interrupted(job_id, path, ExitCode.API_ERROR, str(error)) from error
+    multipart.complete(client, job_id, parts)
+    record.forget()
 
 
 def cmd_upload(args: argparse.Namespace) -> int:
@@ -111,17 +188,36 @@ def cmd_upload(args: argparse.Namespace) -> int:
         body["tags"] = [tag.strip() for tag in args.tags.split(",") if tag.strip()]
     if args.dry_run:
         body["dry_run"] = True
+    settings = client_settings()
     client = api_client()
-    accepted = client.post("/imports/uploads", body)
-    job_id = str(accepted["job_id"])
+    in_parts = args.resume is not None or path.stat().st_size >= settings.multipart_threshold
+    accepted: dict[str, Any] = {}
+    if in_parts:
+        job_id, record = _multipart_job(args, client, body, path, settings.api_url)
+    else:
+        accepted = client.post("/imports/uploads", body)
+        job_id = str(accepted["job_id"])
 
     console = output.stderr()
     show_progress = not args.json and console.is_terminal
     with output.job_progress(console, show=show_progress) as progress:
         sending = progress.add_task("upload", total=path.stat().st_size, detail=path.name)
         try:
-            send_file(accepted["upload"], path, on_bytes=lambda n: progress.advance(sending, n))
+            if in_parts:
+                _send_parts(
+                    client,
+                    job_id,
+                    record,
+                    path,
+                    args.parallel,
+                    args.limit_rate,
+                    lambda n: progress.advance(sending, n),
+                )
+            else:
+                send_file(accepted["upload"], path, on_bytes=lambda n: progress.advance(sending, n))
         except KeyboardInterrupt:
+            if in_parts:
+                raise multipart.interrupted(job_id, path) from None
             raise CliError(
                 f"upload interrupted; job {job_id} waits for a file", exit_code=ExitCode.INTERRUPTED
             ) from None
@@ -360,6 +456,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, metavar="SECONDS", help="with --wait: stop waiting after this long (exit 4)"
     )
     upload.add_argument("--json", action="store_true", help="print JSON (with --wait: the final status document)")
+    upload.add_argument(
+        "--resume",
+        nargs="?",
+        const="",
+        metavar="JOB_ID",
+        help="resume an interrupted upload in parts: send only the parts S3 lacks (without JOB_ID: the "
+        "job this file's resume record names)",
+    )
+    upload.add_argument(
+        "--parallel",
+        type=int,
+        default=multipart.PARALLEL_PARTS,
+        metavar="N",
+        help=f"parts sent at once (default {multipart.PARALLEL_PARTS}); files of CONTACTS_MULTIPART_THRESHOLD "
+        "bytes or more (64 MiB unless set) go in parts",
+    )
+    upload.add_argument(
+        "--limit-rate",
+        type=_byte_count,
+        metavar="BYTES",
+        help="send parts at most this fast, in bytes a second (a K, M or G suffix: 1024s)",
+    )
     upload.set_defaults(handler=cmd_upload)
 
     status = commands.add_parser("status", help="a job's status, counts and first errors")

@@ -21,6 +21,8 @@ class ClientSettings(EnvironmentSettings):
 
     api_url: str = LOCAL_API_URL
     api_key: str = LOCAL_API_KEY
+    # CONTACTS_MULTIPART_THRESHOLD: files this large or larger go in parts (contacts_import_cli.multipart).
+    multipart_threshold: int = 64 * 1024 * 1024
 
     @field_validator("api_url")
     @classmethod

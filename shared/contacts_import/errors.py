@@ -106,6 +106,54 @@ def rate_limit_headers(limit: int, *, remaining: int, reset: int) -> dict[str, s
     return {"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": str(remaining), "X-RateLimit-Reset": str(reset)}
 
 
+# ---- a multipart upload (docs/api.md, Resumable uploads) refused when it is completed or touched
+
+
+class PartRefused(InvalidOptions):
+    """A completion whose parts are not the file's: nothing is completed, the upload stays open
+    for the client to send what is wrong and complete again. ``details.parts`` names the parts."""
+
+
+class MissingPart(PartRefused):
+    code = "missing_part"
+
+
+class EtagMismatch(PartRefused):
+    code = "etag_mismatch"
+
+
+class SizeMismatch(PartRefused):
+    """The parts S3 holds add up to another size than the one declared when the upload began."""
+
+    code = "size_mismatch"
+
+
+class PartTooLarge(PartRefused):
+    """A part larger than the upload's ``part_size``: a presigned URL does not bind a part's size,
+    so the limit is ours to keep."""
+
+    code = "part_too_large"
+    status = 413
+
+
+class NotMultipartUpload(Conflict):
+    """A job that was not started as a multipart upload (``"multipart": true``)."""
+
+    code = "not_multipart_upload"
+
+
+class UploadCompleted(Conflict):
+    """The upload was completed already: its file is the job's, and the job runs or has ended."""
+
+    code = "upload_completed"
+
+
+class UploadAborted(Conflict):
+    """The upload was aborted (``DELETE``, a cancelled job) or removed by the bucket's lifecycle rule."""
+
+    code = "upload_aborted"
+
+
 # ---- a file that cannot be imported at all: a job's `failure`, or a 4xx on a direct request
 
 

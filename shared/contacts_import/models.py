@@ -320,11 +320,65 @@ class UploadInstructions(_Model):
     max_bytes: int
 
 
+class PartUrl(_Model):
+    """Where to PUT one part of a multipart upload (its body: the file's bytes of that part)."""
+
+    part_number: int = Field(ge=1, le=10_000)
+    url: str
+
+
+class MultipartInstructions(_Model):
+    """``POST /imports/uploads`` with ``"multipart": true``: PUT part n (1-based) with the file's
+    bytes from ``(n - 1) * part_size``, keep each answer's ETag, then complete the upload."""
+
+    method: Literal["MULTIPART"]
+    upload_id: str
+    part_size: int
+    size: int
+    parts: list[PartUrl]
+    expires_at: str
+    max_bytes: int
+
+
 class UploadAccepted(_Model):
     job_id: str
     status: JobState
     status_url: str
-    upload: UploadInstructions
+    upload: UploadInstructions | MultipartInstructions
+
+
+class PartHeld(_Model):
+    """A part S3 holds: its ETag (as S3 gives it, in double quotes) and size."""
+
+    part_number: int = Field(ge=1, le=10_000)
+    etag: str
+    size: int
+
+
+class MultipartState(_Model):
+    """``GET /imports/{job_id}/upload``: the parts S3 holds, and a fresh URL for each it lacks."""
+
+    job_id: str
+    upload_id: str
+    part_size: int
+    size: int
+    parts: list[PartHeld | PartUrl]
+    expires_at: str
+
+
+class PartDone(_Model):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    part_number: int = Field(ge=1, le=10_000)
+    etag: str = Field(min_length=1, max_length=1024)
+
+
+class CompleteUpload(_Model):
+    """``POST /imports/{job_id}/upload/complete``: every part, with the ETag its PUT answered."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    parts: list[PartDone] = Field(min_length=1, max_length=10_000)
 
 
 class ContactOut(_Model):

@@ -15,6 +15,12 @@ from typing import ClassVar, Self
 from pydantic import BaseModel, ConfigDict
 
 ONE_GIB = 1024**3
+# The most a multipart upload (and so the drop folder and a presigned POST) may bring: S3's own
+# limit for one PUT, and what the planner reads within the processor's timeout (docs/performance.md).
+FIVE_GIB = 5 * ONE_GIB
+# A multipart upload's smallest part (docs/decisions.md): S3 takes 5 MiB at least, 8 MiB is what its
+# own clients send; a test lowers it to S3's minimum to upload a few parts of a small file.
+MULTIPART_PART_BYTES = 8 * 1024 * 1024
 
 
 class EnvironmentSettings(BaseModel):
@@ -41,8 +47,9 @@ class CreateImportSettings(EnvironmentSettings):
     # Browser sessions are stored beside the API keys; saved mappings in their own table.
     api_keys_table: str
     mapping_profiles_table: str
-    max_upload_bytes: int = ONE_GIB
+    max_upload_bytes: int = FIVE_GIB
     upload_url_expiry_seconds: int = 900
+    multipart_part_bytes: int = MULTIPART_PART_BYTES
     # The shortest session a POST /sessions may ask for (SessionMinTtlSeconds; tests set it low).
     session_min_ttl_seconds: int = 60
     # Set by the local stack as by `sam local`: a webhook_url may then name a receiver on loopback.
@@ -62,7 +69,7 @@ class PipelineSettings(EnvironmentSettings):
     chunk_queue_url: str
     accounts_table: str
     webhook_signing_key_id: str  # the KMS HMAC key (an alias) webhook secrets are derived with
-    max_upload_bytes: int = ONE_GIB
+    max_upload_bytes: int = FIVE_GIB
     row_error_retention_days: int = 30
     # Row errors stored per job (MaxRowErrorsStored): each map task stores its share of them.
     max_row_errors_stored: int = 100_000

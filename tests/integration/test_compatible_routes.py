@@ -32,8 +32,13 @@ def processor_runs_while_waiting(stack, monkeypatch):
 
 
 def test_every_compatibility_route_has_a_sample_event_of_its_own(stack):
-    ours = {"POST /imports", "POST /imports/uploads", "POST /imports/{job_id}/cancel"}
-    ours |= {
+    ours = {
+        "POST /imports",
+        "POST /imports/uploads",
+        "POST /imports/{job_id}/cancel",
+        "GET /imports/{job_id}/upload",
+        "POST /imports/{job_id}/upload/complete",
+        "DELETE /imports/{job_id}/upload",
         "POST /sessions",
         "POST /imports/preview",
         "PUT /mapping-profiles/{name}",

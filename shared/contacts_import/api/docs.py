@@ -33,6 +33,7 @@ from contacts_import.models import (
     ImportOptions,
 )
 from contacts_import.service.create_import import MAX_DIRECT_BODY_BYTES
+from contacts_import.settings import FIVE_GIB
 
 SECURITY_SCHEME = "apiKey"
 
@@ -368,9 +369,20 @@ def upload_request() -> dict[str, Any]:
                 "application/json": {
                     "schema": {
                         "type": "object",
-                        "properties": {"file_name": {"type": "string", "default": "contacts.csv"}, **option_members()},
+                        "properties": {
+                            "file_name": {"type": "string", "default": "contacts.csv"},
+                            # A resumable multipart upload of a file of `size` bytes (docs/api.md).
+                            "multipart": {"type": "boolean", "default": False},
+                            # At most 5 GiB, the most MaxUploadBytes may be (template.yaml); a stack
+                            # deployed with less answers 413 payload_too_large above its own limit.
+                            "size": {"type": "integer", "minimum": 1, "maximum": FIVE_GIB},
+                            **option_members(),
+                        },
                         "additionalProperties": False,
                         **one_name_each(option_members()),
+                        # A multipart upload is planned from the file's size: it cannot go without.
+                        "if": {"properties": {"multipart": {"const": True}}, "required": ["multipart"]},
+                        "then": {"required": ["size"]},
                     },
                     "example": {"file_name": "contacts.csv", "list_id": "default"},
                 }

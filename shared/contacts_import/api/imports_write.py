@@ -1,4 +1,5 @@
-"""POST routes, served by the create function: start imports, hand out uploads, cancel jobs."""
+"""Routes served by the create function: start imports, hand out uploads (and the routes of a
+multipart upload), cancel jobs."""
 
 from __future__ import annotations
 
@@ -13,13 +14,21 @@ from aws_lambda_powertools.event_handler.router import Router
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from contacts_import.api.docs import LOCATION, answers, import_request, json_answer, requires, upload_request
-from contacts_import.api.envelope import DataEnvelope, data_response
+from contacts_import.api.docs import (
+    LOCATION,
+    answers,
+    import_request,
+    json_answer,
+    json_request,
+    requires,
+    upload_request,
+)
+from contacts_import.api.envelope import DataEnvelope, ErrorEnvelope, data_response
 from contacts_import.api.params import JobId
 from contacts_import.api.requests import ImportRequest, file_name_member, raw_body, read_import_request
 from contacts_import.api.resolver import Caller, caller, rest_event
 from contacts_import.errors import InvalidOptions
-from contacts_import.models import ImportOptions, JobAccepted, JobStatus, UploadAccepted
+from contacts_import.models import ImportOptions, JobAccepted, JobStatus, MultipartState, UploadAccepted
 from contacts_import.service.create_import import (
     CreateDeps,
     DirectImport,
@@ -27,6 +36,13 @@ from contacts_import.service.create_import import (
     create_direct_import,
     create_upload,
     wait_for_end,
+)
+from contacts_import.service.multipart_upload import (
+    abort_upload,
+    check_upload_size,
+    complete_upload,
+    create_multipart_upload,
+    upload_state,
 )
 from contacts_import.service.reports import status_url
 from contacts_import.settings import CreateImportSettings
@@ -129,12 +145,21 @@ def post_import() -> Response[DataEnvelope[JobStatus] | DataEnvelope[JobAccepted
     "/imports/uploads",
     summary="Get a presigned upload for a large file",
     description="JSON body {'file_name': ..., options}. POST the file to upload.url with upload.fields "
-    "first; the upload starts the job.",
+    "first; the upload starts the job. With 'multipart': true and the file's 'size' in bytes, a resumable "
+    "multipart upload instead (method MULTIPART): PUT each part to its URL, then POST "
+    "/imports/{job_id}/upload/complete with every part's ETag.",
     responses=answers(
         {201: json_answer("The job, awaiting its upload, and how to upload.", DataEnvelope[UploadAccepted], LOCATION)},
         400,
         409,
         413,
+        bodies={
+            413: (
+                "payload_too_large: a declared size over the most an upload may bring "
+                "(MaxUploadBytes, 5 GiB by default).",
+                ErrorEnvelope,
+            )
+        },
     ),
     security=requires("imports:write"),
     openapi_extensions=upload_request(),
@@ -151,8 +176,14 @@ def post_upload() -> Response[DataEnvelope[UploadAccepted]]:
     if not isinstance(document, dict):
         raise InvalidOptions("The body must be a JSON object: {'file_name': ..., options}.")
     file_name = file_name_member(document)
+    size = multipart_size(document)
     options = requester.session_options(ImportOptions.parse(document))
-    accepted = create_upload(requester.account_id, file_name, options, deps(), session_id=requester.session_id)
+    if size is None:
+        accepted = create_upload(requester.account_id, file_name, options, deps(), session_id=requester.session_id)
+    else:
+        accepted = create_multipart_upload(
+            requester.account_id, file_name, size, options, deps(), session_id=requester.session_id
+        )
     metrics.add_metric(name="UploadsIssued", unit=MetricUnit.Count, value=1)
     return data_response(event, accepted, 201, {"Location": status_url(accepted["job_id"])})
 
@@ -170,4 +201,146 @@ def post_cancel(job_id: JobId) -> Response[DataEnvelope[JobStatus]]:
     requester = caller(event)
     requester.require("imports:write")
     status = cancel_import(requester.account_id, job_id, deps())
+    return data_response(event, status.model_dump(mode="json"), 200)
+
+
+def _own_upload(requester: Caller, job_id: str) -> None:
+    """A key with ``imports:write``, or the browser session that created the job: a page resumes
+    and completes the multipart upload it started, and no other."""
+    requester.require_key_or_session("imports:write")
+    if requester.session_id is not None:
+        job = deps().jobs.get(requester.account_id, job_id)
+        requester.check_job(job if job is not None else {"job_id": job_id})
+
+
+def multipart_size(document: dict[str, Any]) -> int | None:
+    """The file's size when the body asks for a multipart upload (``multipart`` and ``size`` taken
+    out of ``document``); None for a presigned POST."""
+    multipart = document.pop("multipart", False)
+    size = document.pop("size", None)
+    if not isinstance(multipart, bool):
+        raise InvalidOptions("'multipart' must be true or false.", details={"option": "multipart"})
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+        raise InvalidOptions(
+            "'size' must be the file's size: a whole number of bytes, at least 1.", details={"option": "size"}
+        )
+    if not multipart:
+        if size is not None:
+            check_upload_size(size, deps().settings.max_upload_bytes)  # a file too large is a 413 now
+        return None
+    if size is None:
+        raise InvalidOptions("A multipart upload needs the file's 'size' in bytes.", details={"option": "size"})
+    return size
+
+
+# Multipart uploads (docs/api.md, Resumable uploads). All four routes are this function's: the role
+# that signs UploadPart URLs is the one that may write under uploads/ (template.yaml).
+_UPLOAD_CONFLICTS = (
+    "not_multipart_upload: the job was not started with 'multipart': true; upload_completed: the upload "
+    "was completed already; upload_aborted: it was aborted (DELETE, a cancelled job) or removed a day "
+    "after it began."
+)
+
+
+@router.get(
+    "/imports/<job_id>/upload",
+    summary="The parts of a multipart upload S3 holds, and fresh URLs for the rest",
+    description="For resuming: each part S3 holds with its ETag and size, and a fresh presigned URL "
+    "(valid until expires_at) for each part it lacks.",
+    responses=answers(
+        {200: json_answer("The upload's parts.", DataEnvelope[MultipartState])},
+        400,
+        404,
+        409,
+        bodies={409: (_UPLOAD_CONFLICTS, ErrorEnvelope)},
+    ),
+    security=requires("imports:write"),
+    tags=["imports"],
+)
+def get_upload(job_id: JobId) -> Response[DataEnvelope[MultipartState]]:
+    event = rest_event(router)
+    requester = caller(event)
+    _own_upload(requester, job_id)
+    state = upload_state(requester.account_id, job_id, deps())
+    return data_response(event, state.model_dump(mode="json"), 200)
+
+
+@router.post(
+    "/imports/<job_id>/upload/complete",
+    summary="Complete a multipart upload: the job starts",
+    description="Body {'parts': [{'part_number', 'etag'}]}, every part of the upload with the ETag its "
+    "PUT answered. Checked against the parts S3 holds before anything is joined: a missing part, an ETag "
+    "that is not the part's, or a part of the wrong size is refused and the upload stays open.",
+    responses=answers(
+        {202: json_answer("Completed: the job is queued.", DataEnvelope[JobAccepted], LOCATION)},
+        400,
+        404,
+        409,
+        413,
+        bodies={
+            400: (
+                "validation_error: the body is not {'parts': [...]}, or lists a part twice or past the "
+                "upload's last; missing_part: a part S3 lacks or the body leaves out (details.parts); "
+                "etag_mismatch: an ETag that is not that of the part S3 holds; size_mismatch: a part "
+                "shorter than the part size (all but the last are full).",
+                ErrorEnvelope,
+            ),
+            409: (_UPLOAD_CONFLICTS, ErrorEnvelope),
+            413: ("part_too_large: a part S3 holds is larger than the upload's part_size.", ErrorEnvelope),
+        },
+    ),
+    security=requires("imports:write"),
+    openapi_extensions=json_request(
+        {
+            "type": "object",
+            "required": ["parts"],
+            "additionalProperties": False,
+            "properties": {
+                "parts": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 10000,
+                    "items": {
+                        "type": "object",
+                        "required": ["part_number", "etag"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "part_number": {"type": "integer", "minimum": 1, "maximum": 10000},
+                            "etag": {"type": "string", "minLength": 1, "maxLength": 1024},
+                        },
+                    },
+                }
+            },
+        },
+        {"parts": [{"part_number": 1, "etag": '"9b2cf535f27731c974343645a3985328"'}]},
+    ),
+    tags=["imports"],
+)
+def post_upload_complete(job_id: JobId) -> Response[DataEnvelope[JobAccepted]]:
+    event = rest_event(router)
+    requester = caller(event)
+    _own_upload(requester, job_id)
+    accepted = complete_upload(requester.account_id, job_id, raw_body(event), deps())
+    return data_response(event, accepted, 202, {"Location": status_url(job_id)})
+
+
+@router.delete(
+    "/imports/<job_id>/upload",
+    summary="Abort a multipart upload: its parts are dropped, the job ends cancelled",
+    description="Only while the upload awaits completion.",
+    responses=answers(
+        {200: json_answer("The cancelled job's status.", DataEnvelope[JobStatus])},
+        400,
+        404,
+        409,
+        bodies={409: (_UPLOAD_CONFLICTS, ErrorEnvelope)},
+    ),
+    security=requires("imports:write"),
+    tags=["imports"],
+)
+def delete_upload(job_id: JobId) -> Response[DataEnvelope[JobStatus]]:
+    event = rest_event(router)
+    requester = caller(event)
+    _own_upload(requester, job_id)
+    status = abort_upload(requester.account_id, job_id, deps())
     return data_response(event, status.model_dump(mode="json"), 200)

@@ -244,5 +244,8 @@ def cancel_import(account_id: str, job_id: str, deps: CreateDeps) -> JobStatus:
         )
     job = deps.jobs.get(account_id, job_id)
     assert job is not None
+    if "upload_id" in job and "upload_completed_at" not in job:
+        # A multipart upload never completed: its parts go now rather than a day later.
+        deps.objects.abort_multipart(job["object_key"], job["upload_id"])
     first_errors, _ = deps.row_errors.page(account_id, job_id, 100, None)
     return status_document(job, first_errors)

@@ -412,6 +412,44 @@ class JobStore:
             },
         )
 
+    # ---- a multipart upload's job (service.multipart_upload): awaiting_upload until completed.
+
+    def claim_upload(self, account_id: str, job_id: str, *, now: str) -> bool:
+        """Mark a multipart upload completing: the job is queued (and in the sweeper's index, so a
+        lost S3 event ends it stalled) before S3 joins the parts. False when it was not awaiting
+        its upload (completed before, aborted, cancelled)."""
+        return _holds(
+            self._table.update_item,
+            Key={"account_id": account_id, "job_id": job_id},
+            UpdateExpression="SET #s = :q, active = :active, updated_at = :now, upload_completed_at = :now",
+            ConditionExpression="#s = :a AND attribute_exists(upload_id)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":q": "queued", ":a": "awaiting_upload", ":active": ACTIVE, ":now": now},
+        )
+
+    def release_upload(self, account_id: str, job_id: str, *, now: str) -> bool:
+        """Undo ``claim_upload`` when S3 refused to join the parts: the upload stays open. False when
+        the job moved on meanwhile (only the processor moves a queued job, and it had no file)."""
+        return _holds(
+            self._table.update_item,
+            Key={"account_id": account_id, "job_id": job_id},
+            UpdateExpression="SET #s = :a, updated_at = :now REMOVE active, upload_completed_at",
+            ConditionExpression="#s = :q AND attribute_exists(upload_completed_at)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":q": "queued", ":a": "awaiting_upload", ":now": now},
+        )
+
+    def cancel_upload(self, account_id: str, job_id: str, *, now: str) -> bool:
+        """Cancel a job still awaiting its upload; False when it was not (completed, or ended)."""
+        return _holds(
+            self._table.update_item,
+            Key={"account_id": account_id, "job_id": job_id},
+            UpdateExpression="SET #s = :cancelled, cancelled_at = :now, updated_at = :now",
+            ConditionExpression="#s = :a",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":cancelled": "cancelled", ":a": "awaiting_upload", ":now": now},
+        )
+
 
 def _decimal(value: float) -> Any:
     from decimal import Decimal

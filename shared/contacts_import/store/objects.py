@@ -84,3 +84,59 @@ class ObjectStore:
             Conditions=[["content-length-range", 1, max_bytes]],
             ExpiresIn=expires_in,
         )
+
+    # ---- multipart uploads (docs/api.md, Resumable uploads): the client sends the parts to
+    # presigned UploadPart URLs; this role creates, lists, completes and aborts them.
+
+    def create_multipart(self, key: str, content_type: str = "text/csv") -> str:
+        """A new multipart upload of ``key``: its upload id."""
+        response = self._client.create_multipart_upload(Bucket=self.bucket, Key=key, ContentType=content_type)
+        return str(response["UploadId"])
+
+    def presigned_part(self, key: str, upload_id: str, part_number: int, *, expires_in: int) -> str:
+        """A URL that PUTs one part of a multipart upload for ``expires_in`` seconds."""
+        return str(
+            self._client.generate_presigned_url(
+                "upload_part",
+                Params={"Bucket": self.bucket, "Key": key, "UploadId": upload_id, "PartNumber": part_number},
+                ExpiresIn=expires_in,
+                HttpMethod="PUT",
+            )
+        )
+
+    def list_parts(self, key: str, upload_id: str) -> dict[int, tuple[str, int]] | None:
+        """The parts S3 holds, part number -> (ETag, size); None when the upload no longer exists
+        (completed, aborted, or removed by the bucket's lifecycle rule)."""
+        held: dict[int, tuple[str, int]] = {}
+        marker = 0
+        while True:
+            try:
+                response = self._client.list_parts(
+                    Bucket=self.bucket, Key=key, UploadId=upload_id, PartNumberMarker=marker, MaxParts=1000
+                )
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") in {"NoSuchUpload", "404"}:
+                    return None
+                raise
+            for part in response.get("Parts", []):
+                held[int(part["PartNumber"])] = (str(part["ETag"]), int(part["Size"]))
+            if not response.get("IsTruncated"):
+                return held
+            marker = int(response["NextPartNumberMarker"])
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[tuple[int, str]]) -> None:
+        """Join the parts (number, ETag) into the object: S3 then sends its ObjectCreated event."""
+        self._client.complete_multipart_upload(
+            Bucket=self.bucket,
+            Key=key,
+            UploadId=upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": etag} for n, etag in parts]},
+        )
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Drop the upload and every part it holds; nothing when it is already gone."""
+        try:
+            self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=upload_id)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in {"NoSuchUpload", "404"}:
+                raise
