@@ -12,7 +12,11 @@ from tests.e2e.jobs import contact, new_list, wait_for_end
 
 pytestmark = pytest.mark.e2e
 
-FIRST = b"phone,name,email,company\n(212) 736-5000,Jane Doe,jane@acme.com,Acme\n+1 650 253 0000,John Smith,john@widget.co,Widget\n"
+FIRST = (
+    b"phone,name,email,company\n"
+    b"(212) 736-5000,Jane Doe,jane@acme.com,Acme\n"
+    b"+1 650 253 0000,John Smith,john@widget.co,Widget\n"
+)
 SECOND = (
     b"phone,name,email,company\n"
     b"(212) 736-5000,Jane Roe,jane@acme.com,\n"  # a changed name, a blank company
