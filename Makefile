@@ -16,7 +16,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 
-.PHONY: bench-model install dynamodb-local local test test-unit test-integration test-e2e lint lint-template format invoke bench bench-scale build deploy clean
+.PHONY: bench-journal bench-model install dynamodb-local local test test-unit test-integration test-e2e lint lint-template format invoke bench bench-scale build deploy clean
 
 install: $(STAMP)
 
@@ -87,6 +87,10 @@ bench-model: $(STAMP)
 # KILL=2 instead: a 60,000-row file undisturbed, then again with two chunk workers killed mid-task.
 bench-scale: $(STAMP) $(DYNAMODB_LOCAL_STAMP)
 	$(BIN)/python -m benchmarks.scale $(if $(THROTTLE),--throttle $(THROTTLE)) $(if $(KILL),--kill-workers $(KILL)) $(ROWS)
+
+# What the change journal costs: N stored contacts updated without and with it, and as a dry run (ROWS=...).
+bench-journal: $(STAMP) $(DYNAMODB_LOCAL_STAMP)
+	$(BIN)/python -m benchmarks.journal $(ROWS)
 
 # Bytecode goes into the artifacts: Lambda's code directories are read-only, so without it every cold
 # start compiles our modules again (about 35 ms). unchecked-hash: zips do not keep the source mtimes.
