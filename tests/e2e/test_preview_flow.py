@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import LocalStackHandle
 from tests.e2e.jobs import contact, new_list, wait_for_end
+from tests.e2e.stack import LocalStackHandle
 
 pytestmark = pytest.mark.e2e
 
