@@ -16,7 +16,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 
-.PHONY: bench-model bench-planner bench-multipart browser install dynamodb-local local test test-unit test-integration test-e2e lint lint-template format invoke bench bench-scale build deploy clean
+.PHONY: bench-journal bench-model bench-planner bench-multipart browser install dynamodb-local local test test-unit test-integration test-e2e lint lint-template format invoke bench bench-scale build deploy clean
 
 install: $(STAMP)
 
@@ -103,6 +103,10 @@ bench-planner: $(STAMP)
 # part-way, resumed, counts checked against `validate`; and single-part against multipart throughput.
 bench-multipart: $(STAMP) $(DYNAMODB_LOCAL_STAMP)
 	$(BIN)/python -m benchmarks.multipart_upload --mb $(or $(MB),300)
+
+# What the change journal costs: N stored contacts updated without and with it, and as a dry run (ROWS=...).
+bench-journal: $(STAMP) $(DYNAMODB_LOCAL_STAMP)
+	$(BIN)/python -m benchmarks.journal $(ROWS)
 
 # Bytecode goes into the artifacts: Lambda's code directories are read-only, so without it every cold
 # start compiles our modules again (about 35 ms). unchecked-hash: zips do not keep the source mtimes.

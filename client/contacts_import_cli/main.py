@@ -411,6 +411,42 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
+def cmd_preview(args: argparse.Namespace) -> int:
+    """A dry run on the service (the list's contacts known), waited for, then its plan."""
+    path = existing_file(args.file)
+    body: dict[str, Any] = {"file_name": path.name, "list_id": args.list, "dry_run": True, **reading_options(args)}
+    if args.update:
+        body["on_existing"] = "update"
+    if args.on_blank:
+        body["on_blank"] = args.on_blank
+    if args.tags:
+        body["tags"] = [tag.strip() for tag in args.tags.split(",") if tag.strip()]
+    client = api_client()
+    accepted = client.post("/imports/uploads", body)
+    job_id = str(accepted["job_id"])
+    try:
+        send_file(accepted["upload"], path)
+        final = wait_for_job(client, job_id, on_status=lambda _: None, timeout=args.timeout)
+    except KeyboardInterrupt:
+        raise CliError(
+            f"stopped; the dry run goes on: contacts-import status {job_id}", exit_code=ExitCode.INTERRUPTED
+        ) from None
+    if final.get("status") != "completed":
+        if args.json:
+            output.print_json(final)
+        else:
+            output.print_job(final)
+        return ExitCode.JOB_FAILED
+    plan_path = job_path(job_id, "/plan")
+    if args.json:
+        rows = [row for page in client.pages(plan_path) for row in page]
+        output.print_json({"job_id": job_id, "counts": final.get("counts"), "plan": rows})
+        return ExitCode.OK
+    changes = (row for page in client.pages(plan_path) for row in page if row["outcome"] in output.PLAN_SHOWN)
+    output.print_plan(final, changes, shown=args.show)
+    return ExitCode.OK
+
+
 # ------------------------------------------------------------------------------------- parser
 
 
@@ -479,6 +515,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="send parts at most this fast, in bytes a second (a K, M or G suffix: 1024s)",
     )
     upload.set_defaults(handler=cmd_upload)
+
+    preview = commands.add_parser(
+        "preview",
+        help="a dry run on the service: what importing a file would change in a list",
+        description="Upload FILE as a dry run into list L, wait for it, print its counts and a table of what "
+        "would change (GET /imports/{id}/plan); nothing is written.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    preview.add_argument("file", metavar="FILE")
+    preview.add_argument("--list", metavar="L", required=True, help="the list to compare with")
+    preview.add_argument("--update", action="store_true", help="plan updates of contacts the list has")
+    preview.add_argument("--on-blank", choices=["keep", "clear"], help="on update, what a blank cell does")
+    _add_reading_options(preview)
+    preview.add_argument("--tags", metavar="T", help="comma-separated tags added to every imported contact")
+    preview.add_argument("--show", type=int, default=50, metavar="N", help="rows of the table of changes (50)")
+    preview.add_argument("--timeout", type=float, metavar="SECONDS", help="stop waiting after this long (exit 4)")
+    preview.add_argument("--json", action="store_true", help="print {job_id, counts, plan: [every row]}")
+    preview.set_defaults(handler=cmd_preview)
 
     status = commands.add_parser("status", help="a job's status, counts and first errors")
     status.add_argument("job_id", metavar="JOB_ID")

@@ -23,6 +23,7 @@ COUNT_NAMES = (
     "total_rows",
     "created",
     "updated",
+    "unchanged",
     "skipped_existing",
     "skipped_duplicates",
     "invalid",
@@ -159,3 +160,40 @@ def print_validation(validation: Validation, path: str, *, shown_errors: int = 2
             console.print(Text(f"... and {more:,} more{hint}", style="dim"))
     if validation.report_path:
         console.print(Text(f"every row error: {validation.report_path}", style="dim"))
+
+
+# The plan's rows `preview` shows in its table: what would change (the others are counted only).
+PLAN_SHOWN = frozenset({"created", "updated", "invalid"})
+
+
+def print_plan(document: Mapping[str, Any], rows: Iterable[Mapping[str, Any]], *, shown: int) -> None:
+    """A dry run's counts, then a table of the first ``shown`` rows that would change: one line a
+    changed field for an update."""
+    console = stdout()
+    console.print(_counts_table(document.get("counts") or {}, title=f"preview {document.get('job_id')}"))
+    table = Table(padding=(0, 1))
+    for name in ("row", "phone", "outcome", "field", "from", "to"):
+        table.add_column(name, justify="right" if name == "row" else "left")
+    count = 0
+    for row in rows:
+        if count >= shown:
+            break
+        count += 1
+        cells = [Text(str(row["row"])), Text(str(row.get("phone") or "")), Text(str(row["outcome"]))]
+        changes = row.get("changes") or {}
+        if not changes:
+            table.add_row(*cells, Text(str(row.get("code") or "")), Text(""), Text(""))
+        for number, (field, change) in enumerate(changes.items()):
+            lead = cells if number == 0 else [Text(""), Text(""), Text("")]
+            table.add_row(*lead, Text(field), Text(_shown(change.get("from"))), Text(_shown(change.get("to"))))
+    if count:
+        console.print(table)
+        console.print(f"the first {count:,} rows that change; every row: GET /imports/{document.get('job_id')}/plan")
+    else:
+        console.print("nothing would change")
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(empty)"
+    return ", ".join(value) if isinstance(value, list) else str(value)

@@ -79,6 +79,18 @@ class NoWebhookSecret(Conflict):
     code = "no_webhook_secret"
 
 
+class NotReady(Conflict):
+    """A plan, commit or undo asked of a job that has not ended yet."""
+
+    code = "not_ready"
+
+
+class NotADryRun(Conflict):
+    """A plan asked of a job that was not a dry run (only a dry run has one)."""
+
+    code = "not_a_dry_run"
+
+
 class IdempotencyKeyReused(ContactsImportError):
     code = "idempotency_key_reused"
     status = 422

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import phonenumbers
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, ValidationError, field_validator, model_validator
+from typing_extensions import TypedDict
 
 from contacts_import.compatible_names import with_our_names
 from contacts_import.errors import InvalidOptions
@@ -108,6 +109,8 @@ class ImportOptions(_Model):
     mapping: dict[str, str] | None = None
     has_header: StrictBool = True
     on_existing: Literal["skip", "update"] = "skip"
+    # On update, what a blank cell does to the stored value: keep it, or clear it (docs/api.md).
+    on_blank: Literal["keep", "clear"] = "keep"
     default_region: str = Field("US", json_schema_extra={"enum": list(REGIONS)})
     phone_validation: Literal["strict", "possible"] = "strict"
     tags: tuple[str, ...] = ()
@@ -248,6 +251,7 @@ class Counts(_Model):
     processed_rows: int = 0
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
     skipped_existing: int = 0
     skipped_duplicates: int = 0
     invalid: int = 0
@@ -260,6 +264,22 @@ class RowError(_Model):
     message: str
     column: str | None = None
     value: str | None = None
+
+
+# One field an update changes: its stored value and its new one (None: empty). A TypedDict, as
+# "from" is a Python keyword.
+FieldChange = TypedDict("FieldChange", {"from": str | list[str] | None, "to": str | list[str] | None})
+
+
+class PlanRow(_Model):
+    """A row of a dry run's plan (``GET /imports/{id}/plan``): its outcome, an update's changes by
+    field (``custom:<key>`` for a custom field), an invalid row's error code."""
+
+    row: int
+    phone: str | None
+    outcome: Literal["created", "updated", "unchanged", "skipped_existing", "skipped_duplicates", "invalid"]
+    changes: dict[str, FieldChange] | None = None
+    code: str | None = None
 
 
 class Failure(_Model):

@@ -83,7 +83,8 @@ def stored_by_creator(pipeline: Pipeline, list_id: str) -> dict[str, int]:
 
 
 def assert_adds_up(counts: dict[str, int]) -> None:
-    decided = counts["created"] + counts["updated"] + counts["skipped_existing"] + counts["skipped_duplicates"]
+    decided = counts["created"] + counts["updated"] + counts["unchanged"] + counts["skipped_existing"]
+    decided += counts["skipped_duplicates"]
     assert counts["total_rows"] == counts["processed_rows"] == decided + counts["invalid"]
 
 
@@ -113,8 +114,10 @@ def test_two_jobs_on_one_list_write_a_shard_one_at_a_time_and_count_each_contact
     assert creators == {old: 100, first: a["counts"]["created"], second: b["counts"]["created"]}
     # 450 phones in all, 100 of them in the list before: 350 created, each by one job.
     assert a["counts"]["created"] + b["counts"]["created"] == 350
-    kept = "updated" if on_existing == "update" else "skipped_existing"
-    assert a["counts"]["created"] + a["counts"][kept] == 300 and b["counts"]["created"] + b["counts"][kept] == 300
+    # Found existing: skipped, or with update, updated or (the same values again) unchanged.
+    for job in (a, b):
+        found = job["counts"]["updated"] + job["counts"]["unchanged"] + job["counts"]["skipped_existing"]
+        assert job["counts"]["created"] + found == 300
     for job in (a, b):
         assert_adds_up(job["counts"])
     assert pipeline.deps.lists.total_contacts("local", "shared") == 450 == sum(creators.values())
@@ -264,7 +267,8 @@ def test_an_import_into_a_new_list_reads_no_contact_and_the_next_one_reads_them_
     assert (counts["created"], counts["skipped_existing"]) == (150, 150)
     assert sum(asked) == 300, "another job wrote these shards: every phone is looked up"
     third = imported(pipeline, FIRST, list_id="fresh", on_existing="update")
-    assert pipeline.job(third)["counts"]["updated"] == 300
+    # The same rows again: every phone looked up, each found as it is, so none written.
+    assert (pipeline.job(third)["counts"]["unchanged"], pipeline.job(third)["counts"]["updated"]) == (300, 0)
 
 
 def test_a_new_list_is_spread_over_its_shards_and_read_by_phone_and_by_page(pipeline):

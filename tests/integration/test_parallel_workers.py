@@ -127,7 +127,8 @@ def assert_each_row_and_contact_counted_once(
         # the file; each first one is created, or found existing (skipped or updated).
         assert (counts["total_rows"], counts["processed_rows"]) == (alone.total_rows, alone.total_rows)
         assert (counts["skipped_duplicates"], counts["invalid"]) == (alone.skipped_duplicates, alone.invalid)
-        assert counts["created"] + counts["updated"] + counts["skipped_existing"] == alone.created
+        found = counts["updated"] + counts["unchanged"] + counts["skipped_existing"]
+        assert counts["created"] + found == alone.created
         assert pipeline.row_errors(job["job_id"]) == errors
     made = creators(pipeline, list_id)
     assert made == {job["job_id"]: job["counts"]["created"] for job in jobs if job["counts"]["created"]}

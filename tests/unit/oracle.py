@@ -43,7 +43,9 @@ def oracle_import(data: bytes, options: ImportOptions, context: RunContext, cont
         raise EmptyFile("The file has no rows.")
     if isinstance(first, RowError):
         raise NotCsv(f"The first row is not readable CSV: {first.message}")
-    normalizer = RowNormalizer(plan_file_columns(first.fields, options), options)
+    columns = plan_file_columns(first.fields, options)
+    normalizer = RowNormalizer(columns, options)
+    clear = columns.blankable_fields() if options.on_blank == "clear" and options.on_existing == "update" else None
     answer = OracleAnswer()
     counts = answer.counts
     seen: set[str] = set()
@@ -70,6 +72,7 @@ def oracle_import(data: bytes, options: ImportOptions, context: RunContext, cont
                 on_existing=options.on_existing,
                 list_id=context.list_id,
                 now=context.now,
+                clear=clear or frozenset(),
             )
             setattr(counts, decision.outcome.value, getattr(counts, decision.outcome.value) + 1)
             if decision.write is not None and not options.dry_run:

@@ -174,6 +174,7 @@ def status_document(status: str, *, progress: float = 0.0, processed: int = 0, *
         "processed_rows": processed,
         "created": 0,
         "updated": 0,
+        "unchanged": 0,
         "skipped_existing": 0,
         "skipped_duplicates": 0,
         "invalid": 0,
@@ -588,3 +589,38 @@ def test_errors_csv_asks_for_csv_and_writes_it_as_it_is(
     assert capsysbinary.readouterr().out == report.encode("utf-8")
     (request,) = api.requests("GET", f"/imports/{JOB_ID}/errors")
     assert request.headers["accept"] == "text/csv"
+
+
+PLAN = [
+    {"row": 2, "phone": "+12127365000", "outcome": "updated", "changes": {"name": {"from": "Jane", "to": "Jane B"}}},
+    {"row": 3, "phone": "+16502530000", "outcome": "unchanged", "changes": None, "code": None},
+    {"row": 4, "phone": None, "outcome": "invalid", "changes": None, "code": "invalid_phone"},
+]
+
+
+def test_preview_runs_a_dry_run_and_prints_its_counts_and_changes(
+    api: FakeApi, csv_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api.on("POST", "/imports/uploads", Answer(201, envelope(presigned_post(api))))
+    api.on("POST", "/bucket", Answer(204))
+    api.on("GET", f"/imports/{JOB_ID}", Answer(200, envelope(COMPLETED)))
+    page = {"data": PLAN, "pagination": {"next_cursor": None, "limit": 100}, "meta": META}
+    api.on("GET", f"/imports/{JOB_ID}/plan", Answer(200, page))
+
+    code = main(["preview", str(csv_file), "--list", "vip", "--update", "--on-blank", "clear"])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    (create,) = api.requests("POST", "/imports/uploads")
+    assert create.json() == {
+        "file_name": "contacts.csv",
+        "list_id": "vip",
+        "dry_run": True,
+        "on_existing": "update",
+        "on_blank": "clear",
+    }
+    assert "Jane B" in out and "invalid_phone" in out and "+16502530000" not in out  # unchanged: counted only
+
+    code = main(["preview", str(csv_file), "--list", "vip", "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert code == 0 and document["plan"] == PLAN and document["job_id"] == JOB_ID

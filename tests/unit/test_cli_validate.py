@@ -52,6 +52,7 @@ def test_json_gives_the_counts_and_errors_an_import_into_a_new_list_would(
         "processed_rows": 5,
         "created": 1,
         "updated": 0,
+        "unchanged": 0,
         "skipped_existing": 0,
         "skipped_duplicates": 1,
         "invalid": 3,

@@ -123,7 +123,14 @@ def test_random_bytes_never_crash_the_pipeline(data):
     except ContactsImportError:
         return  # a failure code: an answer, not a crash
     counts = result.counts
-    outcomes = counts.created + counts.updated + counts.skipped_existing + counts.skipped_duplicates + counts.invalid
+    outcomes = (
+        counts.created
+        + counts.updated
+        + counts.unchanged
+        + counts.skipped_existing
+        + counts.skipped_duplicates
+        + counts.invalid
+    )
     assert outcomes == counts.total_rows or result.failure is not None
     assert counts.invalid == len(errors.errors)
 

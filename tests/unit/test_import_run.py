@@ -14,7 +14,7 @@ from contacts_import.pipeline.outcomes import Outcome, decide
 from contacts_import.pipeline.stores import ExistingContact
 from tests.unit.helpers import MemoryList, run
 
-OUTCOMES = ("created", "updated", "skipped_existing", "skipped_duplicates", "invalid")
+OUTCOMES = ("created", "updated", "unchanged", "skipped_existing", "skipped_duplicates", "invalid")
 VALID = ["+12127365000", "+16502530000", "+14155552671", "+16172531000", "(212) 555-0100x", "+442079460958"]
 
 

@@ -44,7 +44,8 @@ _ERRORS: dict[int, str] = {
     "use, or naming another list than the one it is pinned to.",
     404: "not_found: no such job, list or contact in this account (another account's answers the same).",
     409: "conflict: the job has already ended, or a request with this Idempotency-Key is still being handled; "
-    "no_webhook_secret: a webhook_url, and the account has no webhook signing secret yet.",
+    "no_webhook_secret: a webhook_url, and the account has no webhook signing secret yet; "
+    "not_ready: the job has not ended yet (a plan); not_a_dry_run: a plan of a job that was not a dry run.",
     413: "payload_too_large: the body is over the direct limit (4 MiB of file): use POST /imports/uploads.",
     415: "unsupported_media_type: the body is not a CSV (PDF, image, zip, ...) or its Content-Type is not one "
     "this route takes.",
@@ -175,6 +176,7 @@ def _option_schemas() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
         "list_id": {"type": "string", "pattern": generated["list_id"]["pattern"]},
         "mapping": {"type": "string", "pattern": rf"^(\{{({_JSON_ENTRY}(,{_JSON_ENTRY})*)?\}})?$"},
         "on_existing": {"type": "string", "enum": ["skip", "update"]},
+        "on_blank": {"type": "string", "enum": ["keep", "clear"]},
         "default_region": {"type": "string", "enum": list(REGIONS)},
         "phone_validation": {"type": "string", "enum": ["strict", "possible"]},
         "tags": _TAGS_TEXT,

@@ -18,11 +18,12 @@ from contacts_import.api.envelope import (
     page_response,
     text_response,
 )
-from contacts_import.api.params import Cursor, JobId, Limit, ListId, Phone
+from contacts_import.api.params import Cursor, JobId, Limit, ListId, Phone, PlanOutcome
 from contacts_import.api.resolver import caller, rest_event
 from contacts_import.errors import NotFound
-from contacts_import.models import ContactOut, JobStatus, JobSummary, ListOut, ReportLink, RowError
+from contacts_import.models import ContactOut, JobStatus, JobSummary, ListOut, PlanRow, ReportLink, RowError
 from contacts_import.pipeline.shards import LEGACY
+from contacts_import.service.plan import plan_page
 from contacts_import.service.reports import (
     CSV_TYPE,
     InlineReport,
@@ -36,6 +37,7 @@ from contacts_import.service.reports import (
     status_document,
 )
 from contacts_import.settings import ImportStatusSettings
+from contacts_import.store.change_journal import ChangeJournalStore
 from contacts_import.store.contacts import ContactStore
 from contacts_import.store.dynamo import dynamodb_resource
 from contacts_import.store.jobs import JobStore
@@ -59,6 +61,13 @@ class StatusDeps:
         from contacts_import.store.objects import ObjectStore, s3_client
 
         return ObjectStore(s3_client(), self.settings.bucket_name)
+
+    def journal(self, account_id: str, job_id: str) -> ChangeJournalStore:
+        from contacts_import.store.dynamo import dynamodb_fast_client
+
+        return ChangeJournalStore(
+            dynamodb_fast_client(), self.settings.row_errors_table, account_id, job_id, retention_days=0
+        )
 
     def contacts(self, account_id: str, list_id: str, shards: int | None = None) -> ContactStore:
         """The list's contacts; its shards are read from the list unless the caller has them."""
@@ -158,6 +167,27 @@ def get_import_errors(job_id: JobId, limit: Limit = 100, cursor: Cursor = None):
         return data_response(event, link.model_dump(), 303, {"Location": report.url})
     errors, next_cursor = deps().row_errors.page(who.account_id, job_id, limit, cursor)
     return page_response(event, [public_error(e) for e in errors], next_cursor, limit)
+
+
+@router.get(
+    "/imports/<job_id>/plan",
+    summary="A completed dry run's plan: every row's outcome and, for an update, each changed field, paged",
+    responses=answers(
+        {200: json_answer("A page of the plan's rows, in row order.", PageEnvelope[PlanRow])}, 400, 404, 409
+    ),
+    security=requires("imports:read"),
+    tags=["imports"],
+)
+def get_import_plan(
+    job_id: JobId, limit: Limit = 100, cursor: Cursor = None, outcome: PlanOutcome = None
+) -> Response[PageEnvelope[PlanRow]]:
+    event = rest_event(router)
+    who = caller(event)
+    who.require("imports:read")
+    job = _job(who.account_id, job_id)
+    journal = deps().journal(who.account_id, job_id)
+    rows, next_cursor = plan_page(job, journal, deps().row_errors, limit, cursor, outcome)
+    return page_response(event, rows, next_cursor, limit)
 
 
 @router.get(

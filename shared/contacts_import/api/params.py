@@ -4,7 +4,7 @@ checked: a value the document calls valid is never refused for its shape (only f
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
@@ -25,3 +25,8 @@ ListId = Annotated[
 ]
 # E.164 digits, their "+" written, URL-encoded, or lost to form encoding (a space, or nothing).
 Phone = Annotated[str, Path(pattern=r"^(?:\+|%2[Bb]| |%20)?[0-9]{1,20}$", description="The contact's E.164 phone.")]
+# A plan's rows of one outcome only.
+PlanOutcome = Annotated[
+    Literal["created", "updated", "unchanged", "skipped_existing", "skipped_duplicates", "invalid"] | None,
+    Query(description="Only the rows of this outcome."),
+]

@@ -25,7 +25,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -189,6 +189,7 @@ class _Maps:
         if self.tasks.columns is None:
             try:
                 self.tasks.columns = plan_file_columns(plan.first_record, self.tasks.options)
+                self.tasks.context = _with_blanks(self.tasks.context, self.tasks.columns, self.tasks.options)
             except ContactsImportError as refusal:
                 raise _ColumnsDoNotFit(refusal) from None
         if self._staging is not None:
@@ -197,6 +198,13 @@ class _Maps:
 
 
 _STAGED = "staged"
+
+
+def _with_blanks(context: RunContext, columns: ColumnPlan, options: ImportOptions) -> RunContext:
+    """The run's context with the fields a blank cell empties (``on_blank=clear`` on update)."""
+    if options.on_blank != "clear" or options.on_existing != "update":
+        return context
+    return replace(context, clear=columns.blankable_fields())
 
 
 def _spans(indexes: Sequence[RunIndex], keys: KeyRange) -> list[tuple[int, int, int]]:

@@ -46,6 +46,18 @@ class ColumnPlan:
     def width(self) -> int:
         return len(self.column_names)
 
+    def blankable_fields(self) -> frozenset[str]:
+        """The contact fields the file has a column for, as ``on_blank=clear`` empties them when a
+        row's cell is blank: ``name`` also when only first or last names are given (it is made
+        from them), each custom field as ``custom:<key>``. Tags are never cleared (docs/api.md)."""
+        fields: set[str] = {name for name in ("first_name", "last_name", "company") if name in self.field_columns}
+        if fields & {"first_name", "last_name"} or "name" in self.field_columns:
+            fields.add("name")
+        if self.email_columns:
+            fields.add("email")
+        fields.update(f"custom:{key}" for _, key in self.custom_columns)
+        return frozenset(fields)
+
     def column_name(self, index: int) -> str:
         return self.column_names[index] if index < len(self.column_names) else f"column {index + 1}"
 

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from contacts_import.models import RowError
+
+if TYPE_CHECKING:
+    from contacts_import.pipeline.journal import JournalEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,3 +34,9 @@ class RowErrorSink(Protocol):
     def add(self, error: RowError, raw: list[str] | None) -> None: ...
 
     def flush(self) -> None: ...
+
+
+class ChangeJournal(Protocol):
+    """Where a reduce records what it decided (``pipeline.journal``), before it writes."""
+
+    def record(self, entries: Sequence[JournalEntry]) -> None: ...

@@ -18,6 +18,7 @@ class Tally:
     invalid: int = 0
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
     skipped_existing: int = 0
     skipped_duplicates: int = 0
     deleted: int = 0
@@ -32,12 +33,13 @@ class Tally:
         setattr(self, name, getattr(self, name) + 1)
 
     def as_counts(self) -> Counts:
-        decided = self.created + self.updated + self.skipped_existing + self.skipped_duplicates
+        decided = self.created + self.updated + self.unchanged + self.skipped_existing + self.skipped_duplicates
         return Counts(
             total_rows=self.total_rows,
             processed_rows=self.invalid + decided,
             created=self.created,
             updated=self.updated,
+            unchanged=self.unchanged,
             skipped_existing=self.skipped_existing,
             skipped_duplicates=self.skipped_duplicates,
             invalid=self.invalid,

@@ -51,7 +51,7 @@ def end_job(job: dict[str, Any], ending: JobEnding, deps: PipelineDeps) -> bool:
         return False
     logger.info("Job ended", extra={"status": ending.status, "counts": ending.counts.model_dump()})
     metrics.add_metric(name=f"Jobs{ending.status.capitalize()}", unit=MetricUnit.Count, value=1)
-    for outcome in ("created", "updated", "skipped_existing", "skipped_duplicates", "invalid", "deleted"):
+    for outcome in ("created", "updated", "unchanged", "skipped_existing", "skipped_duplicates", "invalid", "deleted"):
         metrics.add_metric(name=f"Rows_{outcome}", unit=MetricUnit.Count, value=getattr(ending.counts, outcome))
     announce(account_id, job_id, deps)
     return True

@@ -9,6 +9,7 @@ from typing import Any
 from contacts_import.auth.webhook_secrets import WebhookSecretDeriver
 from contacts_import.settings import PipelineSettings
 from contacts_import.store.accounts import AccountStore
+from contacts_import.store.change_journal import ChangeJournalStore
 from contacts_import.store.contacts import ContactStore
 from contacts_import.store.jobs import JobStore
 from contacts_import.store.leases import ShardLeases
@@ -51,6 +52,16 @@ class PipelineDeps:
             self.dynamodb_client,
             shards=shards,
             assume_absent=assume_absent,
+        )
+
+    def journal(self, account_id: str, job_id: str) -> ChangeJournalStore:
+        """The job's change journal (``store.change_journal``): its plan, or its before-images."""
+        return ChangeJournalStore(
+            self.dynamodb_client,
+            self.settings.row_errors_table,
+            account_id,
+            job_id,
+            self.settings.row_error_retention_days,
         )
 
     def error_writer(self, account_id: str, job_id: str, limit: int | None = None) -> RowErrorWriter:

@@ -325,7 +325,12 @@ def _leased(
 def _reduce(task: Task, job: dict[str, Any], deps: PipelineDeps, heartbeat: Heartbeat | None) -> Tally:
     options = _options(job)
     shards = _shards(job)
-    context = RunContext(job_id=task.job_id, list_id=job["list_id"], now=job.get("started_at") or job["created_at"])
+    context = RunContext(
+        job_id=task.job_id,
+        list_id=job["list_id"],
+        now=job.get("started_at") or job["created_at"],
+        clear=_blank_clears(task, options, deps),
+    )
 
     def cancelled() -> bool:
         current = deps.jobs.get(task.account_id, task.job_id)
@@ -333,7 +338,8 @@ def _reduce(task: Task, job: dict[str, Any], deps: PipelineDeps, heartbeat: Hear
 
     def reduce(contacts: ContactRepository) -> tuple[Tally, bool]:
         runs = _runs(task, _keys(job, task.number), shards, deps)
-        return reduce_range(runs, contacts, options, context, shards=shards, stop=cancelled)
+        journal = deps.journal(task.account_id, task.job_id)
+        return reduce_range(runs, contacts, options, context, shards=shards, stop=cancelled, journal=journal)
 
     if options.dry_run:  # reads only: it takes no lease, and no write waits for it
         tally, stopped = reduce(deps.contacts(task.account_id, job["list_id"], shards=shards))
@@ -345,6 +351,15 @@ def _reduce(task: Task, job: dict[str, Any], deps: PipelineDeps, heartbeat: Hear
     if stopped:
         logger.info("Range stopped: the job was cancelled", extra={"number": task.number})
     return tally
+
+
+def _blank_clears(task: Task, options: ImportOptions, deps: PipelineDeps) -> frozenset[str]:
+    """The fields a blank cell empties: with ``on_blank=clear`` on update, those the file has a
+    column for, from the plan's first record as every map reads it (one more read of the plan)."""
+    if options.on_blank != "clear" or options.on_existing != "update":
+        return frozenset()
+    plan = FilePlan.from_json(deps.work(task.account_id, task.job_id).get_plan())
+    return plan_file_columns(plan.first_record, options).blankable_fields()
 
 
 def _prune(task: Task, job: dict[str, Any], deps: PipelineDeps, heartbeat: Heartbeat | None) -> Tally:

@@ -96,6 +96,16 @@ class RowErrorReader:
         response = self._table.query(**query)
         return [_error(i) for i in response.get("Items", [])], encode_cursor(response.get("LastEvaluatedKey"))
 
+    def after(self, account_id: str, job_id: str, row: int, limit: int) -> tuple[list[dict[str, Any]], bool]:
+        """Up to ``limit`` errors past ``row``, in row order, and whether there are more."""
+        response = self._table.query(
+            KeyConditionExpression=Key("job_key").eq(job_key(account_id, job_id)) & Key("row").gt(row),
+            Limit=limit + 1,
+        )
+        items = [_error(i) for i in response.get("Items", [])]
+        # A page cut short by DynamoDB's 1 MB has a LastEvaluatedKey too: then there are more.
+        return items[:limit], len(items) > limit or "LastEvaluatedKey" in response
+
     def all(self, account_id: str, job_id: str, page_size: int = 1000):  # type: ignore[no-untyped-def]
         cursor = None
         while True:

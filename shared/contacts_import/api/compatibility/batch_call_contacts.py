@@ -81,7 +81,7 @@ def added(job: JobStatus) -> dict[str, Any]:
         added_count=counts.created,
         failed_count=counts.invalid,
         added=counts.created,
-        duplicates_skipped=counts.skipped_existing + counts.skipped_duplicates,
+        duplicates_skipped=counts.unchanged + counts.skipped_existing + counts.skipped_duplicates,
         invalid_skipped=counts.invalid,
         total_contacts=job.total_contacts,
     ).model_dump()

@@ -67,7 +67,7 @@ def read(campaign_id: str, body: bytes, media_type: str, content_type: str) -> t
 
 def uploaded(job: JobStatus) -> dict[str, Any]:
     counts = job.counts
-    skipped = counts.skipped_existing + counts.skipped_duplicates
+    skipped = counts.unchanged + counts.skipped_existing + counts.skipped_duplicates
     message = f"Imported {counts.created} of {counts.total_rows} contacts"
     if skipped or counts.invalid:
         message += f" ({skipped} already in the campaign or repeated, {counts.invalid} invalid)"

@@ -64,7 +64,7 @@ def imported(job: JobStatus, folder_id: str | None) -> dict[str, Any]:
     return FolderImported(
         imported=counts.created,
         updated=counts.updated,
-        skipped=counts.skipped_existing + counts.skipped_duplicates,
+        skipped=counts.unchanged + counts.skipped_existing + counts.skipped_duplicates,
         errors=counts.invalid,
         folder_id=folder_id,
         error_details=[
