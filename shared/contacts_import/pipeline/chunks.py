@@ -49,12 +49,17 @@ from contacts_import.pipeline.reading import (
     line_pieces,
     numbered_records,
     read_head,
+    text_records,
 )
 
 DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024
 # Called with the plan so far, each time a chunk is cut (``plan_chunks``).
 ChunkCallback = Callable[["FilePlan"], None]
 _ASCII = bytes(range(128))
+# A chunk up to this size is read whole into memory (a map holds its records' drafts anyway).
+MAX_WHOLE_CHUNK_BYTES = 16 * 1024 * 1024
+# Codecs whose text is the same decoded whole or piece by piece, by codecs.lookup's names.
+_STATELESS_CODECS = frozenset({"utf-8", "utf-8-sig", "cp1252", "iso8859-1", "iso8859-15", "ascii"})
 
 
 class StagingSink(Protocol):
@@ -180,6 +185,17 @@ def read_chunk(stream: BinaryIO, plan: FilePlan, chunk: Chunk) -> Iterator[Recor
     encoding = plan.encoding
     if encoding == "utf-8-sig" and chunk.start > 0:
         encoding = "utf-8"  # the mark is at the start of the file only; a chunk further on has none
+    if chunk.end - chunk.start <= MAX_WHOLE_CHUNK_BYTES and codecs.lookup(encoding).name in _STATELESS_CODECS:
+        # A chunk is decoded whole and its lines read from one list (``text_records``): the same
+        # records as the stream below, without a call a line. Bytes that are not the encoding are
+        # left to the stream, which says where they are.
+        data = stream.read()
+        try:
+            text = data.decode(encoding, plan.errors)
+        except UnicodeError:
+            stream = io.BytesIO(data)
+        else:
+            return text_records(text, plan.delimiter, plan.encoding, chunk.first_row, chunk.lines_before)
     counter = CountingReader(b"", stream)
     text = io.TextIOWrapper(
         io.BufferedReader(counter, READ_BUFFER_BYTES), encoding=encoding, errors=plan.errors, newline=""
