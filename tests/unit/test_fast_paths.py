@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import phonenumbers
 import pytest
@@ -21,7 +22,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.generate import sample
-from contacts_import.pipeline import normalize
+from contacts_import.pipeline import normalize, runs
 from contacts_import.pipeline.normalize import PhoneNormalizer, _international_local_address, _plain_ascii_address
 from contacts_import.pipeline.reading import (
     CSV_FIELD_LIMIT,
@@ -355,3 +356,21 @@ def test_a_chunk_read_whole_gives_the_records_of_the_line_by_line_reader(lines, 
 )
 def test_a_chunk_read_whole_hands_what_it_does_not_take_to_the_line_by_line_reader(text):
     assert whole_text_records(text, 2, 1) == slow_records(text, 2, 1)
+
+
+# ------------------------------------------------------------------------------ run lines
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.tuples(
+        st.integers(),
+        st.text(),
+        st.none() | st.text(),
+        st.lists(st.text(), max_size=3).map(tuple),
+        st.dictionaries(st.text(), st.text(), max_size=3),
+        st.floats(allow_nan=True),
+    )
+)
+def test_a_run_line_is_what_the_json_encoder_writes(values):
+    assert runs._encode_line(values) == json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode(values)
