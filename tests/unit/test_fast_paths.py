@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.generate import sample
-from contacts_import.pipeline import normalize, runs
+from contacts_import.pipeline import normalize, reading, runs
 from contacts_import.pipeline.normalize import PhoneNormalizer, _international_local_address, _plain_ascii_address
 from contacts_import.pipeline.reading import (
     CSV_FIELD_LIMIT,
@@ -322,7 +322,9 @@ def slow_records(text: str, first_row: int, lines_before: int) -> list:
 
 
 def whole_text_records(text: str, first_row: int, lines_before: int) -> list:
-    return as_tuples(text_records(text, ",", "utf-8", first_row, lines_before))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reading, "WHOLE_TEXT_MIN_LINE_CHARS", 0)  # short lines read whole too
+        return as_tuples(text_records(text, ",", "utf-8", first_row, lines_before))
 
 
 def as_tuples(records) -> list:

@@ -361,7 +361,7 @@ def text_records(
     At the first record that fails that, the rest of the text, from that record's first line, is
     read by ``numbered_records`` itself, which starts at any record boundary as a reader of the
     whole text would be there. Tests hold the two equal on any text."""
-    lines = _whole_lines(text)
+    lines = whole_lines(text)
     row, last = first_row - 1, 0
     if lines is not None:
         limit = MAX_RECORD_CHARS
@@ -383,7 +383,7 @@ def text_records(
             yield Record(row, fields)
         text = "".join(lines[last:])
     yield from numbered_records(
-        line_pieces(io.StringIO(text).read, TEXT_BLOCK_CHARS),
+        line_pieces(_text_reader(text), TEXT_BLOCK_CHARS),
         delimiter,
         encoding,
         lambda: 0,
@@ -392,7 +392,20 @@ def text_records(
     )
 
 
-def _whole_lines(text: str) -> list[str] | None:
+def _text_reader(text: str) -> Callable[[int], str]:
+    """``read`` of a text held in memory (io.StringIO would copy it, at four bytes a character)."""
+    position = 0
+
+    def read(size: int) -> str:
+        nonlocal position
+        piece = text[position : position + size]
+        position += len(piece)
+        return piece
+
+    return read
+
+
+def whole_lines(text: str) -> list[str] | None:
     """The lines of a text, or None where holding them at once would cost memory the line-by-line
     reader does not: lines shorter than WHOLE_TEXT_MIN_LINE_CHARS on average (a string a line then
     costs many times its characters), or a line over MAX_RECORD_CHARS (which csv.reader would build
