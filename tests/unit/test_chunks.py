@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from benchmarks.hostile_inputs import endless_line, endless_record, sparse_sheet
 from contacts_import.errors import BadEncoding, EmptyFile, NotCsv, TruncatedFile
 from contacts_import.models import RowError
+from contacts_import.pipeline import chunks, reading
 from contacts_import.pipeline.chunks import FilePlan, ascii_compatible, plan_chunks, read_chunk
 from contacts_import.pipeline.containers import open_records
 from contacts_import.pipeline.reading import CsvSource, Record
@@ -109,6 +110,41 @@ def test_chunks_read_one_at_a_time_give_the_records_of_the_whole_file(data, chun
     chunks = file_plan.chunks
     assert all(a.end == b.start for a, b in itertools.pairwise(chunks)), "chunks tile the file"
     assert all(c.end - c.start >= chunk_bytes for c in chunks[:-1]), "every chunk but the last is full"
+
+
+def line_by_line_plan(data: bytes, **kwargs) -> tuple[FilePlan, bytes]:
+    """The plan the planner makes reading one line at a time, not in blocks."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(chunks, "_read_in_blocks", lambda text_format: False)
+        return plan(data, **kwargs)
+
+
+def as_plan_tuple(file_plan: FilePlan) -> tuple:
+    failure = file_plan.failure
+    return (file_plan.to_json(), None if failure is None else (failure.code, failure.message))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    data=csv_files() | st.binary(max_size=60).map(lambda tail: b"h,i\n\xc3\xa9,1\n" + tail),
+    chunk_bytes=st.integers(min_value=1, max_value=400),
+    block_bytes=st.integers(min_value=1, max_value=300),
+    has_header=st.booleans(),
+)
+@example(data=b"\xef\xbb\xbfh\n", chunk_bytes=1, block_bytes=1, has_header=True)
+@example(data=b'h\n"a\nb"\nc\n\xff\n', chunk_bytes=1, block_bytes=4, has_header=True)
+def test_the_planner_in_blocks_plans_as_it_does_line_by_line(data, chunk_bytes, block_bytes, has_header):
+    try:
+        expected = as_plan_tuple(line_by_line_plan(data, has_header=has_header, chunk_bytes=chunk_bytes)[0])
+    except (NotCsv, EmptyFile) as refusal:
+        with pytest.raises(type(refusal)):
+            plan(data, has_header=has_header, chunk_bytes=chunk_bytes)
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(chunks, "PLAN_BLOCK_BYTES", block_bytes)
+        patch.setattr(reading, "WHOLE_TEXT_MIN_LINE_CHARS", 0)  # short lines in blocks too
+        got = as_plan_tuple(plan(data, has_header=has_header, chunk_bytes=chunk_bytes)[0])
+    assert got == expected
 
 
 # ------------------------------------------------------------------------------ examples

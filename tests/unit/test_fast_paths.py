@@ -5,12 +5,15 @@ numbers and addresses.
   `is_possible_number`) + E.164 formatting, and against our own normalizer with the fast path off.
 - Emails: the plain-ASCII fast path, and the one for local parts beyond ASCII at a plain domain,
   against email-validator.
+- Reading: a chunk decoded whole and read from one list of lines (``text_records``) against the
+  line-by-line reader (``numbered_records``).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 
 import phonenumbers
 import pytest
@@ -19,8 +22,17 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from benchmarks.generate import sample
-from contacts_import.pipeline import normalize
+from contacts_import.pipeline import normalize, reading, runs
 from contacts_import.pipeline.normalize import PhoneNormalizer, _international_local_address, _plain_ascii_address
+from contacts_import.pipeline.reading import (
+    CSV_FIELD_LIMIT,
+    MAX_RECORD_CHARS,
+    TEXT_BLOCK_CHARS,
+    Record,
+    line_pieces,
+    numbered_records,
+    text_records,
+)
 from tests.unit.helpers import run
 
 CORPUS = list(csv.reader(io.StringIO(sample(20_000).decode("utf-8"))))[1:]
@@ -299,3 +311,68 @@ def test_the_engines_memory_is_a_chunk_and_a_range_not_the_file():
     # Twice the rows do not double the peak, and neither is near what holding the file's drafts
     # takes (tens of MB at 60,000 rows); the peaks move by a few MB with what ran before.
     assert peaks[2] < 2 * peaks[1] and max(peaks) < 24 * 2**20, peaks
+
+
+# ------------------------------------------------------------------------------ reading a chunk whole
+
+
+def slow_records(text: str, first_row: int, lines_before: int) -> list:
+    pieces = line_pieces(io.StringIO(text).read, TEXT_BLOCK_CHARS)
+    return as_tuples(numbered_records(pieces, ",", "utf-8", lambda: 0, first_row, lines_before))
+
+
+def whole_text_records(text: str, first_row: int, lines_before: int) -> list:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reading, "WHOLE_TEXT_MIN_LINE_CHARS", 0)  # short lines read whole too
+        return as_tuples(text_records(text, ",", "utf-8", first_row, lines_before))
+
+
+def as_tuples(records) -> list:
+    return [(r.row, tuple(r.fields)) if isinstance(r, Record) else (r.row, r.code, r.message, r.value) for r in records]
+
+
+_cells = st.text(alphabet='ab ,"\n\r\té😀', max_size=12)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lines=st.lists(st.lists(_cells, min_size=1, max_size=4).map(",".join), max_size=20),
+    newline=st.sampled_from(["\n", "\r\n", "\r"]),
+    first_row=st.integers(min_value=1, max_value=10**6),
+    lines_before=st.integers(min_value=0, max_value=10**6),
+)
+def test_a_chunk_read_whole_gives_the_records_of_the_line_by_line_reader(lines, newline, first_row, lines_before):
+    text = newline.join(lines)
+    assert whole_text_records(text, first_row, lines_before) == slow_records(text, first_row, lines_before)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'a,b\r\n"' + "x\n" * (MAX_RECORD_CHARS // 2) + '"\r\nc,d\r\n',  # a quoted record over the limit
+        "a,b\n" + "y" * (MAX_RECORD_CHARS + 1) + "\nc,d\n",  # one line over the limit
+        "a,b\n" + "z" * CSV_FIELD_LIMIT + "\nc,d\n",  # a field over csv's limit
+        'a,b\n"open\nc,d\ne,f\n',  # a quote that never closes
+        'a,b\n"two\nlines",x\nc,d\n"' + "w" * (MAX_RECORD_CHARS + 5),  # after a good quoted record, a long last one
+    ],
+)
+def test_a_chunk_read_whole_hands_what_it_does_not_take_to_the_line_by_line_reader(text):
+    assert whole_text_records(text, 2, 1) == slow_records(text, 2, 1)
+
+
+# ------------------------------------------------------------------------------ run lines
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.tuples(
+        st.integers(),
+        st.text(),
+        st.none() | st.text(),
+        st.lists(st.text(), max_size=3).map(tuple),
+        st.dictionaries(st.text(), st.text(), max_size=3),
+        st.floats(allow_nan=True),
+    )
+)
+def test_a_run_line_is_what_the_json_encoder_writes(values):
+    assert runs._encode_line(values) == json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode(values)

@@ -29,17 +29,22 @@ the sender meant, and its last row was cut in two.
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, BinaryIO, Protocol
 
 from contacts_import.errors import EmptyFile, FileRejected, NotCsv, TruncatedFile
 from contacts_import.models import RowError
+from contacts_import.pipeline import reading
 from contacts_import.pipeline.containers import GZIP_MAGIC, ZIP_MAGIC, XlsxSource, _BoundedGunzip, _seekable, is_xlsx
 from contacts_import.pipeline.encodings import AUTO, errors_for
 from contacts_import.pipeline.reading import (
+    MAX_RECORD_CHARS,
     READ_BUFFER_BYTES,
     TEXT_BLOCK_CHARS,
     CountingReader,
@@ -49,12 +54,20 @@ from contacts_import.pipeline.reading import (
     line_pieces,
     numbered_records,
     read_head,
+    text_records,
+    whole_lines,
 )
 
 DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024
+# What the planner decodes and splits at a time (``_WholeBlocks``): its lines cost a few times this.
+PLAN_BLOCK_BYTES = 256 * 1024
 # Called with the plan so far, each time a chunk is cut (``plan_chunks``).
 ChunkCallback = Callable[["FilePlan"], None]
 _ASCII = bytes(range(128))
+# A chunk up to this size is read whole into memory (a map holds its records' drafts anyway).
+MAX_WHOLE_CHUNK_BYTES = 16 * 1024 * 1024
+# Codecs whose text is the same decoded whole or piece by piece, by codecs.lookup's names.
+_STATELESS_CODECS = frozenset({"utf-8", "utf-8-sig", "cp1252", "iso8859-1", "iso8859-15", "ascii"})
 
 
 class StagingSink(Protocol):
@@ -167,7 +180,20 @@ def plan_chunks(
         return _plan_sheet(XlsxSource(workbook), has_header, chunk_bytes, _open(stage), on_chunk)
     text_format = decide_format(head, encoding=encoding, delimiter=delimiter)
     if _in_place(text_format):
-        lines = _decoded_lines(CountingReader(head, stream), text_format, transcode=False)
+        source = CountingReader(head, stream)
+        if _read_in_blocks(text_format):
+            blocks = _WholeBlocks(source, text_format, PLAN_BLOCK_BYTES)
+            return _planned(
+                blocks.records(),
+                blocks.position,
+                blocks.resolved,
+                text_format,
+                has_header,
+                chunk_bytes,
+                on_chunk,
+                False,
+            )
+        lines = _decoded_lines(source, text_format, transcode=False)
         return _plan(lines, text_format, has_header, chunk_bytes, None, on_chunk, staged=False)
     lines = _decoded_lines(CountingReader(head, stream), text_format, transcode=True)
     return _plan(lines, text_format, has_header, chunk_bytes, _open(stage), on_chunk, staged=True)
@@ -180,6 +206,19 @@ def read_chunk(stream: BinaryIO, plan: FilePlan, chunk: Chunk) -> Iterator[Recor
     encoding = plan.encoding
     if encoding == "utf-8-sig" and chunk.start > 0:
         encoding = "utf-8"  # the mark is at the start of the file only; a chunk further on has none
+    if chunk.end - chunk.start <= MAX_WHOLE_CHUNK_BYTES and codecs.lookup(encoding).name in _STATELESS_CODECS:
+        # A chunk is decoded whole and its lines read from one list (``text_records``): the same
+        # records as the stream below, without a call a line. Bytes that are not the encoding are
+        # left to the stream, which says where they are.
+        data = stream.read()
+        stream = io.BytesIO(data)
+        if not _short_lines(data, len(data)):  # which whole_lines would not take: read as a stream
+            try:
+                text = data.decode(encoding, plan.errors)
+            except UnicodeError:
+                pass
+            else:
+                return text_records(text, plan.delimiter, plan.encoding, chunk.first_row, chunk.lines_before)
     counter = CountingReader(b"", stream)
     text = io.TextIOWrapper(
         io.BufferedReader(counter, READ_BUFFER_BYTES), encoding=encoding, errors=plan.errors, newline=""
@@ -195,6 +234,17 @@ def read_chunk(stream: BinaryIO, plan: FilePlan, chunk: Chunk) -> Iterator[Recor
 
 
 # ------------------------------------------------------------------------------ lines
+
+
+def _short_lines(data: bytes, end: int) -> bool:
+    """Lines shorter on average than ``whole_lines`` takes, said of the bytes before they are decoded."""
+    return (data.count(b"\n", 0, end) + data.count(b"\r", 0, end)) * reading.WHOLE_TEXT_MIN_LINE_CHARS > end
+
+
+def _read_in_blocks(text_format: TextFormat) -> bool:
+    """Whether the planner reads the file in blocks (``_WholeBlocks``): a codec whose text is the
+    same decoded whole or line by line."""
+    return text_format.encoding == AUTO or codecs.lookup(text_format.encoding).name in _STATELESS_CODECS
 
 
 def _in_place(text_format: TextFormat) -> bool:
@@ -217,9 +267,12 @@ class _Lines:
     resolved: Callable[[], tuple[str, str]]
 
 
-def _decoded_lines(stream: BinaryIO, text_format: TextFormat, *, transcode: bool) -> _Lines:
+def _decoded_lines(
+    stream: BinaryIO, text_format: TextFormat, *, transcode: bool, decoder: codecs.IncrementalDecoder | None = None
+) -> _Lines:
     if not transcode:
-        decoder = codecs.getincrementaldecoder(text_format.encoding)(text_format.errors)
+        if decoder is None:
+            decoder = codecs.getincrementaldecoder(text_format.encoding)(text_format.errors)
 
         def in_place() -> Iterator[tuple[str, bytes]]:
             for raw in line_pieces(stream.read):
@@ -301,9 +354,22 @@ def _plan(
 ) -> FilePlan:
     feed = _Feed(lines.lines, sink)
     records = numbered_records(feed, text_format.delimiter, text_format.encoding, lambda: feed.consumed)
+    position = lambda: (feed.consumed, feed.lines)  # noqa: E731
+    return _planned(records, position, lines.resolved, text_format, has_header, chunk_bytes, on_chunk, staged)
 
+
+def _planned(
+    records: Iterator[Record | RowError],
+    position: Callable[[], tuple[int, int]],
+    resolved: Callable[[], tuple[str, str]],
+    text_format: TextFormat,
+    has_header: bool,
+    chunk_bytes: int,
+    on_chunk: ChunkCallback | None,
+    staged: bool,
+) -> FilePlan:
     def plan(first: tuple[str, ...], chunks: tuple[Chunk, ...], failure: FileRejected | None) -> FilePlan:
-        encoding, errors = lines.resolved()
+        encoding, errors = resolved()
         return FilePlan(
             staged=staged,
             encoding=encoding,
@@ -315,7 +381,121 @@ def _plan(
         )
 
     cut = None if on_chunk is None else lambda first, chunks: on_chunk(plan(first, chunks, None))
-    return plan(*_cut(records, lambda: (feed.consumed, feed.lines), has_header, chunk_bytes, cut))
+    return plan(*_cut(records, position, has_header, chunk_bytes, cut))
+
+
+class _WholeBlocks:
+    """The planner's records of a file read in place, a block at a time: each block of whole lines
+    decoded in one call and its lines handed to csv.reader in one list, where the line-by-line
+    reader (``_decoded_lines`` and ``numbered_records``) takes a call a line for both.
+
+    A block's last record may go on in the next block: it is read again with the next block, and
+    the records before it are whole. At the first thing in the file the line-by-line reader itself
+    must decide (bytes that are not the encoding, a record over MAX_RECORD_CHARS or a quote that
+    never closes, csv.reader's errors, lines without ``\\n``, a block of a single record), the rest
+    of the file from the last whole record on is read line by line, as a reader started at a record
+    boundary reads it: the records, rows and positions are those of the line-by-line reader
+    (the planner's tests hold the two equal)."""
+
+    def __init__(self, source: CountingReader, text_format: TextFormat, block_bytes: int) -> None:
+        self._source = source
+        self._block_bytes = block_bytes
+        self._format = text_format
+        self._decoder = codecs.getincrementaldecoder(text_format.encoding)(text_format.errors)
+        self._bytes = 0  # up to the end of the last record handed out
+        self._lines = 0
+        self._feed: _Feed | None = None  # the line-by-line reader's, once it reads the rest
+
+    def position(self) -> tuple[int, int]:
+        if self._feed is not None:
+            return self._bytes + self._feed.consumed, self._lines + self._feed.lines
+        return self._bytes, self._lines
+
+    def resolved(self) -> tuple[str, str]:
+        if self._format.encoding != AUTO:
+            return self._format.encoding, self._format.errors
+        chosen = getattr(self._decoder, "chosen", None) or "utf-8"
+        return chosen, errors_for(chosen)
+
+    def records(self) -> Iterator[Record | RowError]:
+        delimiter = self._format.delimiter
+        carry, row = b"", 0
+        base_bytes, base_lines = 0, 0  # where the carried bytes start: the end of a whole record
+        while True:
+            data = self._source.read(self._block_bytes)
+            block = carry + data
+            cut = block.rfind(b"\n") + 1
+            if not data or not cut:
+                carry = block
+                break
+            if _short_lines(block, cut):
+                carry = block
+                break
+            body = block[:cut]
+            try:
+                text = self._decoder.decode(body)
+            except UnicodeError:  # the decoder is left as it was: the line-by-line reader says where
+                carry = block
+                break
+            lines = whole_lines(text)
+            raw_lines = _RAW_LINES.findall(body)
+            if lines is None or len(lines) != len(raw_lines):
+                carry = block
+                break
+            offsets = [0, *accumulate(map(len, raw_lines))]
+            del raw_lines, body
+            taken, pending, stopped = 0, None, False  # taken: the lines read into whole records
+            reader = csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True)
+            while True:
+                try:
+                    fields = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error:
+                    stopped = True
+                    break
+                end = reader.line_num
+                if end - taken > 1:
+                    spanned = lines[taken:end]
+                    if sum(map(len, spanned)) > MAX_RECORD_CHARS or "".join(spanned).count('"') % 2:
+                        stopped = True
+                        break
+                if pending is not None:  # whole: csv.reader has read past it
+                    row += 1
+                    self._bytes, self._lines = base_bytes + offsets[taken], base_lines + taken
+                    yield Record(row, pending)
+                pending, pending_start = fields, taken
+                taken = end
+            if stopped:
+                if pending is not None:  # whole: the record after it began
+                    row += 1
+                    self._bytes, self._lines = base_bytes + offsets[taken], base_lines + taken
+                    yield Record(row, pending)
+                start = taken
+            else:
+                start = pending_start if pending is not None else 0  # the last one, read again
+            carry = block[offsets[start] :]
+            base_bytes, base_lines = base_bytes + offsets[start], base_lines + start
+            if stopped or start == 0:
+                break
+        if base_bytes == 0:
+            # Nothing handed out: the line-by-line reader starts from the file's first byte, with a
+            # decoder that has seen nothing (a byte-order mark is the first block's alone).
+            self._decoder = codecs.getincrementaldecoder(self._format.encoding)(self._format.errors)
+        rest = _decoded_lines(
+            CountingReader(carry, self._source),  # type: ignore[arg-type]
+            self._format,
+            transcode=False,
+            decoder=self._decoder,
+        )
+        self._bytes, self._lines = base_bytes, base_lines
+        self._feed = feed = _Feed(rest.lines, None)
+        yield from numbered_records(
+            feed, delimiter, self._format.encoding, lambda: self.position()[0], row + 1, base_lines
+        )
+
+
+_RAW_LINES = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
 
 
 def _plan_sheet(

@@ -254,7 +254,8 @@ class _Tasks:
         with self._errors_path(number).open(encoding="utf-8") as spool:
             for line in spool:
                 row, code, message, column, value, raw = json.loads(line)
-                yield RowError(row=row, code=code, message=message, column=column, value=value), raw
+                # Written above from a RowError: nothing to validate again (a model a row error costs).
+                yield RowError.model_construct(row=row, code=code, message=message, column=column, value=value), raw
 
     def _read_run(self, number: int, start: int, end: int) -> bytes:
         with self._run_path(number).open("rb") as run:
@@ -286,6 +287,9 @@ class _ByteRange(io.RawIOBase):
         return len(data)
 
 
+_encode_error = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one an error
+
+
 @dataclass
 class _SpooledErrors:
     """A map task's RowErrorSink: each error a JSON line in the work area, with its cells."""
@@ -294,7 +298,7 @@ class _SpooledErrors:
 
     def add(self, error: RowError, raw: list[str] | None) -> None:
         line = [error.row, error.code, error.message, error.column, error.value, raw]
-        self.spool.write(json.dumps(line, ensure_ascii=False) + "\n")
+        self.spool.write(_encode_error(line) + "\n")
 
     def flush(self) -> None:
         return None  # the spool is closed by the task; nothing waits on it before

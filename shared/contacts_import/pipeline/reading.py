@@ -344,6 +344,78 @@ def numbered_records(
         yield Record(row, fields)
 
 
+# The lines of a text as ``newline=""`` splits them (\r\n, \r or \n), each with its line break.
+WHOLE_TEXT_MIN_LINE_CHARS = 16
+_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def text_records(
+    text: str, delimiter: str, encoding: str, first_row: int = 1, lines_before: int = 0
+) -> Iterator[Record | RowError]:
+    """``numbered_records`` of a whole text held in memory (a chunk, which starts and ends on a
+    record boundary), with every line handed to csv.reader in one list instead of one call a line.
+
+    What it yields is what ``numbered_records`` yields for the same text: a record is taken only
+    when nothing of ``numbered_records``' own checks could apply to it (it is no longer than
+    MAX_RECORD_CHARS, a record of several lines has closed its quotes, csv.reader raised nothing).
+    At the first record that fails that, the rest of the text, from that record's first line, is
+    read by ``numbered_records`` itself, which starts at any record boundary as a reader of the
+    whole text would be there. Tests hold the two equal on any text."""
+    lines = whole_lines(text)
+    row, last = first_row - 1, 0
+    if lines is not None:
+        limit = MAX_RECORD_CHARS
+        reader = csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True)
+        while True:
+            try:
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                break
+            end = reader.line_num
+            if end - last > 1:
+                spanned = lines[last:end]
+                if sum(map(len, spanned)) > limit or "".join(spanned).count('"') % 2:
+                    break
+            row += 1
+            last = end
+            yield Record(row, fields)
+        text = "".join(lines[last:])
+    yield from numbered_records(
+        line_pieces(_text_reader(text), TEXT_BLOCK_CHARS),
+        delimiter,
+        encoding,
+        lambda: 0,
+        row + 1,
+        lines_before + last,
+    )
+
+
+def _text_reader(text: str) -> Callable[[int], str]:
+    """``read`` of a text held in memory (io.StringIO would copy it, at four bytes a character)."""
+    position = 0
+
+    def read(size: int) -> str:
+        nonlocal position
+        piece = text[position : position + size]
+        position += len(piece)
+        return piece
+
+    return read
+
+
+def whole_lines(text: str) -> list[str] | None:
+    """The lines of a text, or None where holding them at once would cost memory the line-by-line
+    reader does not: lines shorter than WHOLE_TEXT_MIN_LINE_CHARS on average (a string a line then
+    costs many times its characters), or a line over MAX_RECORD_CHARS (which csv.reader would build
+    whole: a line of commas is as many fields)."""
+    if (text.count("\n") + text.count("\r")) * WHOLE_TEXT_MIN_LINE_CHARS > len(text):
+        return None
+    lines = _LINES.findall(text)
+    return None if max(map(len, lines), default=0) > MAX_RECORD_CHARS else lines
+
+
 class RecordTooLong(Exception):
     """Raised through csv.reader by ``RecordLines`` when a record passes MAX_RECORD_CHARS."""
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import json.encoder
 import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
@@ -27,7 +28,22 @@ _DRAFT_FIELDS = tuple(f.name for f in fields(ContactDraft))
 # A run line is a draft's fields in order, as a JSON list. One encoder and one getter for every line:
 # json.dumps with options builds an encoder per call, which cost a map more than its sort.
 _draft_values = operator.attrgetter(*_DRAFT_FIELDS)
-_encode_line = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_LINE_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+# The C encoder that encode() builds anew on every call, built once: the same text for a third less
+# of a line's cost (tests hold the two equal).
+_C_ENCODE = (
+    json.encoder.c_make_encoder(
+        None, _LINE_ENCODER.default, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+    if json.encoder.c_make_encoder is not None
+    else None
+)
+
+
+def _encode_line(values: tuple[Any, ...]) -> str:
+    if _C_ENCODE is None:
+        return _LINE_ENCODER.encode(values)
+    return "".join(_C_ENCODE(values, 0))
 
 
 @dataclass(frozen=True)
