@@ -111,9 +111,12 @@ def test_pick_a_file_and_import_counts_equal_validate_and_the_error_csv_download
     assert page.get_attribute("[role=progressbar]", "aria-valuenow") == "100"
     completed = page.evaluate("window.__completed")
     assert completed["status"] == "completed" and completed["counts"]["created"] == expected["created"]
-    # Row errors in words a person reads, not codes.
-    assert page.get_by_text("Row 6: the phone number “12345” is not a number that can be called.").is_visible()
-    assert page.get_by_text("Row 7: the e-mail address “not-an-address” is not a valid address.").is_visible()
+    # Row errors in words a person reads, not codes: in the summary (the preview shows them too).
+    summary_errors = page.locator("table", has_text="The first row errors")
+    assert summary_errors.get_by_text(
+        "Row 6: the phone number “12345” is not a number that can be called."
+    ).is_visible()
+    assert summary_errors.get_by_text("Row 7: the e-mail address “not-an-address” is not a valid address.").is_visible()
 
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the error CSV").click()
