@@ -190,34 +190,42 @@ def pause(seconds: float) -> None:
     time.sleep(seconds)
 
 
+def awaiting_upload_job(
+    account_id: str, file_name: str, options: ImportOptions, *, session_id: str | None
+) -> tuple[str, str, dict[str, Any]]:
+    """A new job that awaits its upload (presigned or multipart): its id, upload key and item."""
+    job_id = new_job_id()
+    name = safe_file_name(file_name)
+    key = upload_key(account_id, job_id, name)
+    item = new_job_item(
+        account_id=account_id,
+        job_id=job_id,
+        status="awaiting_upload",
+        source="upload",
+        options=options,
+        file_name=name,
+        object_key=key,
+        now=utc_now(),
+        session_id=session_id,
+    )
+    return job_id, key, item
+
+
+def expires_at_after(seconds: int) -> str:
+    """When something valid for ``seconds`` from now ends, as the API writes times."""
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def create_upload(
     account_id: str, file_name: str, options: ImportOptions, deps: CreateDeps, *, session_id: str | None = None
 ) -> dict[str, Any]:
     options = with_named_profile(account_id, options, deps.profiles)
     check_webhook(account_id, options, deps)
     check_jobs_in_flight(account_id, deps.jobs, deps.settings)
-    now = utc_now()
-    job_id = new_job_id()
-    name = safe_file_name(file_name)
-    key = upload_key(account_id, job_id, name)
-    deps.jobs.create(
-        new_job_item(
-            account_id=account_id,
-            job_id=job_id,
-            status="awaiting_upload",
-            source="upload",
-            options=options,
-            file_name=name,
-            object_key=key,
-            now=now,
-            session_id=session_id,
-        )
-    )
+    job_id, key, item = awaiting_upload_job(account_id, file_name, options, session_id=session_id)
+    deps.jobs.create(item)
     expires_in = upload_expiry_seconds(deps.settings)
     post = deps.objects.presigned_post(key, max_bytes=deps.settings.max_upload_bytes, expires_in=expires_in)
-    expires_at = (
-        (datetime.now(UTC) + timedelta(seconds=expires_in)).isoformat(timespec="seconds").replace("+00:00", "Z")
-    )
     return UploadAccepted(
         job_id=job_id,
         status="awaiting_upload",
@@ -227,7 +235,7 @@ def create_upload(
             url=post["url"],
             headers={},
             fields={k: str(v) for k, v in post["fields"].items()},
-            expires_at=expires_at,
+            expires_at=expires_at_after(expires_in),
             max_bytes=deps.settings.max_upload_bytes,
         ),
     ).model_dump()

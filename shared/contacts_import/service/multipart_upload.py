@@ -12,7 +12,6 @@ docs/decisions.md why the part size is what it is.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -32,7 +31,6 @@ from contacts_import.errors import (
     UploadAborted,
     UploadCompleted,
 )
-from contacts_import.ids import new_job_id
 from contacts_import.models import (
     CompleteUpload,
     ImportOptions,
@@ -44,9 +42,13 @@ from contacts_import.models import (
     PartUrl,
     UploadAccepted,
 )
-from contacts_import.object_keys import safe_file_name, upload_key
-from contacts_import.service.create_import import CreateDeps, check_webhook, with_named_profile
-from contacts_import.service.job_items import new_job_item
+from contacts_import.service.create_import import (
+    CreateDeps,
+    awaiting_upload_job,
+    check_webhook,
+    expires_at_after,
+    with_named_profile,
+)
 from contacts_import.service.jobs_in_flight import check_jobs_in_flight, upload_expiry_seconds
 from contacts_import.service.reports import status_document, status_url
 
@@ -68,10 +70,6 @@ def part_size_for(size: int, smallest: int) -> int:
 
 def parts_count(size: int, part_size: int) -> int:
     return max(1, -(-size // part_size))
-
-
-def _expires_at(seconds: int) -> str:
-    return (datetime.now(UTC) + timedelta(seconds=seconds)).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def check_upload_size(size: int, limit: int) -> None:
@@ -98,24 +96,11 @@ def create_multipart_upload(
     check_upload_size(size, limit)
     check_webhook(account_id, options, deps)
     check_jobs_in_flight(account_id, deps.jobs, deps.settings)
-    job_id = new_job_id()
-    name = safe_file_name(file_name)
-    key = upload_key(account_id, job_id, name)
+    job_id, key, item = awaiting_upload_job(account_id, file_name, options, session_id=session_id)
     part_size = part_size_for(size, deps.settings.multipart_part_bytes)
     # The upload first, then the job naming it: a job never names an upload that does not exist,
     # and an upload without its job (the put failing) is aborted here or by the lifecycle rule.
     upload_id = deps.objects.create_multipart(key)
-    item = new_job_item(
-        account_id=account_id,
-        job_id=job_id,
-        status="awaiting_upload",
-        source="upload",
-        options=options,
-        file_name=name,
-        object_key=key,
-        now=utc_now(),
-        session_id=session_id,
-    )
     item |= {"upload_id": upload_id, "part_size": part_size, "upload_size": size}
     try:
         deps.jobs.create(item)
@@ -136,7 +121,7 @@ def create_multipart_upload(
                 PartUrl(part_number=n, url=deps.objects.presigned_part(key, upload_id, n, expires_in=expires_in))
                 for n in range(1, parts_count(size, part_size) + 1)
             ],
-            expires_at=_expires_at(expires_in),
+            expires_at=expires_at_after(expires_in),
             max_bytes=limit,
         ),
     ).model_dump()
@@ -193,7 +178,7 @@ def upload_state(account_id: str, job_id: str, deps: CreateDeps) -> MultipartSta
         part_size=part_size,
         size=size,
         parts=parts,
-        expires_at=_expires_at(expires_in),
+        expires_at=expires_at_after(expires_in),
     )
 
 
