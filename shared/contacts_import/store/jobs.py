@@ -397,19 +397,18 @@ class JobStore:
 
     def cancel(self, account_id: str, job_id: str, *, now: str) -> bool:
         """Cancel a job that has not ended; False when it already had."""
+        return self._cancel_from(account_id, job_id, ("awaiting_upload", "queued", "processing"), now=now)
+
+    def _cancel_from(self, account_id: str, job_id: str, statuses: tuple[str, ...], *, now: str) -> bool:
+        """Cancel the job if its status is one of ``statuses``; False when it was not."""
+        names = {f":s{n}": status for n, status in enumerate(statuses)}
         return _holds(
             self._table.update_item,
             Key={"account_id": account_id, "job_id": job_id},
             UpdateExpression="SET #s = :cancelled, cancelled_at = :now, updated_at = :now",
-            ConditionExpression="#s IN (:a, :q, :p)",
+            ConditionExpression=f"#s IN ({', '.join(names)})",
             ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={
-                ":cancelled": "cancelled",
-                ":now": now,
-                ":a": "awaiting_upload",
-                ":q": "queued",
-                ":p": "processing",
-            },
+            ExpressionAttributeValues={":cancelled": "cancelled", ":now": now, **names},
         )
 
     # ---- a multipart upload's job (service.multipart_upload): awaiting_upload until completed.
@@ -441,14 +440,7 @@ class JobStore:
 
     def cancel_upload(self, account_id: str, job_id: str, *, now: str) -> bool:
         """Cancel a job still awaiting its upload; False when it was not (completed, or ended)."""
-        return _holds(
-            self._table.update_item,
-            Key={"account_id": account_id, "job_id": job_id},
-            UpdateExpression="SET #s = :cancelled, cancelled_at = :now, updated_at = :now",
-            ConditionExpression="#s = :a",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":cancelled": "cancelled", ":a": "awaiting_upload", ":now": now},
-        )
+        return self._cancel_from(account_id, job_id, ("awaiting_upload",), now=now)
 
 
 def _decimal(value: float) -> Any:
